@@ -1,1 +1,25 @@
-pub fn x(){}
+//! kcf's domain: what is synced (entities, directions, modes), the message and its typed state
+//! machine, bindings, connectors with their settings and mappings, and batch runs. No IO.
+
+pub mod names;
+
+mod batch;
+mod connector;
+mod entity;
+mod ids;
+mod message;
+mod retry;
+mod status;
+mod time;
+
+pub use batch::{BatchMode, BatchRun, BatchStatus, NewBatchRun};
+pub use connector::{
+    Binding, Connector, ConnectorState, EntitySettings, Mapping, MappingKind, Platform,
+};
+pub use entity::{Direction, Entity, Mode, SyncDirection};
+pub use ids::{ConnectorId, InvalidId, MessageId, RecordKey};
+pub use message::{Claimed, Enqueued, HistoryEntry, Lease, ManualAction, Message, NewMessage};
+pub use names::{Named, UnknownName};
+pub use retry::RetryPolicy;
+pub use status::{InvalidTransition, MessageStatus, Outcome, Transition};
+pub use time::Timestamp;

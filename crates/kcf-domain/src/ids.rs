@@ -1,0 +1,137 @@
+//! Identifiers checked once, where they enter: after parsing they are known to be usable.
+
+use std::fmt;
+
+/// An identifier that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind} '{value}': {why}")]
+pub struct InvalidId {
+    /// What was being parsed.
+    pub kind: &'static str,
+    /// The rejected input (truncated).
+    pub value: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
+fn invalid(kind: &'static str, value: &str, why: &'static str) -> InvalidId {
+    InvalidId { kind, value: value.chars().take(80).collect(), why }
+}
+
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident, $kind:literal, $check:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates `value`.
+            pub fn parse(value: impl Into<String>) -> Result<Self, InvalidId> {
+                let value = value.into();
+                let check: fn(&str) -> Result<(), &'static str> = $check;
+                check(&value).map_err(|why| invalid($kind, &value, why))?;
+                Ok(Self(value))
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, InvalidId> {
+                Self::parse(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(s: String) -> Result<Self, InvalidId> {
+                Self::parse(s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Self::parse(String::deserialize(d)?).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A connector's id: 1–64 of `a-z 0-9 - _`, used in URLs such as `/push/acumatica/{id}`.
+    ConnectorId,
+    "connector id",
+    |s| {
+        if s.is_empty() || s.len() > 64 {
+            return Err("must be 1 to 64 characters");
+        }
+        if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+            return Err("use only lowercase letters, digits, '-' and '_'");
+        }
+        Ok(())
+    }
+);
+
+string_id!(
+    /// The key of a record in its source system (an InventoryID, an order number…).
+    RecordKey,
+    "record key",
+    |s| {
+        if s.trim().is_empty() {
+            return Err("must not be empty");
+        }
+        if s.len() > 256 {
+            return Err("must be at most 256 bytes");
+        }
+        if s.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
+        Ok(())
+    }
+);
+
+/// A message's id in the store.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct MessageId(pub i64);
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connector_ids_are_slugs() {
+        assert!(ConnectorId::parse("main-store_2").is_ok());
+        let e = ConnectorId::parse("Main Store").unwrap_err();
+        assert!(e.to_string().contains("lowercase letters"), "{e}");
+        assert!(ConnectorId::parse("").is_err());
+        assert!(ConnectorId::parse("x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn record_keys_reject_empty_and_control() {
+        assert!(RecordKey::parse("AACOMPUT01").is_ok());
+        assert!(RecordKey::parse("  ").is_err());
+        assert!(RecordKey::parse("a\nb").is_err());
+        assert!(serde_json::from_str::<RecordKey>("\"\"").is_err());
+    }
+}
