@@ -15,7 +15,11 @@ pub struct InvalidId {
 }
 
 fn invalid(kind: &'static str, value: &str, why: &'static str) -> InvalidId {
-    InvalidId { kind, value: value.chars().take(80).collect(), why }
+    InvalidId {
+        kind,
+        value: value.chars().take(80).collect(),
+        why,
+    }
 }
 
 macro_rules! string_id {

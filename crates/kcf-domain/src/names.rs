@@ -98,5 +98,9 @@ macro_rules! named_enum {
 
 /// Joins names for messages such as "one of: a, b, c".
 pub fn list<T: Named>() -> impl fmt::Display {
-    T::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+    T::ALL
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -18,7 +18,10 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { base: Duration::from_secs(2), cap: Duration::from_secs(15 * 60) }
+        Self {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(15 * 60),
+        }
     }
 }
 
@@ -62,7 +65,10 @@ mod tests {
 
     #[test]
     fn ceiling_grows_then_caps() {
-        let p = RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_secs(2) };
+        let p = RetryPolicy {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(2),
+        };
         let ceilings: Vec<u64> = (1..=8).map(|a| p.ceiling(a).as_millis() as u64).collect();
         assert_eq!(ceilings, vec![100, 200, 400, 800, 1600, 2000, 2000, 2000]);
         assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(2));
@@ -70,16 +76,26 @@ mod tests {
 
     #[test]
     fn delays_are_jittered_within_the_ceiling() {
-        let p = RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_secs(60) };
+        let p = RetryPolicy {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(60),
+        };
         for attempt in 1..=12 {
             let draws: Vec<Duration> = (0..200).map(|_| p.delay(attempt)).collect();
             assert!(draws.iter().all(|d| *d <= p.ceiling(attempt)));
             let distinct: std::collections::BTreeSet<_> = draws.iter().collect();
-            assert!(distinct.len() > 20, "attempt {attempt}: only {} distinct delays", distinct.len());
+            assert!(
+                distinct.len() > 20,
+                "attempt {attempt}: only {} distinct delays",
+                distinct.len()
+            );
             // Full jitter: the mean sits near half the ceiling.
             let mean = draws.iter().map(|d| d.as_millis() as f64).sum::<f64>() / 200.0;
             let half = p.ceiling(attempt).as_millis() as f64 / 2.0;
-            assert!((mean - half).abs() < half * 0.25, "attempt {attempt}: mean {mean}, half {half}");
+            assert!(
+                (mean - half).abs() < half * 0.25,
+                "attempt {attempt}: mean {mean}, half {half}"
+            );
         }
     }
 }

@@ -116,7 +116,10 @@ impl MessageStatus {
             }
             _ => None,
         };
-        next.ok_or(InvalidTransition { from: self, transition })
+        next.ok_or(InvalidTransition {
+            from: self,
+            transition,
+        })
     }
 
     /// Waiting for or under processing: a worker may still act on it without a person.
@@ -190,7 +193,10 @@ mod tests {
         assert_eq!(Transition::Release.sources(), vec![Processing]);
         assert_eq!(Transition::Skip.sources(), vec![Pending, Failed, Aborted]);
         for t in Transition::MANUAL {
-            assert!(!t.sources().contains(&Processing), "{t:?} must not touch a leased message");
+            assert!(
+                !t.sources().contains(&Processing),
+                "{t:?} must not touch a leased message"
+            );
         }
     }
 

@@ -1,1 +1,287 @@
-pub fn x(){}
+//! The durable message store: one [`Store`] trait with two real backends, embedded SQLite
+//! (the default) and PostgreSQL (for many workers on many hosts).
+//!
+//! Everything kcf does passes through here: notifications and batch windows become messages,
+//! workers claim them under fenced leases, people list and act on them, bindings make every
+//! apply idempotent.
+
+mod error;
+mod migrate;
+pub mod postgres;
+mod query;
+mod rows;
+pub mod sqlite;
+
+use std::{fmt::Debug, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use kcf_domain::{
+    BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Enqueued,
+    Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
+    MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Timestamp,
+};
+
+pub use error::{Result, StoreError};
+pub use query::{
+    ActionReport, BindingKey, FailOutcome, MAX_PAGE, MessageFilter, Page, PageRequest, StatusCount,
+};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://PATH`, a plain path, or `postgres://…`.
+    pub url: String,
+    /// Connections to keep (PostgreSQL pool, SQLite readers).
+    pub max_connections: u32,
+    /// How long to wait for a connection or a lock before giving up.
+    pub busy_timeout: Duration,
+    /// Backoff for failed messages.
+    pub retry: RetryPolicy,
+}
+
+impl StoreConfig {
+    /// Defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The backend the URL names.
+    pub fn backend(&self) -> Backend {
+        if self.url.starts_with("postgres://") || self.url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Opens (creating and migrating as needed) the store `config.url` names.
+pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>> {
+    Ok(match config.backend() {
+        Backend::Sqlite => Arc::new(sqlite::SqliteStore::open(config).await?),
+        Backend::Postgres => Arc::new(postgres::PgStore::open(config).await?),
+    })
+}
+
+/// Hides the password in a database URL, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The durable store behind everything kcf does. Both backends pass one contract test suite.
+///
+/// Writes are short transactions; none is held across an HTTP call. Lease-holding calls are
+/// fenced by the lease token: a worker whose lease was handed to another changes nothing.
+#[async_trait]
+pub trait Store: Send + Sync + Debug {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Applies any pending migrations (idempotent; safe to run concurrently).
+    async fn migrate(&self) -> Result<()>;
+
+    // ---- connectors, settings, mappings ----
+
+    /// Creates or replaces a connector; creates default settings for entities that have none.
+    async fn put_connector(&self, connector: &Connector) -> Result<()>;
+    /// A connector by id.
+    async fn connector(&self, id: &ConnectorId) -> Result<Option<Connector>>;
+    /// Every connector, by id.
+    async fn connectors(&self) -> Result<Vec<Connector>>;
+    /// Sets running / paused / stopped.
+    async fn set_connector_state(&self, id: &ConnectorId, state: ConnectorState) -> Result<()>;
+    /// Holds the connector's processing until `until` (429, 5xx storm); `None` lifts the hold.
+    async fn hold_connector(
+        &self,
+        id: &ConnectorId,
+        until: Option<Timestamp>,
+        reason: Option<&str>,
+    ) -> Result<()>;
+    /// Replaces one entity's settings.
+    async fn put_entity_settings(&self, settings: &EntitySettings) -> Result<()>;
+    /// A connector's entity settings, one per entity.
+    async fn entity_settings(&self, id: &ConnectorId) -> Result<Vec<EntitySettings>>;
+    /// Adds or replaces a mapping row.
+    async fn put_mapping(&self, mapping: &Mapping) -> Result<()>;
+    /// Removes a mapping row; true when it existed.
+    async fn delete_mapping(
+        &self,
+        id: &ConnectorId,
+        kind: MappingKind,
+        erp_value: &str,
+    ) -> Result<bool>;
+    /// A connector's mappings of one kind (all kinds when `None`).
+    async fn mappings(&self, id: &ConnectorId, kind: Option<MappingKind>) -> Result<Vec<Mapping>>;
+
+    // ---- intake ----
+
+    /// Stores one message durably; a known dedup key returns the existing message instead.
+    async fn enqueue(&self, message: NewMessage) -> Result<Enqueued>;
+    /// Stores many messages in one transaction; answers in the same order.
+    async fn enqueue_many(&self, messages: Vec<NewMessage>) -> Result<Vec<Enqueued>>;
+
+    // ---- workers ----
+
+    /// Claims up to `limit` due messages under a lease of `lease` for `owner`. Never two in
+    /// flight for one (connector, entity, record key); per key, oldest first; never for a
+    /// paused or held connector or a paused entity; when auto-process is off, only messages a
+    /// person asked for.
+    async fn claim(&self, owner: &str, limit: u32, lease: Duration) -> Result<Vec<Claimed>>;
+    /// Extends a lease; `None` when it is no longer ours.
+    async fn heartbeat(&self, lease: &Lease, extend: Duration) -> Result<Option<Timestamp>>;
+    /// Finishes a message; false when the lease was no longer ours (nothing changed).
+    async fn complete(&self, lease: &Lease, outcome: Outcome, note: Option<&str>) -> Result<bool>;
+    /// Finishes many messages in one transaction; one answer per item, in order.
+    async fn complete_many(&self, items: &[(Lease, Outcome)]) -> Result<Vec<bool>>;
+    /// Records a failed attempt: a retry after a full-jitter backoff (at least `retry_after`,
+    /// when the other system said so), or Aborted after the entity's max attempts.
+    async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<FailOutcome>;
+    /// Gives a message back untouched (the attempt does not count); false when not ours.
+    async fn release(&self, lease: &Lease) -> Result<bool>;
+    /// Returns messages whose lease ran out (at most `limit`) to the queue; how many.
+    async fn reap_expired(&self, limit: u32) -> Result<u64>;
+    /// Waits until new work may be due (a wake-up from an enqueue) or `timeout` passes.
+    async fn wait_for_work(&self, timeout: Duration);
+
+    // ---- people ----
+
+    /// Applies a manual transition (process now, retry, skip, set as processed) to messages.
+    async fn act(&self, ids: &[MessageId], action: &ManualAction) -> Result<ActionReport>;
+    /// Sets one message as processed and records its binding, in one transaction.
+    async fn set_processed(
+        &self,
+        id: MessageId,
+        binding: Option<&Binding>,
+        actor: &str,
+    ) -> Result<()>;
+
+    // ---- reading ----
+
+    /// One message.
+    async fn message(&self, id: MessageId) -> Result<Option<Message>>;
+    /// A page of messages, newest first.
+    async fn list_messages(
+        &self,
+        filter: &MessageFilter,
+        page: PageRequest,
+    ) -> Result<Page<Message>>;
+    /// Message counts per connector, entity and status.
+    async fn count_by_status(&self, filter: &MessageFilter) -> Result<Vec<StatusCount>>;
+    /// Every status change of a message, oldest first.
+    async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>>;
+
+    // ---- bindings ----
+
+    /// Creates or updates the binding for its ERP key; a conflict when the external id is
+    /// already bound to another ERP key.
+    async fn put_binding(&self, binding: &Binding) -> Result<()>;
+    /// Looks a binding up by either side.
+    async fn binding(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        key: BindingKey<'_>,
+    ) -> Result<Option<Binding>>;
+    /// Bindings of an entity whose keys contain `text`, ordered by ERP key, after `after`.
+    async fn bindings(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        text: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Binding>>;
+    /// Removes a binding by ERP key; true when it existed.
+    async fn delete_binding(&self, id: &ConnectorId, entity: Entity, erp_key: &str)
+    -> Result<bool>;
+
+    // ---- batch runs ----
+
+    /// Starts a batch run in status Listing.
+    async fn create_batch_run(&self, run: &NewBatchRun) -> Result<BatchRun>;
+    /// Records progress: the checkpoint reached, more listed/enqueued, a new status, an error.
+    async fn update_batch_run(
+        &self,
+        id: i64,
+        checkpoint: Option<&str>,
+        listed: u64,
+        enqueued: u64,
+        status: BatchStatus,
+        error: Option<&str>,
+    ) -> Result<BatchRun>;
+    /// One batch run.
+    async fn batch_run(&self, id: i64) -> Result<Option<BatchRun>>;
+    /// The latest runs of an entity, newest first.
+    async fn batch_runs(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        limit: u32,
+    ) -> Result<Vec<BatchRun>>;
+
+    // ---- retention ----
+
+    /// Deletes finished messages (processed, skipped, filtered, deleted) last changed before
+    /// `before`, with their history, in transactions of at most `chunk`; how many.
+    async fn prune(&self, before: Timestamp, chunk: u32) -> Result<u64>;
+}
+
+/// A fresh random lease token.
+pub(crate) fn new_token() -> String {
+    use rand::RngExt;
+    format!("{:032x}", rand::rng().random::<u128>())
+}
+
+/// How long a failed message waits: full jitter, but never less than the other side asked.
+pub(crate) fn retry_delay(
+    policy: &RetryPolicy,
+    attempt: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
+    policy.delay(attempt).max(retry_after.unwrap_or_default())
+}
+
+/// Manual calls take only the manual transitions.
+pub(crate) fn check_manual(action: &ManualAction) -> Result<()> {
+    if kcf_domain::Transition::MANUAL.contains(&action.transition) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "'{}' is not an action a person can take; use process, retry, skip or set as processed",
+            action.transition.verb()
+        )))
+    }
+}

@@ -1,0 +1,145 @@
+-- kcf schema, PostgreSQL. Instants are epoch milliseconds (BIGINT).
+
+CREATE TABLE connectors (
+    id                 TEXT PRIMARY KEY,
+    name               TEXT NOT NULL,
+    erp                TEXT NOT NULL,
+    store              TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    paused_until       BIGINT,
+    pause_reason       TEXT,
+    settings           JSONB NOT NULL DEFAULT '{}',
+    sealed_credentials BYTEA,
+    created_at         BIGINT NOT NULL,
+    updated_at         BIGINT NOT NULL
+);
+
+CREATE TABLE entity_settings (
+    connector    TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    entity       TEXT NOT NULL,
+    active       BOOLEAN NOT NULL,
+    direction    TEXT NOT NULL,
+    realtime     BOOLEAN NOT NULL,
+    auto_process BOOLEAN NOT NULL,
+    paused       BOOLEAN NOT NULL,
+    schedule     TEXT,
+    max_attempts BIGINT NOT NULL,
+    fields       JSONB NOT NULL DEFAULT '{}',
+    PRIMARY KEY (connector, entity)
+);
+
+CREATE TABLE mappings (
+    connector   TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL,
+    erp_value   TEXT NOT NULL,
+    store_value TEXT NOT NULL,
+    PRIMARY KEY (connector, kind, erp_value)
+);
+
+CREATE TABLE messages (
+    id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    connector          TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    entity             TEXT NOT NULL,
+    direction          TEXT NOT NULL,
+    mode               TEXT NOT NULL,
+    record_key         TEXT NOT NULL,
+    description        TEXT NOT NULL,
+    source             TEXT NOT NULL,
+    dedup_key          TEXT,
+    status             TEXT NOT NULL,
+    attempts           BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at    BIGINT NOT NULL,
+    manual             BOOLEAN NOT NULL DEFAULT FALSE,
+    lease_owner        TEXT,
+    lease_token        TEXT,
+    lease_expires_at   BIGINT,
+    last_error         TEXT,
+    payload            JSONB NOT NULL,
+    source_modified_at BIGINT,
+    batch_run          BIGINT,
+    created_at         BIGINT NOT NULL,
+    updated_at         BIGINT NOT NULL,
+    -- Every transition bumps transition_seq; the trigger below records it in the history
+    -- with the actor and reason the same statement wrote.
+    transition_seq     BIGINT NOT NULL DEFAULT 0,
+    status_actor       TEXT NOT NULL,
+    status_reason      TEXT
+);
+
+CREATE UNIQUE INDEX messages_dedup ON messages (connector, source, dedup_key);
+-- Never two in flight for one record.
+CREATE UNIQUE INDEX messages_one_in_flight ON messages (connector, entity, record_key)
+    WHERE status = 'processing';
+CREATE INDEX messages_due ON messages (next_attempt_at, id) WHERE status IN ('pending', 'failed');
+CREATE INDEX messages_key_active ON messages (connector, entity, record_key, id)
+    WHERE status IN ('pending', 'failed', 'processing');
+CREATE INDEX messages_leases ON messages (lease_expires_at) WHERE status = 'processing';
+CREATE INDEX messages_list ON messages (connector, entity, id);
+CREATE INDEX messages_list_status ON messages (connector, entity, status, id);
+CREATE INDEX messages_retention ON messages (updated_at) WHERE status IN ('processed', 'skipped', 'filtered', 'deleted');
+
+CREATE TABLE message_history (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id  BIGINT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    at          BIGINT NOT NULL,
+    from_status TEXT,
+    to_status   TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    reason      TEXT
+);
+CREATE INDEX message_history_message ON message_history (message_id, id);
+
+CREATE FUNCTION kcf_record_history() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO message_history (message_id, at, from_status, to_status, actor, reason)
+        VALUES (NEW.id, NEW.updated_at, NULL, NEW.status, NEW.status_actor, NEW.status_reason);
+    ELSIF NEW.transition_seq <> OLD.transition_seq THEN
+        INSERT INTO message_history (message_id, at, from_status, to_status, actor, reason)
+        VALUES (NEW.id, NEW.updated_at, OLD.status, NEW.status, NEW.status_actor, NEW.status_reason);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER messages_history AFTER INSERT OR UPDATE OF transition_seq ON messages
+    FOR EACH ROW EXECUTE FUNCTION kcf_record_history();
+
+CREATE TABLE bindings (
+    connector   TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    entity      TEXT NOT NULL,
+    erp_key     TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    fingerprint TEXT,
+    synced_at   BIGINT NOT NULL,
+    PRIMARY KEY (connector, entity, erp_key)
+);
+CREATE UNIQUE INDEX bindings_external ON bindings (connector, entity, external_id);
+
+CREATE TABLE batch_runs (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    connector   TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    entity      TEXT NOT NULL,
+    mode        TEXT NOT NULL,
+    window_from BIGINT NOT NULL,
+    window_to   BIGINT NOT NULL,
+    status      TEXT NOT NULL,
+    checkpoint  TEXT,
+    listed      BIGINT NOT NULL DEFAULT 0,
+    enqueued    BIGINT NOT NULL DEFAULT 0,
+    error       TEXT,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+CREATE INDEX batch_runs_by_entity ON batch_runs (connector, entity, id);
+
+-- Wake idle workers (LISTEN kcf_work) when messages arrive; delivered at commit.
+CREATE FUNCTION kcf_notify_work() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('kcf_work', '');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER messages_notify AFTER INSERT ON messages
+    FOR EACH STATEMENT EXECUTE FUNCTION kcf_notify_work();

@@ -1,0 +1,131 @@
+-- kcf schema, SQLite. Instants are epoch milliseconds (INTEGER).
+
+CREATE TABLE connectors (
+    id                 TEXT PRIMARY KEY,
+    name               TEXT NOT NULL,
+    erp                TEXT NOT NULL,
+    store              TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    paused_until       INTEGER,
+    pause_reason       TEXT,
+    settings           TEXT NOT NULL DEFAULT '{}',
+    sealed_credentials BLOB,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+);
+
+CREATE TABLE entity_settings (
+    connector    TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    entity       TEXT NOT NULL,
+    active       INTEGER NOT NULL,
+    direction    TEXT NOT NULL,
+    realtime     INTEGER NOT NULL,
+    auto_process INTEGER NOT NULL,
+    paused       INTEGER NOT NULL,
+    schedule     TEXT,
+    max_attempts INTEGER NOT NULL,
+    fields       TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (connector, entity)
+);
+
+CREATE TABLE mappings (
+    connector   TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL,
+    erp_value   TEXT NOT NULL,
+    store_value TEXT NOT NULL,
+    PRIMARY KEY (connector, kind, erp_value)
+);
+
+CREATE TABLE messages (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector          TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    entity             TEXT NOT NULL,
+    direction          TEXT NOT NULL,
+    mode               TEXT NOT NULL,
+    record_key         TEXT NOT NULL,
+    description        TEXT NOT NULL,
+    source             TEXT NOT NULL,
+    dedup_key          TEXT,
+    status             TEXT NOT NULL,
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at    INTEGER NOT NULL,
+    manual             INTEGER NOT NULL DEFAULT 0,
+    lease_owner        TEXT,
+    lease_token        TEXT,
+    lease_expires_at   INTEGER,
+    last_error         TEXT,
+    payload            TEXT NOT NULL,
+    source_modified_at INTEGER,
+    batch_run          INTEGER,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    -- Every transition bumps transition_seq; the trigger below records it in the history
+    -- with the actor and reason the same statement wrote.
+    transition_seq     INTEGER NOT NULL DEFAULT 0,
+    status_actor       TEXT NOT NULL,
+    status_reason      TEXT
+);
+
+CREATE UNIQUE INDEX messages_dedup ON messages (connector, source, dedup_key);
+-- Never two in flight for one record.
+CREATE UNIQUE INDEX messages_one_in_flight ON messages (connector, entity, record_key)
+    WHERE status = 'processing';
+CREATE INDEX messages_due ON messages (next_attempt_at, id) WHERE status IN ('pending', 'failed');
+CREATE INDEX messages_key_active ON messages (connector, entity, record_key, id)
+    WHERE status IN ('pending', 'failed', 'processing');
+CREATE INDEX messages_leases ON messages (lease_expires_at) WHERE status = 'processing';
+CREATE INDEX messages_list ON messages (connector, entity, id);
+CREATE INDEX messages_list_status ON messages (connector, entity, status, id);
+CREATE INDEX messages_retention ON messages (updated_at) WHERE status IN ('processed', 'skipped', 'filtered', 'deleted');
+
+CREATE TABLE message_history (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    at          INTEGER NOT NULL,
+    from_status TEXT,
+    to_status   TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    reason      TEXT
+);
+CREATE INDEX message_history_message ON message_history (message_id, id);
+
+CREATE TRIGGER messages_history_insert AFTER INSERT ON messages
+BEGIN
+    INSERT INTO message_history (message_id, at, from_status, to_status, actor, reason)
+    VALUES (NEW.id, NEW.updated_at, NULL, NEW.status, NEW.status_actor, NEW.status_reason);
+END;
+
+CREATE TRIGGER messages_history_update AFTER UPDATE OF transition_seq ON messages
+WHEN NEW.transition_seq <> OLD.transition_seq
+BEGIN
+    INSERT INTO message_history (message_id, at, from_status, to_status, actor, reason)
+    VALUES (NEW.id, NEW.updated_at, OLD.status, NEW.status, NEW.status_actor, NEW.status_reason);
+END;
+
+CREATE TABLE bindings (
+    connector   TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    entity      TEXT NOT NULL,
+    erp_key     TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    fingerprint TEXT,
+    synced_at   INTEGER NOT NULL,
+    PRIMARY KEY (connector, entity, erp_key)
+);
+CREATE UNIQUE INDEX bindings_external ON bindings (connector, entity, external_id);
+
+CREATE TABLE batch_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector   TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+    entity      TEXT NOT NULL,
+    mode        TEXT NOT NULL,
+    window_from INTEGER NOT NULL,
+    window_to   INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    checkpoint  TEXT,
+    listed      INTEGER NOT NULL DEFAULT 0,
+    enqueued    INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX batch_runs_by_entity ON batch_runs (connector, entity, id);

@@ -1,0 +1,769 @@
+// The store's operations, written once and compiled once per backend: each backend module
+// declares `Db`, `Conn`, `SKIP_LOCKED`, `LOCK_ROW` and `LIKE`, then `include!`s this file.
+// The SQL is portable between SQLite and PostgreSQL (`$N` parameters work in both); what is
+// not portable comes in through those constants. No function here opens a transaction: the
+// caller decides (SQLite's group-commit writer, or a short PostgreSQL transaction).
+
+use std::time::Duration;
+
+use kcf_domain::{
+    BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Entity,
+    EntitySettings, Enqueued, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
+    MessageId, MessageStatus, NewBatchRun, NewMessage, Outcome, Timestamp, Transition,
+};
+use sqlx::{AssertSqlSafe, QueryBuilder, types::Json};
+
+use crate::{
+    BindingKey, FailOutcome, MessageFilter, Page, PageRequest, Result, StatusCount, StoreError,
+    rows,
+};
+
+fn to_i64(v: impl TryInto<i64>) -> i64 {
+    v.try_into().unwrap_or(i64::MAX)
+}
+
+fn foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+fn unknown_connector(e: sqlx::Error, id: &ConnectorId) -> StoreError {
+    if foreign_key_violation(&e) { StoreError::UnknownConnector(id.clone()) } else { e.into() }
+}
+
+// ---------------------------------------------------------------- messages: intake
+
+pub(crate) async fn insert_message(c: &mut Conn, m: &NewMessage, now: Timestamp) -> Result<Enqueued> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO messages (connector, entity, direction, mode, record_key, description,
+             source, dedup_key, status, attempts, next_attempt_at, manual, payload,
+             source_modified_at, batch_run, created_at, updated_at, status_actor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, $11, $12, $13, $9, $9, $7)
+         ON CONFLICT (connector, source, dedup_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(m.connector.as_str())
+    .bind(m.entity.as_str())
+    .bind(m.direction.as_str())
+    .bind(m.mode.as_str())
+    .bind(m.record_key.as_str())
+    .bind(&m.description)
+    .bind(&m.source)
+    .bind(m.dedup_key.as_deref())
+    .bind(now.0)
+    .bind(false)
+    .bind(Json(&m.payload))
+    .bind(m.source_modified_at.map(|t| t.0))
+    .bind(m.batch_run)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(|e| unknown_connector(e, &m.connector))?;
+    if let Some(id) = inserted {
+        return Ok(Enqueued { id: MessageId(id), duplicate: false });
+    }
+    let existing: i64 = sqlx::query_scalar(
+        "SELECT id FROM messages WHERE connector = $1 AND source = $2 AND dedup_key = $3",
+    )
+    .bind(m.connector.as_str())
+    .bind(&m.source)
+    .bind(m.dedup_key.as_deref())
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(Enqueued { id: MessageId(existing), duplicate: true })
+}
+
+// ---------------------------------------------------------------- messages: workers
+
+pub(crate) async fn claim(
+    c: &mut Conn,
+    owner: &str,
+    limit: u32,
+    lease: Duration,
+    now: Timestamp,
+    token: &str,
+) -> Result<Vec<Claimed>> {
+    let expires = now.plus(lease);
+    let sql = format!(
+        "UPDATE messages SET status = 'processing', attempts = attempts + 1,
+             lease_owner = $1, lease_token = $2, lease_expires_at = $3, manual = $6,
+             updated_at = $4, transition_seq = transition_seq + 1,
+             status_actor = $1, status_reason = NULL
+         WHERE id IN (
+             SELECT m.id FROM messages m
+             JOIN connectors c ON c.id = m.connector
+             JOIN entity_settings s ON s.connector = m.connector AND s.entity = m.entity
+             WHERE m.status IN ('pending', 'failed') AND m.next_attempt_at <= $4
+               AND c.state = 'running' AND (c.paused_until IS NULL OR c.paused_until <= $4)
+               AND NOT s.paused AND (s.auto_process OR m.manual)
+               AND NOT EXISTS (
+                   SELECT 1 FROM messages o
+                   WHERE o.connector = m.connector AND o.entity = m.entity
+                     AND o.record_key = m.record_key AND o.id <> m.id
+                     AND (o.status = 'processing'
+                          OR (o.id < m.id AND o.status IN ('pending', 'failed'))))
+             ORDER BY m.next_attempt_at, m.id
+             LIMIT $5
+             {SKIP_LOCKED})
+         RETURNING *"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(token)
+        .bind(expires.0)
+        .bind(now.0)
+        .bind(i64::from(limit))
+        .bind(false)
+        .fetch_all(&mut *c)
+        .await?;
+    let mut claimed = rows
+        .iter()
+        .map(|r| {
+            let message = rows::message(r)?;
+            let lease = Lease {
+                id: message.id,
+                token: token.to_owned(),
+                owner: owner.to_owned(),
+                attempt: message.attempts,
+                expires_at: expires,
+            };
+            Ok(Claimed { message, lease })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    claimed.sort_by_key(|c| (c.message.next_attempt_at, c.message.id));
+    Ok(claimed)
+}
+
+pub(crate) async fn heartbeat(c: &mut Conn, lease: &Lease, until: Timestamp) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE messages SET lease_expires_at = $3
+         WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
+    )
+    .bind(lease.id.0)
+    .bind(&lease.token)
+    .bind(until.0)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn complete(
+    c: &mut Conn,
+    lease: &Lease,
+    outcome: Outcome,
+    note: Option<&str>,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE messages SET status = $3, lease_owner = NULL, lease_token = NULL,
+             lease_expires_at = NULL, last_error = NULL, updated_at = $4,
+             transition_seq = transition_seq + 1, status_actor = lease_owner, status_reason = $5
+         WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
+    )
+    .bind(lease.id.0)
+    .bind(&lease.token)
+    .bind(MessageStatus::from(outcome).as_str())
+    .bind(now.0)
+    .bind(note)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The status a lease holder's failure leads to, decided against the entity's max attempts.
+const FAILED_OR_ABORTED: &str = "CASE WHEN attempts >= COALESCE((SELECT s.max_attempts
+        FROM entity_settings s
+        WHERE s.connector = messages.connector AND s.entity = messages.entity), 5)
+    THEN 'aborted' ELSE 'failed' END";
+
+pub(crate) async fn fail(
+    c: &mut Conn,
+    lease: &Lease,
+    error: &str,
+    retry_at: Timestamp,
+    now: Timestamp,
+) -> Result<FailOutcome> {
+    let sql = format!(
+        "UPDATE messages SET status = {FAILED_OR_ABORTED}, next_attempt_at = $3, last_error = $4,
+             lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = $5,
+             transition_seq = transition_seq + 1, status_actor = lease_owner, status_reason = $4
+         WHERE id = $1 AND lease_token = $2 AND status = 'processing'
+         RETURNING status"
+    );
+    let status: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(lease.id.0)
+        .bind(&lease.token)
+        .bind(retry_at.0)
+        .bind(error)
+        .bind(now.0)
+        .fetch_optional(&mut *c)
+        .await?;
+    Ok(match status.as_deref() {
+        None => FailOutcome::Fenced,
+        Some("aborted") => FailOutcome::Aborted,
+        Some(_) => FailOutcome::Retry(retry_at),
+    })
+}
+
+pub(crate) async fn release(c: &mut Conn, lease: &Lease, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE messages SET status = 'pending', attempts = attempts - 1, lease_owner = NULL,
+             lease_token = NULL, lease_expires_at = NULL, updated_at = $3,
+             transition_seq = transition_seq + 1, status_actor = lease_owner,
+             status_reason = 'released by the worker (shutting down)'
+         WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
+    )
+    .bind(lease.id.0)
+    .bind(&lease.token)
+    .bind(now.0)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn reap_expired(c: &mut Conn, limit: u32, now: Timestamp) -> Result<u64> {
+    let sql = format!(
+        "UPDATE messages SET status = {FAILED_OR_ABORTED}, next_attempt_at = $1,
+             last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?')
+                          || ' stopped answering',
+             status_reason = 'lease expired: worker ' || COALESCE(lease_owner, '?')
+                          || ' stopped answering',
+             lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = $1,
+             transition_seq = transition_seq + 1, status_actor = 'reaper'
+         WHERE id IN (
+             SELECT id FROM messages
+             WHERE status = 'processing' AND lease_expires_at < $1
+             ORDER BY lease_expires_at LIMIT $2 {SKIP_LOCKED})"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql)).bind(now.0).bind(i64::from(limit)).execute(&mut *c).await?;
+    Ok(done.rows_affected())
+}
+
+// ---------------------------------------------------------------- people
+
+/// Applies one manual transition; `Ok(Err(why))` when the message's status does not allow it.
+pub(crate) async fn act_one(
+    c: &mut Conn,
+    id: MessageId,
+    action: &ManualAction,
+    now: Timestamp,
+) -> Result<Result<(), String>> {
+    let sql = format!("SELECT status FROM messages WHERE id = $1 {LOCK_ROW}");
+    let Some(current) = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql))
+        .bind(id.0)
+        .fetch_optional(&mut *c)
+        .await?
+    else {
+        return Ok(Err(format!("message {id} not found")));
+    };
+    let current: MessageStatus = current.parse()?;
+    let next = match current.apply(action.transition) {
+        Ok(next) => next,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let (manual, reset) = match action.transition {
+        Transition::ProcessNow => (true, true),
+        Transition::Retry => (false, true),
+        _ => (false, false),
+    };
+    let done = sqlx::query(
+        "UPDATE messages SET status = $2, manual = $3,
+             attempts = CASE WHEN $4 THEN 0 ELSE attempts END,
+             next_attempt_at = CASE WHEN $4 THEN $5 ELSE next_attempt_at END,
+             updated_at = $5, transition_seq = transition_seq + 1,
+             status_actor = $6, status_reason = $7
+         WHERE id = $1 AND status = $8",
+    )
+    .bind(id.0)
+    .bind(next.as_str())
+    .bind(manual)
+    .bind(reset)
+    .bind(now.0)
+    .bind(&action.actor)
+    .bind(action.reason.as_deref().unwrap_or(action.transition.verb()))
+    .bind(current.as_str())
+    .execute(&mut *c)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(format!("message {id} changed while the action ran; try again")))
+    }
+}
+
+// ---------------------------------------------------------------- reading
+
+pub(crate) async fn message(c: &mut Conn, id: MessageId) -> Result<Option<Message>> {
+    let row = sqlx::query("SELECT * FROM messages WHERE id = $1").bind(id.0).fetch_optional(&mut *c).await?;
+    row.as_ref().map(rows::message).transpose()
+}
+
+fn push_filter(q: &mut QueryBuilder<Db>, f: &MessageFilter) {
+    if let Some(connector) = &f.connector {
+        q.push(" AND connector = ").push_bind(connector.as_str());
+    }
+    if let Some(entity) = f.entity {
+        q.push(" AND entity = ").push_bind(entity.as_str());
+    }
+    if let Some(mode) = f.mode {
+        q.push(" AND mode = ").push_bind(mode.as_str());
+    }
+    if !f.statuses.is_empty() {
+        q.push(" AND status IN (");
+        let mut list = q.separated(", ");
+        for s in &f.statuses {
+            list.push_bind(s.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(from) = f.created_from {
+        q.push(" AND created_at >= ").push_bind(from.0);
+    }
+    if let Some(to) = f.created_to {
+        q.push(" AND created_at < ").push_bind(to.0);
+    }
+    if let Some(run) = f.batch_run {
+        q.push(" AND batch_run = ").push_bind(run);
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        q.push(format_args!(" AND (record_key {LIKE} "))
+            .push_bind(pattern.clone())
+            .push(format_args!(" ESCAPE '\\' OR description {LIKE} "))
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+}
+
+pub(crate) async fn list_messages(
+    c: &mut Conn,
+    filter: &MessageFilter,
+    page: PageRequest,
+) -> Result<Page<Message>> {
+    if page.limit == 0 || page.limit > crate::MAX_PAGE {
+        return Err(StoreError::Invalid(format!(
+            "page size must be between 1 and {}, not {}",
+            crate::MAX_PAGE,
+            page.limit
+        )));
+    }
+    let mut q = QueryBuilder::<Db>::new("SELECT * FROM messages WHERE 1 = 1");
+    push_filter(&mut q, filter);
+    if let Some(before) = page.before {
+        q.push(" AND id < ").push_bind(before.0);
+    }
+    q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(page.limit) + 1);
+    let rows = q.build().fetch_all(&mut *c).await?;
+    let mut items = rows.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
+    let next = if items.len() > page.limit as usize {
+        items.truncate(page.limit as usize);
+        items.last().map(|m| m.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+pub(crate) async fn count_by_status(c: &mut Conn, filter: &MessageFilter) -> Result<Vec<StatusCount>> {
+    let mut q = QueryBuilder::<Db>::new(
+        "SELECT connector, entity, status, COUNT(*) AS n FROM messages WHERE 1 = 1",
+    );
+    push_filter(&mut q, filter);
+    q.push(" GROUP BY connector, entity, status ORDER BY connector, entity, status");
+    let rows = q.build().fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| {
+            use rows::Columns;
+            Ok(StatusCount {
+                connector: ConnectorId::parse(r.text("connector")?)?,
+                entity: r.parsed("entity")?,
+                status: r.parsed("status")?,
+                count: r.count("n")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn history(c: &mut Conn, id: MessageId) -> Result<Vec<HistoryEntry>> {
+    let rows = sqlx::query("SELECT * FROM message_history WHERE message_id = $1 ORDER BY id")
+        .bind(id.0)
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(rows::history).collect()
+}
+
+// ---------------------------------------------------------------- connectors
+
+pub(crate) async fn put_connector(c: &mut Conn, k: &Connector, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO connectors (id, name, erp, store, state, paused_until, pause_reason,
+             settings, sealed_credentials, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, erp = excluded.erp,
+             store = excluded.store, state = excluded.state,
+             paused_until = excluded.paused_until, pause_reason = excluded.pause_reason,
+             settings = excluded.settings, sealed_credentials = excluded.sealed_credentials,
+             updated_at = excluded.updated_at",
+    )
+    .bind(k.id.as_str())
+    .bind(&k.name)
+    .bind(k.erp.as_str())
+    .bind(k.store.as_str())
+    .bind(k.state.as_str())
+    .bind(k.paused_until.map(|t| t.0))
+    .bind(k.pause_reason.as_deref())
+    .bind(Json(&k.settings))
+    .bind(k.sealed_credentials.as_deref())
+    .bind(now.0)
+    .execute(&mut *c)
+    .await?;
+    for entity in Entity::all() {
+        let defaults = EntitySettings::default_for(k.id.clone(), *entity);
+        write_entity_settings(c, &defaults, "DO NOTHING").await?;
+    }
+    Ok(())
+}
+
+async fn write_entity_settings(c: &mut Conn, s: &EntitySettings, on_conflict: &str) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO entity_settings (connector, entity, active, direction, realtime,
+             auto_process, paused, schedule, max_attempts, fields)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (connector, entity) {on_conflict}"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(s.connector.as_str())
+        .bind(s.entity.as_str())
+        .bind(s.active)
+        .bind(s.direction.as_str())
+        .bind(s.realtime)
+        .bind(s.auto_process)
+        .bind(s.paused)
+        .bind(s.schedule.as_deref())
+        .bind(i64::from(s.max_attempts))
+        .bind(Json(&s.fields))
+        .execute(&mut *c)
+        .await
+        .map_err(|e| unknown_connector(e, &s.connector))?;
+    Ok(())
+}
+
+pub(crate) async fn put_entity_settings(c: &mut Conn, s: &EntitySettings) -> Result<()> {
+    write_entity_settings(
+        c,
+        s,
+        "DO UPDATE SET active = excluded.active, direction = excluded.direction,
+             realtime = excluded.realtime, auto_process = excluded.auto_process,
+             paused = excluded.paused, schedule = excluded.schedule,
+             max_attempts = excluded.max_attempts, fields = excluded.fields",
+    )
+    .await
+}
+
+pub(crate) async fn entity_settings(c: &mut Conn, id: &ConnectorId) -> Result<Vec<EntitySettings>> {
+    let rows = sqlx::query("SELECT * FROM entity_settings WHERE connector = $1")
+        .bind(id.as_str())
+        .fetch_all(&mut *c)
+        .await?;
+    let mut all = rows.iter().map(rows::entity_settings).collect::<Result<Vec<_>>>()?;
+    all.sort_by_key(|s| s.entity);
+    Ok(all)
+}
+
+pub(crate) async fn connector(c: &mut Conn, id: &ConnectorId) -> Result<Option<Connector>> {
+    let row = sqlx::query("SELECT * FROM connectors WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(rows::connector).transpose()
+}
+
+pub(crate) async fn connectors(c: &mut Conn) -> Result<Vec<Connector>> {
+    let rows = sqlx::query("SELECT * FROM connectors ORDER BY id").fetch_all(&mut *c).await?;
+    rows.iter().map(rows::connector).collect()
+}
+
+pub(crate) async fn set_connector_state(
+    c: &mut Conn,
+    id: &ConnectorId,
+    state: ConnectorState,
+    now: Timestamp,
+) -> Result<()> {
+    let done = sqlx::query("UPDATE connectors SET state = $2, updated_at = $3 WHERE id = $1")
+        .bind(id.as_str())
+        .bind(state.as_str())
+        .bind(now.0)
+        .execute(&mut *c)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::UnknownConnector(id.clone()));
+    }
+    Ok(())
+}
+
+pub(crate) async fn hold_connector(
+    c: &mut Conn,
+    id: &ConnectorId,
+    until: Option<Timestamp>,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE connectors SET paused_until = $2, pause_reason = $3, updated_at = $4 WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(until.map(|t| t.0))
+    .bind(reason)
+    .bind(now.0)
+    .execute(&mut *c)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::UnknownConnector(id.clone()));
+    }
+    Ok(())
+}
+
+pub(crate) async fn put_mapping(c: &mut Conn, m: &Mapping) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO mappings (connector, kind, erp_value, store_value) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (connector, kind, erp_value) DO UPDATE SET store_value = excluded.store_value",
+    )
+    .bind(m.connector.as_str())
+    .bind(m.kind.as_str())
+    .bind(&m.erp_value)
+    .bind(&m.store_value)
+    .execute(&mut *c)
+    .await
+    .map_err(|e| unknown_connector(e, &m.connector))?;
+    Ok(())
+}
+
+pub(crate) async fn delete_mapping(
+    c: &mut Conn,
+    id: &ConnectorId,
+    kind: MappingKind,
+    erp_value: &str,
+) -> Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM mappings WHERE connector = $1 AND kind = $2 AND erp_value = $3")
+            .bind(id.as_str())
+            .bind(kind.as_str())
+            .bind(erp_value)
+            .execute(&mut *c)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn mappings(
+    c: &mut Conn,
+    id: &ConnectorId,
+    kind: Option<MappingKind>,
+) -> Result<Vec<Mapping>> {
+    let rows = sqlx::query(
+        "SELECT * FROM mappings WHERE connector = $1 AND ($2 IS NULL OR kind = $2)
+         ORDER BY kind, erp_value",
+    )
+    .bind(id.as_str())
+    .bind(kind.map(|k| k.as_str()))
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(rows::mapping).collect()
+}
+
+// ---------------------------------------------------------------- bindings
+
+pub(crate) async fn put_binding(c: &mut Conn, b: &Binding) -> Result<()> {
+    let other: Option<String> = sqlx::query_scalar(
+        "SELECT erp_key FROM bindings
+         WHERE connector = $1 AND entity = $2 AND external_id = $3 AND erp_key <> $4",
+    )
+    .bind(b.connector.as_str())
+    .bind(b.entity.as_str())
+    .bind(&b.external_id)
+    .bind(&b.erp_key)
+    .fetch_optional(&mut *c)
+    .await?;
+    if let Some(other) = other {
+        return Err(StoreError::BindingConflict(format!(
+            "{} external id '{}' is already bound to ERP key '{other}'; unbind it first",
+            b.entity, b.external_id
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO bindings (connector, entity, erp_key, external_id, fingerprint, synced_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (connector, entity, erp_key) DO UPDATE SET
+             external_id = excluded.external_id, fingerprint = excluded.fingerprint,
+             synced_at = excluded.synced_at",
+    )
+    .bind(b.connector.as_str())
+    .bind(b.entity.as_str())
+    .bind(&b.erp_key)
+    .bind(&b.external_id)
+    .bind(b.fingerprint.as_deref())
+    .bind(b.synced_at.0)
+    .execute(&mut *c)
+    .await
+    .map_err(|e| {
+        if StoreError::is_unique_violation(&e) {
+            StoreError::BindingConflict(format!(
+                "{} external id '{}' was just bound to another ERP key",
+                b.entity, b.external_id
+            ))
+        } else {
+            unknown_connector(e, &b.connector)
+        }
+    })?;
+    Ok(())
+}
+
+pub(crate) async fn binding(
+    c: &mut Conn,
+    id: &ConnectorId,
+    entity: Entity,
+    key: BindingKey<'_>,
+) -> Result<Option<Binding>> {
+    let (column, value) = match key {
+        BindingKey::Erp(k) => ("erp_key", k),
+        BindingKey::External(k) => ("external_id", k),
+    };
+    let sql = format!("SELECT * FROM bindings WHERE connector = $1 AND entity = $2 AND {column} = $3");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.as_str())
+        .bind(entity.as_str())
+        .bind(value)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(rows::binding).transpose()
+}
+
+pub(crate) async fn bindings(
+    c: &mut Conn,
+    id: &ConnectorId,
+    entity: Entity,
+    text: Option<&str>,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Binding>> {
+    let mut q = QueryBuilder::<Db>::new("SELECT * FROM bindings WHERE connector = ");
+    q.push_bind(id.as_str()).push(" AND entity = ").push_bind(entity.as_str());
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        q.push(format_args!(" AND (erp_key {LIKE} "))
+            .push_bind(pattern.clone())
+            .push(format_args!(" ESCAPE '\\' OR external_id {LIKE} "))
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    if let Some(after) = after {
+        q.push(" AND erp_key > ").push_bind(after);
+    }
+    q.push(" ORDER BY erp_key LIMIT ").push_bind(i64::from(limit.clamp(1, crate::MAX_PAGE)));
+    let rows = q.build().fetch_all(&mut *c).await?;
+    rows.iter().map(rows::binding).collect()
+}
+
+pub(crate) async fn delete_binding(
+    c: &mut Conn,
+    id: &ConnectorId,
+    entity: Entity,
+    erp_key: &str,
+) -> Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM bindings WHERE connector = $1 AND entity = $2 AND erp_key = $3")
+            .bind(id.as_str())
+            .bind(entity.as_str())
+            .bind(erp_key)
+            .execute(&mut *c)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------- batch runs
+
+pub(crate) async fn create_batch_run(c: &mut Conn, r: &NewBatchRun, now: Timestamp) -> Result<BatchRun> {
+    let row = sqlx::query(
+        "INSERT INTO batch_runs (connector, entity, mode, window_from, window_to, status,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         RETURNING *",
+    )
+    .bind(r.connector.as_str())
+    .bind(r.entity.as_str())
+    .bind(r.mode.as_str())
+    .bind(r.window_from.0)
+    .bind(r.window_to.0)
+    .bind(BatchStatus::Listing.as_str())
+    .bind(now.0)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(|e| unknown_connector(e, &r.connector))?;
+    rows::batch_run(&row)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn update_batch_run(
+    c: &mut Conn,
+    id: i64,
+    checkpoint: Option<&str>,
+    listed: u64,
+    enqueued: u64,
+    status: BatchStatus,
+    error: Option<&str>,
+    now: Timestamp,
+) -> Result<BatchRun> {
+    let row = sqlx::query(
+        "UPDATE batch_runs SET checkpoint = COALESCE($2, checkpoint), listed = listed + $3,
+             enqueued = enqueued + $4, status = $5, error = $6, updated_at = $7
+         WHERE id = $1
+         RETURNING *",
+    )
+    .bind(id)
+    .bind(checkpoint)
+    .bind(to_i64(listed))
+    .bind(to_i64(enqueued))
+    .bind(status.as_str())
+    .bind(error)
+    .bind(now.0)
+    .fetch_optional(&mut *c)
+    .await?;
+    match row {
+        Some(row) => rows::batch_run(&row),
+        None => Err(StoreError::NotFound { what: "batch run", id: id.to_string() }),
+    }
+}
+
+pub(crate) async fn batch_run(c: &mut Conn, id: i64) -> Result<Option<BatchRun>> {
+    let row = sqlx::query("SELECT * FROM batch_runs WHERE id = $1").bind(id).fetch_optional(&mut *c).await?;
+    row.as_ref().map(rows::batch_run).transpose()
+}
+
+pub(crate) async fn batch_runs(
+    c: &mut Conn,
+    id: &ConnectorId,
+    entity: Entity,
+    limit: u32,
+) -> Result<Vec<BatchRun>> {
+    let rows = sqlx::query(
+        "SELECT * FROM batch_runs WHERE connector = $1 AND entity = $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(id.as_str())
+    .bind(entity.as_str())
+    .bind(i64::from(limit.clamp(1, crate::MAX_PAGE)))
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(rows::batch_run).collect()
+}
+
+// ---------------------------------------------------------------- retention
+
+pub(crate) async fn prune_chunk(c: &mut Conn, before: Timestamp, chunk: u32) -> Result<u64> {
+    let sql = format!(
+        "DELETE FROM messages WHERE id IN (
+             SELECT id FROM messages
+             WHERE status IN ('processed', 'skipped', 'filtered', 'deleted') AND updated_at < $1
+             ORDER BY updated_at LIMIT $2 {SKIP_LOCKED})"
+    );
+    let done = sqlx::query(AssertSqlSafe(sql)).bind(before.0).bind(i64::from(chunk.max(1))).execute(&mut *c).await?;
+    Ok(done.rows_affected())
+}

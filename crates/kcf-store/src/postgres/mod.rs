@@ -1,0 +1,460 @@
+//! The PostgreSQL backend: short transactions, `FOR UPDATE SKIP LOCKED` claims, and
+//! `LISTEN/NOTIFY` to wake idle workers, so any number of workers on any number of hosts can
+//! share one database.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use kcf_domain::{
+    BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Enqueued,
+    Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
+    MessageId, MessageStatus, NewBatchRun, NewMessage, Outcome, RetryPolicy, Timestamp, Transition,
+};
+use sqlx::{
+    PgConnection, PgPool,
+    postgres::{PgListener, PgPoolOptions},
+};
+use tokio::{sync::Notify, task::JoinHandle};
+
+use crate::{
+    ActionReport, Backend, BindingKey, FailOutcome, MessageFilter, Page, PageRequest, Result,
+    StatusCount, Store, StoreConfig, StoreError, migrate, redact_url,
+};
+
+type Db = sqlx::Postgres;
+type Conn = PgConnection;
+const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
+const LOCK_ROW: &str = "FOR UPDATE";
+const LIKE: &str = "ILIKE";
+
+mod ops {
+    use super::{Conn, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
+    include!("../ops.rs");
+}
+
+/// The channel enqueues notify and idle workers listen on.
+const WORK_CHANNEL: &str = "kcf_work";
+/// Serialises migrations across processes.
+const MIGRATION_LOCK: i64 = 0x6b63_665f_6d69_6772;
+
+/// A store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    retry: RetryPolicy,
+    wake: Arc<Notify>,
+    _listener: Arc<Listener>,
+}
+
+#[derive(Debug)]
+struct Listener(JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl PgStore {
+    /// Connects to and migrates the database `config.url` names.
+    pub async fn open(config: &StoreConfig) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.max(2))
+            .acquire_timeout(config.busy_timeout)
+            .connect(&config.url)
+            .await
+            .map_err(|e| StoreError::Open {
+                backend: "PostgreSQL",
+                target: redact_url(&config.url),
+                setting: "database_url",
+                detail: e.to_string(),
+                hint: "Is PostgreSQL running and reachable there? Check host, port, user, \
+                       password and database name (create the database first with createdb).",
+            })?;
+        let wake = Arc::new(Notify::new());
+        let listener = Arc::new(Listener(tokio::spawn(listen(pool.clone(), wake.clone()))));
+        let store = Self {
+            pool,
+            retry: config.retry,
+            wake,
+            _listener: listener,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Db>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    async fn notify_work(c: &mut Conn) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WORK_CHANNEL)
+            .execute(c)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Turns NOTIFYs on the work channel into wake-ups; reconnects after errors.
+async fn listen(pool: PgPool, wake: Arc<Notify>) {
+    loop {
+        match PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if listener.listen(WORK_CHANNEL).await.is_ok() {
+                    while listener.recv().await.is_ok() {
+                        wake.notify_waiters();
+                        wake.notify_one();
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "LISTEN connection failed; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::raw_sql(migrate::CREATE_TABLE)
+            .execute(&mut *tx)
+            .await?;
+        let applied: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, name FROM kcf_migrations ORDER BY version")
+                .fetch_all(&mut *tx)
+                .await?;
+        for m in migrate::pending(migrate::POSTGRES, &applied)? {
+            sqlx::raw_sql(m.sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::Migration(format!("{} ({}): {e}", m.version, m.name)))?;
+            sqlx::query(
+                "INSERT INTO kcf_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(Timestamp::now().0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_connector(&self, connector: &Connector) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        ops::put_connector(&mut tx, connector, Timestamp::now()).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn connector(&self, id: &ConnectorId) -> Result<Option<Connector>> {
+        ops::connector(&mut *self.conn().await?, id).await
+    }
+
+    async fn connectors(&self) -> Result<Vec<Connector>> {
+        ops::connectors(&mut *self.conn().await?).await
+    }
+
+    async fn set_connector_state(&self, id: &ConnectorId, state: ConnectorState) -> Result<()> {
+        let mut c = self.conn().await?;
+        ops::set_connector_state(&mut c, id, state, Timestamp::now()).await?;
+        if state == ConnectorState::Running {
+            Self::notify_work(&mut c).await?;
+        }
+        Ok(())
+    }
+
+    async fn hold_connector(
+        &self,
+        id: &ConnectorId,
+        until: Option<Timestamp>,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        ops::hold_connector(
+            &mut *self.conn().await?,
+            id,
+            until,
+            reason,
+            Timestamp::now(),
+        )
+        .await
+    }
+
+    async fn put_entity_settings(&self, settings: &EntitySettings) -> Result<()> {
+        ops::put_entity_settings(&mut *self.conn().await?, settings).await
+    }
+
+    async fn entity_settings(&self, id: &ConnectorId) -> Result<Vec<EntitySettings>> {
+        ops::entity_settings(&mut *self.conn().await?, id).await
+    }
+
+    async fn put_mapping(&self, mapping: &Mapping) -> Result<()> {
+        ops::put_mapping(&mut *self.conn().await?, mapping).await
+    }
+
+    async fn delete_mapping(
+        &self,
+        id: &ConnectorId,
+        kind: MappingKind,
+        erp_value: &str,
+    ) -> Result<bool> {
+        ops::delete_mapping(&mut *self.conn().await?, id, kind, erp_value).await
+    }
+
+    async fn mappings(&self, id: &ConnectorId, kind: Option<MappingKind>) -> Result<Vec<Mapping>> {
+        ops::mappings(&mut *self.conn().await?, id, kind).await
+    }
+
+    async fn enqueue(&self, message: NewMessage) -> Result<Enqueued> {
+        let mut tx = self.pool.begin().await?;
+        let done = ops::insert_message(&mut tx, &message, Timestamp::now()).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn enqueue_many(&self, messages: Vec<NewMessage>) -> Result<Vec<Enqueued>> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        let mut done = Vec::with_capacity(messages.len());
+        for m in &messages {
+            done.push(ops::insert_message(&mut tx, m, now).await?);
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn claim(&self, owner: &str, limit: u32, lease: Duration) -> Result<Vec<Claimed>> {
+        let token = crate::new_token();
+        let mut c = self.conn().await?;
+        match ops::claim(&mut c, owner, limit, lease, Timestamp::now(), &token).await {
+            // Two claimers raced to the same record key; the unique index stopped the second.
+            // Nothing was claimed: the caller simply claims again.
+            Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    async fn heartbeat(&self, lease: &Lease, extend: Duration) -> Result<Option<Timestamp>> {
+        let until = Timestamp::now().plus(extend);
+        let extended = ops::heartbeat(&mut *self.conn().await?, lease, until).await?;
+        Ok(extended.then_some(until))
+    }
+
+    async fn complete(&self, lease: &Lease, outcome: Outcome, note: Option<&str>) -> Result<bool> {
+        ops::complete(
+            &mut *self.conn().await?,
+            lease,
+            outcome,
+            note,
+            Timestamp::now(),
+        )
+        .await
+    }
+
+    async fn complete_many(&self, items: &[(Lease, Outcome)]) -> Result<Vec<bool>> {
+        let ids: Vec<i64> = items.iter().map(|(l, _)| l.id.0).collect();
+        let tokens: Vec<&str> = items.iter().map(|(l, _)| l.token.as_str()).collect();
+        let statuses: Vec<&str> = items
+            .iter()
+            .map(|(_, o)| MessageStatus::from(*o).as_str())
+            .collect();
+        let done: Vec<i64> = sqlx::query_scalar(
+            "UPDATE messages m SET status = u.status, lease_owner = NULL, lease_token = NULL,
+                 lease_expires_at = NULL, last_error = NULL, updated_at = $4,
+                 transition_seq = m.transition_seq + 1, status_actor = m.lease_owner,
+                 status_reason = NULL
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS u(id, token, status)
+             WHERE m.id = u.id AND m.lease_token = u.token AND m.status = 'processing'
+             RETURNING m.id",
+        )
+        .bind(&ids)
+        .bind(&tokens)
+        .bind(&statuses)
+        .bind(Timestamp::now().0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.iter().map(|id| done.contains(id)).collect())
+    }
+
+    async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<FailOutcome> {
+        let now = Timestamp::now();
+        let retry_at = now.plus(crate::retry_delay(&self.retry, lease.attempt, retry_after));
+        ops::fail(&mut *self.conn().await?, lease, error, retry_at, now).await
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool> {
+        let mut c = self.conn().await?;
+        let done = ops::release(&mut c, lease, Timestamp::now()).await?;
+        Self::notify_work(&mut c).await?;
+        Ok(done)
+    }
+
+    async fn reap_expired(&self, limit: u32) -> Result<u64> {
+        let mut c = self.conn().await?;
+        let reaped = ops::reap_expired(&mut c, limit, Timestamp::now()).await?;
+        if reaped > 0 {
+            Self::notify_work(&mut c).await?;
+        }
+        Ok(reaped)
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+
+    async fn act(&self, ids: &[MessageId], action: &ManualAction) -> Result<ActionReport> {
+        crate::check_manual(action)?;
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await?;
+        let mut report = ActionReport::default();
+        for id in ids {
+            match ops::act_one(&mut tx, *id, action, now).await? {
+                Ok(()) => report.changed.push(*id),
+                Err(why) => report.refused.push((*id, why)),
+            }
+        }
+        Self::notify_work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn set_processed(
+        &self,
+        id: MessageId,
+        binding: Option<&Binding>,
+        actor: &str,
+    ) -> Result<()> {
+        let action = ManualAction {
+            transition: Transition::SetProcessed,
+            actor: actor.to_owned(),
+            reason: None,
+        };
+        let mut tx = self.pool.begin().await?;
+        ops::act_one(&mut tx, id, &action, Timestamp::now())
+            .await?
+            .map_err(StoreError::Invalid)?;
+        if let Some(b) = binding {
+            ops::put_binding(&mut tx, b).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    async fn message(&self, id: MessageId) -> Result<Option<Message>> {
+        ops::message(&mut *self.conn().await?, id).await
+    }
+
+    async fn list_messages(
+        &self,
+        filter: &MessageFilter,
+        page: PageRequest,
+    ) -> Result<Page<Message>> {
+        ops::list_messages(&mut *self.conn().await?, filter, page).await
+    }
+
+    async fn count_by_status(&self, filter: &MessageFilter) -> Result<Vec<StatusCount>> {
+        ops::count_by_status(&mut *self.conn().await?, filter).await
+    }
+
+    async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {
+        ops::history(&mut *self.conn().await?, id).await
+    }
+
+    async fn put_binding(&self, binding: &Binding) -> Result<()> {
+        ops::put_binding(&mut *self.conn().await?, binding).await
+    }
+
+    async fn binding(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        key: BindingKey<'_>,
+    ) -> Result<Option<Binding>> {
+        ops::binding(&mut *self.conn().await?, id, entity, key).await
+    }
+
+    async fn bindings(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        text: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Binding>> {
+        ops::bindings(&mut *self.conn().await?, id, entity, text, after, limit).await
+    }
+
+    async fn delete_binding(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        erp_key: &str,
+    ) -> Result<bool> {
+        ops::delete_binding(&mut *self.conn().await?, id, entity, erp_key).await
+    }
+
+    async fn create_batch_run(&self, run: &NewBatchRun) -> Result<BatchRun> {
+        ops::create_batch_run(&mut *self.conn().await?, run, Timestamp::now()).await
+    }
+
+    async fn update_batch_run(
+        &self,
+        id: i64,
+        checkpoint: Option<&str>,
+        listed: u64,
+        enqueued: u64,
+        status: BatchStatus,
+        error: Option<&str>,
+    ) -> Result<BatchRun> {
+        let mut c = self.conn().await?;
+        ops::update_batch_run(
+            &mut c,
+            id,
+            checkpoint,
+            listed,
+            enqueued,
+            status,
+            error,
+            Timestamp::now(),
+        )
+        .await
+    }
+
+    async fn batch_run(&self, id: i64) -> Result<Option<BatchRun>> {
+        ops::batch_run(&mut *self.conn().await?, id).await
+    }
+
+    async fn batch_runs(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        limit: u32,
+    ) -> Result<Vec<BatchRun>> {
+        ops::batch_runs(&mut *self.conn().await?, id, entity, limit).await
+    }
+
+    async fn prune(&self, before: Timestamp, chunk: u32) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let n = ops::prune_chunk(&mut *self.conn().await?, before, chunk).await?;
+            total += n;
+            if n < u64::from(chunk.max(1)) {
+                return Ok(total);
+            }
+        }
+    }
+}

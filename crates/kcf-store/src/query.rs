@@ -1,0 +1,97 @@
+//! The shapes of store queries and their answers: filters, pages, counts, reports.
+
+use kcf_domain::{ConnectorId, Entity, MessageId, MessageStatus, Mode, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// The largest page a list call returns.
+pub const MAX_PAGE: u32 = 500;
+
+/// Which messages to list or count. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageFilter {
+    /// Only this connector.
+    pub connector: Option<ConnectorId>,
+    /// Only this entity.
+    pub entity: Option<Entity>,
+    /// Only this mode.
+    pub mode: Option<Mode>,
+    /// Only these statuses.
+    pub statuses: Vec<MessageStatus>,
+    /// Created at or after.
+    pub created_from: Option<Timestamp>,
+    /// Created before.
+    pub created_to: Option<Timestamp>,
+    /// Record key or description contains this text (case-insensitive).
+    pub text: Option<String>,
+    /// Only messages of this batch run.
+    pub batch_run: Option<i64>,
+}
+
+/// A page request: newest first, keyset-paged by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    /// Return messages with ids below this (the previous page's `next`).
+    pub before: Option<MessageId>,
+    /// How many (1 ..= [`MAX_PAGE`]).
+    pub limit: u32,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            before: None,
+            limit: 50,
+        }
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `before` to get the next page; none on the last page.
+    pub next: Option<MessageId>,
+}
+
+/// How many messages an entity has in a status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCount {
+    /// The connector.
+    pub connector: ConnectorId,
+    /// The entity.
+    pub entity: Entity,
+    /// The status.
+    pub status: MessageStatus,
+    /// How many.
+    pub count: u64,
+}
+
+/// What a manual action did to each message it named.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionReport {
+    /// Messages whose status changed.
+    pub changed: Vec<MessageId>,
+    /// Messages left alone, with why.
+    pub refused: Vec<(MessageId, String)>,
+}
+
+/// What became of a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailOutcome {
+    /// Will be retried at this time.
+    Retry(Timestamp),
+    /// Out of attempts; waits for a person.
+    Aborted,
+    /// The lease was no longer ours; nothing changed.
+    Fenced,
+}
+
+/// Which side of a binding to look up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingKey<'a> {
+    /// The ERP key.
+    Erp(&'a str),
+    /// The store's id.
+    External(&'a str),
+}

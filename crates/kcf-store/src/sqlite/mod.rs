@@ -1,0 +1,515 @@
+//! The embedded SQLite backend: WAL, `synchronous=FULL`, `busy_timeout`, one group-commit
+//! writer per store (see [`writer`]) and a pool of readers.
+
+mod writer;
+
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use futures_util::FutureExt;
+use kcf_domain::{
+    BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Enqueued,
+    Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
+    MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Timestamp, Transition,
+};
+use sqlx::{
+    ConnectOptions, SqliteConnection, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use tokio::sync::Notify;
+
+use crate::{
+    ActionReport, Backend, BindingKey, FailOutcome, MessageFilter, Page, PageRequest, Result,
+    StatusCount, Store, StoreConfig, StoreError, migrate,
+};
+use writer::Writer;
+
+type Db = sqlx::Sqlite;
+type Conn = SqliteConnection;
+const SKIP_LOCKED: &str = "";
+const LOCK_ROW: &str = "";
+const LIKE: &str = "LIKE";
+
+mod ops {
+    use super::{Conn, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
+    include!("../ops.rs");
+}
+
+/// A store in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    readers: SqlitePool,
+    writer: Writer,
+    retry: RetryPolicy,
+    wake: Arc<Notify>,
+}
+
+fn path_of(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the SQLite file that `config.url` names.
+    pub async fn open(config: &StoreConfig) -> Result<Self> {
+        let path = path_of(&config.url);
+        let open_error = |e: sqlx::Error| StoreError::Open {
+            backend: "SQLite",
+            target: path.to_owned(),
+            setting: "database_url",
+            detail: e.to_string(),
+            hint: "Check that the directory exists and is writable, or pass another \
+                   --database-url / --data-dir.",
+        };
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(open_error)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(config.busy_timeout)
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000");
+        let write_conn = options.connect().await.map_err(open_error)?;
+        let writer = Writer::start(write_conn);
+        let readers = SqlitePoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .acquire_timeout(config.busy_timeout)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(open_error)?;
+        let store = Self {
+            readers,
+            writer,
+            retry: config.retry,
+            wake: Arc::new(Notify::new()),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn read(&self) -> Result<sqlx::pool::PoolConnection<Db>> {
+        Ok(self.readers.acquire().await?)
+    }
+
+    fn wake_workers(&self) {
+        self.wake.notify_waiters();
+        self.wake.notify_one();
+    }
+}
+
+async fn run_migrations(c: &mut Conn) -> Result<()> {
+    sqlx::raw_sql(migrate::CREATE_TABLE)
+        .execute(&mut *c)
+        .await?;
+    let applied: Vec<(i64, String)> =
+        sqlx::query_as("SELECT version, name FROM kcf_migrations ORDER BY version")
+            .fetch_all(&mut *c)
+            .await?;
+    for m in migrate::pending(migrate::SQLITE, &applied)? {
+        sqlx::raw_sql(m.sql)
+            .execute(&mut *c)
+            .await
+            .map_err(|e| StoreError::Migration(format!("{} ({}): {e}", m.version, m.name)))?;
+        sqlx::query("INSERT INTO kcf_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(Timestamp::now().0)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        // The writer's BEGIN IMMEDIATE is the lock: other processes wait on busy_timeout.
+        self.writer.write(|c| run_migrations(c).boxed()).await
+    }
+
+    async fn put_connector(&self, connector: &Connector) -> Result<()> {
+        let k = connector.clone();
+        self.writer
+            .write(move |c| {
+                async move { ops::put_connector(c, &k, Timestamp::now()).await }.boxed()
+            })
+            .await
+    }
+
+    async fn connector(&self, id: &ConnectorId) -> Result<Option<Connector>> {
+        ops::connector(&mut *self.read().await?, id).await
+    }
+
+    async fn connectors(&self) -> Result<Vec<Connector>> {
+        ops::connectors(&mut *self.read().await?).await
+    }
+
+    async fn set_connector_state(&self, id: &ConnectorId, state: ConnectorState) -> Result<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |c| {
+                async move { ops::set_connector_state(c, &id, state, Timestamp::now()).await }
+                    .boxed()
+            })
+            .await
+    }
+
+    async fn hold_connector(
+        &self,
+        id: &ConnectorId,
+        until: Option<Timestamp>,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let (id, reason) = (id.clone(), reason.map(str::to_owned));
+        self.writer
+            .write(move |c| {
+                async move {
+                    ops::hold_connector(c, &id, until, reason.as_deref(), Timestamp::now()).await
+                }
+                .boxed()
+            })
+            .await
+    }
+
+    async fn put_entity_settings(&self, settings: &EntitySettings) -> Result<()> {
+        let s = settings.clone();
+        self.writer
+            .write(move |c| async move { ops::put_entity_settings(c, &s).await }.boxed())
+            .await
+    }
+
+    async fn entity_settings(&self, id: &ConnectorId) -> Result<Vec<EntitySettings>> {
+        ops::entity_settings(&mut *self.read().await?, id).await
+    }
+
+    async fn put_mapping(&self, mapping: &Mapping) -> Result<()> {
+        let m = mapping.clone();
+        self.writer
+            .write(move |c| async move { ops::put_mapping(c, &m).await }.boxed())
+            .await
+    }
+
+    async fn delete_mapping(
+        &self,
+        id: &ConnectorId,
+        kind: MappingKind,
+        erp_value: &str,
+    ) -> Result<bool> {
+        let (id, v) = (id.clone(), erp_value.to_owned());
+        self.writer
+            .write(move |c| async move { ops::delete_mapping(c, &id, kind, &v).await }.boxed())
+            .await
+    }
+
+    async fn mappings(&self, id: &ConnectorId, kind: Option<MappingKind>) -> Result<Vec<Mapping>> {
+        ops::mappings(&mut *self.read().await?, id, kind).await
+    }
+
+    async fn enqueue(&self, message: NewMessage) -> Result<Enqueued> {
+        let done = self
+            .writer
+            .write(move |c| {
+                async move { ops::insert_message(c, &message, Timestamp::now()).await }.boxed()
+            })
+            .await?;
+        self.wake_workers();
+        Ok(done)
+    }
+
+    async fn enqueue_many(&self, messages: Vec<NewMessage>) -> Result<Vec<Enqueued>> {
+        let done = self
+            .writer
+            .write(move |c| {
+                async move {
+                    let now = Timestamp::now();
+                    let mut done = Vec::with_capacity(messages.len());
+                    for m in &messages {
+                        done.push(ops::insert_message(c, m, now).await?);
+                    }
+                    Ok(done)
+                }
+                .boxed()
+            })
+            .await?;
+        self.wake_workers();
+        Ok(done)
+    }
+
+    async fn claim(&self, owner: &str, limit: u32, lease: Duration) -> Result<Vec<Claimed>> {
+        let owner = owner.to_owned();
+        let token = crate::new_token();
+        self.writer
+            .write(move |c| {
+                async move { ops::claim(c, &owner, limit, lease, Timestamp::now(), &token).await }
+                    .boxed()
+            })
+            .await
+    }
+
+    async fn heartbeat(&self, lease: &Lease, extend: Duration) -> Result<Option<Timestamp>> {
+        let lease = lease.clone();
+        let until = Timestamp::now().plus(extend);
+        let extended = self
+            .writer
+            .write(move |c| async move { ops::heartbeat(c, &lease, until).await }.boxed())
+            .await?;
+        Ok(extended.then_some(until))
+    }
+
+    async fn complete(&self, lease: &Lease, outcome: Outcome, note: Option<&str>) -> Result<bool> {
+        let (lease, note) = (lease.clone(), note.map(str::to_owned));
+        self.writer
+            .write(move |c| {
+                async move {
+                    ops::complete(c, &lease, outcome, note.as_deref(), Timestamp::now()).await
+                }
+                .boxed()
+            })
+            .await
+    }
+
+    async fn complete_many(&self, items: &[(Lease, Outcome)]) -> Result<Vec<bool>> {
+        let items = items.to_vec();
+        self.writer
+            .write(move |c| {
+                async move {
+                    let now = Timestamp::now();
+                    let mut done = Vec::with_capacity(items.len());
+                    for (lease, outcome) in &items {
+                        done.push(ops::complete(c, lease, *outcome, None, now).await?);
+                    }
+                    Ok(done)
+                }
+                .boxed()
+            })
+            .await
+    }
+
+    async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<FailOutcome> {
+        let (lease, error) = (lease.clone(), error.to_owned());
+        let now = Timestamp::now();
+        let retry_at = now.plus(crate::retry_delay(&self.retry, lease.attempt, retry_after));
+        self.writer
+            .write(move |c| {
+                async move { ops::fail(c, &lease, &error, retry_at, now).await }.boxed()
+            })
+            .await
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool> {
+        let lease = lease.clone();
+        let done = self
+            .writer
+            .write(move |c| async move { ops::release(c, &lease, Timestamp::now()).await }.boxed())
+            .await?;
+        self.wake_workers();
+        Ok(done)
+    }
+
+    async fn reap_expired(&self, limit: u32) -> Result<u64> {
+        let reaped = self
+            .writer
+            .write(move |c| {
+                async move { ops::reap_expired(c, limit, Timestamp::now()).await }.boxed()
+            })
+            .await?;
+        if reaped > 0 {
+            self.wake_workers();
+        }
+        Ok(reaped)
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+
+    async fn act(&self, ids: &[MessageId], action: &ManualAction) -> Result<ActionReport> {
+        crate::check_manual(action)?;
+        let (ids, action) = (ids.to_vec(), action.clone());
+        let report = self
+            .writer
+            .write(move |c| {
+                async move {
+                    let now = Timestamp::now();
+                    let mut report = ActionReport::default();
+                    for id in ids {
+                        match ops::act_one(c, id, &action, now).await? {
+                            Ok(()) => report.changed.push(id),
+                            Err(why) => report.refused.push((id, why)),
+                        }
+                    }
+                    Ok(report)
+                }
+                .boxed()
+            })
+            .await?;
+        self.wake_workers();
+        Ok(report)
+    }
+
+    async fn set_processed(
+        &self,
+        id: MessageId,
+        binding: Option<&Binding>,
+        actor: &str,
+    ) -> Result<()> {
+        let binding = binding.cloned();
+        let action = ManualAction {
+            transition: Transition::SetProcessed,
+            actor: actor.to_owned(),
+            reason: None,
+        };
+        self.writer
+            .write(move |c| {
+                async move {
+                    ops::act_one(c, id, &action, Timestamp::now())
+                        .await?
+                        .map_err(StoreError::Invalid)?;
+                    if let Some(b) = &binding {
+                        ops::put_binding(c, b).await?;
+                    }
+                    Ok(())
+                }
+                .boxed()
+            })
+            .await
+    }
+
+    async fn message(&self, id: MessageId) -> Result<Option<Message>> {
+        ops::message(&mut *self.read().await?, id).await
+    }
+
+    async fn list_messages(
+        &self,
+        filter: &MessageFilter,
+        page: PageRequest,
+    ) -> Result<Page<Message>> {
+        ops::list_messages(&mut *self.read().await?, filter, page).await
+    }
+
+    async fn count_by_status(&self, filter: &MessageFilter) -> Result<Vec<StatusCount>> {
+        ops::count_by_status(&mut *self.read().await?, filter).await
+    }
+
+    async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {
+        ops::history(&mut *self.read().await?, id).await
+    }
+
+    async fn put_binding(&self, binding: &Binding) -> Result<()> {
+        let b = binding.clone();
+        self.writer
+            .write(move |c| async move { ops::put_binding(c, &b).await }.boxed())
+            .await
+    }
+
+    async fn binding(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        key: BindingKey<'_>,
+    ) -> Result<Option<Binding>> {
+        ops::binding(&mut *self.read().await?, id, entity, key).await
+    }
+
+    async fn bindings(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        text: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Binding>> {
+        ops::bindings(&mut *self.read().await?, id, entity, text, after, limit).await
+    }
+
+    async fn delete_binding(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        erp_key: &str,
+    ) -> Result<bool> {
+        let (id, key) = (id.clone(), erp_key.to_owned());
+        self.writer
+            .write(move |c| async move { ops::delete_binding(c, &id, entity, &key).await }.boxed())
+            .await
+    }
+
+    async fn create_batch_run(&self, run: &NewBatchRun) -> Result<BatchRun> {
+        let run = run.clone();
+        self.writer
+            .write(move |c| {
+                async move { ops::create_batch_run(c, &run, Timestamp::now()).await }.boxed()
+            })
+            .await
+    }
+
+    async fn update_batch_run(
+        &self,
+        id: i64,
+        checkpoint: Option<&str>,
+        listed: u64,
+        enqueued: u64,
+        status: BatchStatus,
+        error: Option<&str>,
+    ) -> Result<BatchRun> {
+        let (checkpoint, error) = (checkpoint.map(str::to_owned), error.map(str::to_owned));
+        self.writer
+            .write(move |c| {
+                async move {
+                    ops::update_batch_run(
+                        c,
+                        id,
+                        checkpoint.as_deref(),
+                        listed,
+                        enqueued,
+                        status,
+                        error.as_deref(),
+                        Timestamp::now(),
+                    )
+                    .await
+                }
+                .boxed()
+            })
+            .await
+    }
+
+    async fn batch_run(&self, id: i64) -> Result<Option<BatchRun>> {
+        ops::batch_run(&mut *self.read().await?, id).await
+    }
+
+    async fn batch_runs(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        limit: u32,
+    ) -> Result<Vec<BatchRun>> {
+        ops::batch_runs(&mut *self.read().await?, id, entity, limit).await
+    }
+
+    async fn prune(&self, before: Timestamp, chunk: u32) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            // One chunk per group transaction: intake queued meanwhile commits in between.
+            let n = self
+                .writer
+                .write(move |c| async move { ops::prune_chunk(c, before, chunk).await }.boxed())
+                .await?;
+            total += n;
+            if n < u64::from(chunk.max(1)) {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}

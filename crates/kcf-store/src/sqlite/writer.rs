@@ -1,0 +1,138 @@
+//! SQLite's single writer with group commit.
+//!
+//! SQLite allows one writer at a time, and with `synchronous=FULL` every commit is an fsync.
+//! So all writes of a store go through one task that owns the write connection: it takes
+//! every job waiting in its queue, runs them in one `BEGIN IMMEDIATE` transaction (each inside
+//! a savepoint, so one job's error does not undo the others), commits once, and only then
+//! answers each caller. Many concurrent callers share one fsync; nobody hears "ok" before the
+//! commit is durable.
+
+use futures_util::future::BoxFuture;
+use sqlx::{Connection, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Result, StoreError};
+
+/// The most jobs one transaction takes.
+const MAX_GROUP: usize = 1024;
+
+type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+
+trait Job: Send {
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)>;
+    fn abort(self: Box<Self>, why: String);
+}
+
+struct Typed<F, T> {
+    work: F,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<F, T> Job for Typed<F, T>
+where
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> {
+        let Typed { work, reply } = *self;
+        Box::pin(async move {
+            let result = work(conn).await;
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |commit_error: Option<&str>| {
+                let answer = match (result, commit_error) {
+                    (Ok(_), Some(why)) => Err(StoreError::Commit(why.to_owned())),
+                    (result, _) => result,
+                };
+                let _ = reply.send(answer);
+            });
+            (ok, finish)
+        })
+    }
+
+    fn abort(self: Box<Self>, why: String) {
+        let _ = self.reply.send(Err(StoreError::Commit(why)));
+    }
+}
+
+/// A handle to the writer task. Cloning shares the task; it stops when every handle is gone.
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl Writer {
+    /// Starts the writer task on `conn`.
+    pub(crate) fn start(conn: SqliteConnection) -> Self {
+        let (jobs, queue) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(run(conn, queue));
+        Self { jobs }
+    }
+
+    /// Runs `work` in the next group transaction and answers after its commit.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Box::new(Typed { work, reply }))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+    let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        commit_group(&mut conn, group.drain(..)).await;
+    }
+    let _ = conn.close().await;
+}
+
+async fn commit_group(conn: &mut SqliteConnection, jobs: impl Iterator<Item = Box<dyn Job>>) {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+        let why = format!("could not start a write transaction: {e}");
+        jobs.for_each(|job| job.abort(why.clone()));
+        return;
+    }
+    let mut finishes = Vec::new();
+    let mut broken = None;
+    for job in jobs {
+        if broken.is_some() {
+            job.abort("an earlier write in the same transaction broke it".into());
+            continue;
+        }
+        if let Err(e) = exec(conn, "SAVEPOINT job").await {
+            broken = Some(e.to_string());
+            job.abort(e.to_string());
+            continue;
+        }
+        let (ok, finish) = job.run(conn).await;
+        finishes.push(finish);
+        let end = if ok {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        if let Err(e) = exec(conn, end).await {
+            broken = Some(e.to_string());
+        }
+    }
+    let outcome = match broken {
+        Some(why) => Err(why),
+        None => exec(conn, "COMMIT").await.map_err(|e| e.to_string()),
+    };
+    if outcome.is_err() {
+        let _ = exec(conn, "ROLLBACK").await;
+    }
+    let commit_error = outcome.err();
+    for finish in finishes {
+        finish(commit_error.as_deref());
+    }
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sql).execute(conn).await.map(|_| ())
+}
