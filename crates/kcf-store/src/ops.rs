@@ -96,10 +96,11 @@ pub(crate) async fn claim(
                AND NOT s.paused AND (s.auto_process OR m.manual)
                AND NOT EXISTS (
                    SELECT 1 FROM messages o
-                   WHERE o.connector = m.connector AND o.entity = m.entity
-                     AND o.record_key = m.record_key AND o.id <> m.id
-                     AND (o.status = 'processing'
-                          OR (o.id < m.id AND o.status IN ('pending', 'failed'))))
+                   WHERE o.queue_key = m.queue_key AND o.status = 'processing')
+               AND NOT EXISTS (
+                   SELECT 1 FROM messages o
+                   WHERE o.queue_key = m.queue_key AND o.id < m.id
+                     AND o.status IN ('pending', 'failed'))
              ORDER BY m.next_attempt_at, m.id
              LIMIT $5
              {SKIP_LOCKED})

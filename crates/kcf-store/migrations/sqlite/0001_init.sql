@@ -63,16 +63,18 @@ CREATE TABLE messages (
     -- with the actor and reason the same statement wrote.
     transition_seq     INTEGER NOT NULL DEFAULT 0,
     status_actor       TEXT NOT NULL,
-    status_reason      TEXT
+    status_reason      TEXT,
+    -- One column for the record a message is about, so the per-key checks of a claim can
+    -- only be planned on the per-key indexes below, with or without statistics.
+    queue_key          TEXT GENERATED ALWAYS AS (connector || '|' || entity || '|' || record_key) STORED
 );
 
 CREATE UNIQUE INDEX messages_dedup ON messages (connector, source, dedup_key);
 -- Never two in flight for one record.
-CREATE UNIQUE INDEX messages_one_in_flight ON messages (connector, entity, record_key)
-    WHERE status = 'processing';
+CREATE UNIQUE INDEX messages_one_in_flight ON messages (queue_key) WHERE status = 'processing';
 CREATE INDEX messages_due ON messages (next_attempt_at, id) WHERE status IN ('pending', 'failed');
-CREATE INDEX messages_key_active ON messages (connector, entity, record_key, id)
-    WHERE status IN ('pending', 'failed', 'processing');
+-- Per key, only the oldest waiting message may be claimed.
+CREATE INDEX messages_key_waiting ON messages (queue_key, id) WHERE status IN ('pending', 'failed');
 CREATE INDEX messages_leases ON messages (lease_expires_at) WHERE status = 'processing';
 CREATE INDEX messages_list ON messages (connector, entity, id);
 CREATE INDEX messages_list_status ON messages (connector, entity, status, id);

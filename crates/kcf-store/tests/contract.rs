@@ -1,0 +1,1160 @@
+//! The store contract: every test here runs once on SQLite and once on PostgreSQL, each in a
+//! fresh database (`sqlite::NAME` and `postgres::NAME` in the test output).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    time::Duration,
+};
+
+use common::{TestDb, cid, connector, msg};
+use kcf_domain::{
+    BatchMode, BatchStatus, Binding, ConnectorState, Entity, EntitySettings, ManualAction, Mapping,
+    MappingKind, MessageId, MessageStatus, Mode, NewBatchRun, Outcome, Timestamp, Transition,
+};
+use kcf_store::{BindingKey, FailOutcome, MessageFilter, PageRequest, Store, StoreError};
+
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::common::TestDb::sqlite().await;
+                    crate::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::common::TestDb::postgres().await;
+                    crate::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_tests!(
+    enqueue_dedups_per_connector_and_source,
+    concurrent_duplicates_collapse_to_one,
+    enqueue_for_an_unknown_connector_is_refused,
+    claim_complete_and_history,
+    stale_lease_holder_changes_nothing,
+    expired_leases_are_rescued,
+    one_in_flight_per_record_key_in_order,
+    failures_back_off_then_abort,
+    retry_after_is_honoured,
+    paused_connectors_and_entities_are_not_claimed,
+    auto_process_off_waits_for_a_person,
+    manual_actions_follow_the_state_machine,
+    set_as_processed_records_the_binding,
+    release_gives_the_attempt_back,
+    list_filter_and_keyset_pages,
+    bindings_are_unique_both_ways,
+    connectors_settings_and_mappings_survive_reopen,
+    batch_runs_keep_checkpoints,
+    retention_prunes_finished_messages_in_chunks,
+    migrations_are_idempotent_and_concurrent,
+    enqueue_wakes_an_idle_worker_elsewhere,
+    complete_many_is_fenced_per_item,
+    drain_with_four_workers,
+);
+
+fn lease_time() -> Duration {
+    Duration::from_secs(30)
+}
+
+async fn status_of(store: &dyn Store, id: MessageId) -> MessageStatus {
+    store.message(id).await.unwrap().unwrap().status
+}
+
+fn person(t: Transition) -> ManualAction {
+    ManualAction {
+        transition: t,
+        actor: "user:ops".into(),
+        reason: None,
+    }
+}
+
+async fn enqueue_dedups_per_connector_and_source(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let first = s
+        .enqueue(msg(&c, "A1").with_dedup_key("n-1"))
+        .await
+        .unwrap();
+    assert!(!first.duplicate);
+    let again = s
+        .enqueue(msg(&c, "A1").with_dedup_key("n-1"))
+        .await
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    assert!(
+        again.duplicate,
+        "the same dedup key must say it is a duplicate"
+    );
+    let mut other_source = msg(&c, "A1").with_dedup_key("n-1");
+    other_source.source = "bigcommerce".into();
+    assert!(
+        !s.enqueue(other_source).await.unwrap().duplicate,
+        "dedup keys are per source"
+    );
+    let other = connector(s, "second").await;
+    assert!(
+        !s.enqueue(msg(&other, "A1").with_dedup_key("n-1"))
+            .await
+            .unwrap()
+            .duplicate
+    );
+    // Without a dedup key nothing is collapsed.
+    assert!(!s.enqueue(msg(&c, "A1")).await.unwrap().duplicate);
+    assert!(!s.enqueue(msg(&c, "A1")).await.unwrap().duplicate);
+
+    let batch = vec![
+        msg(&c, "B1").with_dedup_key("b-1"),
+        msg(&c, "B2").with_dedup_key("b-2"),
+        msg(&c, "B1").with_dedup_key("b-1"),
+        msg(&c, "A1").with_dedup_key("n-1"),
+    ];
+    let done = s.enqueue_many(batch).await.unwrap();
+    assert_eq!(
+        done.iter().map(|e| e.duplicate).collect::<Vec<_>>(),
+        [false, false, true, true]
+    );
+    assert_eq!(done[0].id, done[2].id);
+    assert_eq!(done[3].id, first.id);
+    let all = s
+        .list_messages(&MessageFilter::default(), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 7);
+}
+
+async fn concurrent_duplicates_collapse_to_one(db: &TestDb) {
+    let c = connector(&*db.store, "main").await;
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        let store = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            db.open_another().await
+        };
+        let m = msg(&c, "ORDER-1").with_dedup_key("hash-abc");
+        tasks.push(tokio::spawn(async move { store.enqueue(m).await.unwrap() }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let ids: BTreeSet<_> = results.iter().map(|r| r.id).collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "five deliveries of one notification make one message"
+    );
+    assert_eq!(results.iter().filter(|r| !r.duplicate).count(), 1);
+}
+
+async fn enqueue_for_an_unknown_connector_is_refused(db: &TestDb) {
+    let err = db
+        .store
+        .enqueue(msg(&cid("ghost"), "A1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::UnknownConnector(ref id) if id.as_str() == "ghost"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("unknown connector 'ghost'"));
+}
+
+async fn claim_complete_and_history(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let id = s.enqueue(msg(&c, "A1")).await.unwrap().id;
+    let claimed = s.claim("worker-1", 10, lease_time()).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let (m, lease) = (&claimed[0].message, &claimed[0].lease);
+    assert_eq!(
+        (m.id, m.status, m.attempts),
+        (id, MessageStatus::Processing, 1)
+    );
+    assert_eq!(m.lease_owner.as_deref(), Some("worker-1"));
+    assert_eq!(lease.attempt, 1);
+    assert_eq!(lease.token.len(), 32);
+    assert_eq!(m.payload["InventoryID"], "A1");
+    assert!(
+        s.claim("worker-2", 10, lease_time())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.heartbeat(lease, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.complete(lease, Outcome::Processed, Some("created product 77"))
+            .await
+            .unwrap()
+    );
+    let done = s.message(id).await.unwrap().unwrap();
+    assert_eq!(done.status, MessageStatus::Processed);
+    assert_eq!(done.lease_owner, None);
+    let history = s.history(id).await.unwrap();
+    let steps: Vec<_> = history
+        .iter()
+        .map(|h| (h.from, h.to, h.actor.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (None, MessageStatus::Pending, "acumatica"),
+            (
+                Some(MessageStatus::Pending),
+                MessageStatus::Processing,
+                "worker-1"
+            ),
+            (
+                Some(MessageStatus::Processing),
+                MessageStatus::Processed,
+                "worker-1"
+            ),
+        ]
+    );
+    assert_eq!(history[2].reason.as_deref(), Some("created product 77"));
+    // Completing twice is fenced: the lease is gone.
+    assert!(!s.complete(lease, Outcome::Processed, None).await.unwrap());
+}
+
+async fn stale_lease_holder_changes_nothing(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let id = s.enqueue(msg(&c, "A1")).await.unwrap().id;
+    let stale = s
+        .claim("frozen", 1, Duration::from_millis(50))
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(s.reap_expired(100).await.unwrap(), 1);
+    let fresh = s
+        .claim("healthy", 1, lease_time())
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    assert_eq!(fresh.id, id);
+    assert_ne!(fresh.token, stale.token);
+    assert_eq!(fresh.attempt, 2);
+    // The frozen worker wakes up: every write it tries is fenced off.
+    assert!(!s.complete(&stale, Outcome::Processed, None).await.unwrap());
+    assert_eq!(
+        s.fail(&stale, "boom", None).await.unwrap(),
+        FailOutcome::Fenced
+    );
+    assert_eq!(s.heartbeat(&stale, lease_time()).await.unwrap(), None);
+    assert!(!s.release(&stale).await.unwrap());
+    let m = s.message(id).await.unwrap().unwrap();
+    assert_eq!(m.status, MessageStatus::Processing);
+    assert_eq!(m.lease_owner.as_deref(), Some("healthy"));
+    assert!(s.complete(&fresh, Outcome::Processed, None).await.unwrap());
+    assert_eq!(status_of(s, id).await, MessageStatus::Processed);
+}
+
+async fn expired_leases_are_rescued(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let mut settings = EntitySettings::default_for(c.clone(), Entity::Product);
+    settings.max_attempts = 2;
+    s.put_entity_settings(&settings).await.unwrap();
+    let id = s.enqueue(msg(&c, "A1")).await.unwrap().id;
+    s.claim("w1", 1, Duration::from_millis(30)).await.unwrap();
+    assert_eq!(
+        s.reap_expired(100).await.unwrap(),
+        0,
+        "a live lease is not reaped"
+    );
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(s.reap_expired(100).await.unwrap(), 1);
+    let m = s.message(id).await.unwrap().unwrap();
+    assert_eq!(m.status, MessageStatus::Failed);
+    assert!(
+        m.last_error
+            .as_deref()
+            .unwrap()
+            .contains("lease expired: worker w1"),
+        "{m:?}"
+    );
+    // Rescued work is due at once; the second expiry uses up the attempts.
+    s.claim("w2", 1, Duration::from_millis(30))
+        .await
+        .unwrap()
+        .remove(0);
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(s.reap_expired(100).await.unwrap(), 1);
+    assert_eq!(status_of(s, id).await, MessageStatus::Aborted);
+    let history = s.history(id).await.unwrap();
+    assert_eq!(history.last().unwrap().actor, "reaper");
+}
+
+async fn one_in_flight_per_record_key_in_order(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let k1: Vec<_> = [
+        s.enqueue(msg(&c, "SAME")).await.unwrap().id,
+        s.enqueue(msg(&c, "SAME")).await.unwrap().id,
+        s.enqueue(msg(&c, "SAME")).await.unwrap().id,
+    ]
+    .to_vec();
+    let other = s.enqueue(msg(&c, "OTHER")).await.unwrap().id;
+    let first = s.claim("w1", 10, lease_time()).await.unwrap();
+    let ids: BTreeSet<_> = first.iter().map(|c| c.message.id).collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from([k1[0], other]),
+        "one per key, the oldest first"
+    );
+    assert!(s.claim("w2", 10, lease_time()).await.unwrap().is_empty());
+    // Even a manual request for a later message does not jump the queue of its key.
+    s.act(&[k1[2]], &person(Transition::ProcessNow))
+        .await
+        .unwrap();
+    assert!(s.claim("w2", 10, lease_time()).await.unwrap().is_empty());
+    for claimed in &first {
+        s.complete(&claimed.lease, Outcome::Processed, None)
+            .await
+            .unwrap();
+    }
+    let second = s.claim("w2", 10, lease_time()).await.unwrap();
+    assert_eq!(
+        second.iter().map(|c| c.message.id).collect::<Vec<_>>(),
+        [k1[1]]
+    );
+    // A message of the key retried by hand while a newer one runs still waits its turn.
+    s.complete(&second[0].lease, Outcome::Processed, None)
+        .await
+        .unwrap();
+    let third = s.claim("w3", 10, lease_time()).await.unwrap();
+    assert_eq!(third[0].message.id, k1[2]);
+    s.act(&[k1[0]], &person(Transition::Retry)).await.unwrap();
+    assert!(s.claim("w4", 10, lease_time()).await.unwrap().is_empty());
+    s.complete(&third[0].lease, Outcome::Processed, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.claim("w4", 10, lease_time()).await.unwrap()[0].message.id,
+        k1[0]
+    );
+}
+
+async fn failures_back_off_then_abort(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let mut settings = EntitySettings::default_for(c.clone(), Entity::Product);
+    settings.max_attempts = 3;
+    s.put_entity_settings(&settings).await.unwrap();
+    let id = s.enqueue(msg(&c, "A1")).await.unwrap().id;
+    let policy = db.config.retry;
+    for attempt in 1..=3u32 {
+        let claimed = loop {
+            if let Some(c) = s.claim("w", 1, lease_time()).await.unwrap().pop() {
+                break c;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        assert_eq!(claimed.lease.attempt, attempt);
+        let before = Timestamp::now();
+        let outcome = s
+            .fail(
+                &claimed.lease,
+                &format!("store said 500 (try {attempt})"),
+                None,
+            )
+            .await
+            .unwrap();
+        let m = s.message(id).await.unwrap().unwrap();
+        assert_eq!(
+            m.last_error.as_deref(),
+            Some(format!("store said 500 (try {attempt})").as_str())
+        );
+        if attempt < 3 {
+            let FailOutcome::Retry(at) = outcome else {
+                panic!("attempt {attempt}: {outcome:?}")
+            };
+            assert_eq!(m.status, MessageStatus::Failed);
+            assert_eq!(m.next_attempt_at, at);
+            let ceiling = policy.ceiling(attempt).as_millis() as i64;
+            assert!(
+                at.0 >= before.0 && at.0 <= before.0 + ceiling + 50,
+                "attempt {attempt}: {at:?}"
+            );
+        } else {
+            assert_eq!(outcome, FailOutcome::Aborted);
+            assert_eq!(m.status, MessageStatus::Aborted);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        s.claim("w", 1, lease_time()).await.unwrap().is_empty(),
+        "aborted waits for a person"
+    );
+    let statuses: Vec<_> = s.history(id).await.unwrap().iter().map(|h| h.to).collect();
+    use MessageStatus::*;
+    assert_eq!(
+        statuses,
+        [
+            Pending, Processing, Failed, Processing, Failed, Processing, Aborted
+        ]
+    );
+}
+
+async fn retry_after_is_honoured(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    s.enqueue(msg(&c, "A1")).await.unwrap();
+    let lease = s.claim("w", 1, lease_time()).await.unwrap().remove(0).lease;
+    let before = Timestamp::now();
+    let FailOutcome::Retry(at) = s
+        .fail(
+            &lease,
+            "429 Too Many Requests",
+            Some(Duration::from_secs(10)),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("expected a retry")
+    };
+    assert!(
+        at.0 >= before.0 + 10_000,
+        "the other side's Retry-After is a floor"
+    );
+    assert!(s.claim("w", 1, lease_time()).await.unwrap().is_empty());
+}
+
+async fn paused_connectors_and_entities_are_not_claimed(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    s.enqueue(msg(&c, "A1")).await.unwrap();
+    s.set_connector_state(&c, ConnectorState::Paused)
+        .await
+        .unwrap();
+    assert!(
+        s.claim("w", 10, lease_time()).await.unwrap().is_empty(),
+        "paused connector"
+    );
+    s.set_connector_state(&c, ConnectorState::Stopped)
+        .await
+        .unwrap();
+    assert!(
+        s.claim("w", 10, lease_time()).await.unwrap().is_empty(),
+        "stopped connector"
+    );
+    s.set_connector_state(&c, ConnectorState::Running)
+        .await
+        .unwrap();
+    let until = Timestamp::now().plus(Duration::from_secs(60));
+    s.hold_connector(&c, Some(until), Some("429 from BigCommerce"))
+        .await
+        .unwrap();
+    assert!(
+        s.claim("w", 10, lease_time()).await.unwrap().is_empty(),
+        "held connector"
+    );
+    let held = s.connector(&c).await.unwrap().unwrap();
+    assert_eq!(held.paused_until, Some(until));
+    assert_eq!(held.pause_reason.as_deref(), Some("429 from BigCommerce"));
+    s.hold_connector(&c, None, None).await.unwrap();
+    let mut settings = EntitySettings::default_for(c.clone(), Entity::Product);
+    settings.paused = true;
+    s.put_entity_settings(&settings).await.unwrap();
+    assert!(
+        s.claim("w", 10, lease_time()).await.unwrap().is_empty(),
+        "paused entity"
+    );
+    settings.paused = false;
+    s.put_entity_settings(&settings).await.unwrap();
+    assert_eq!(s.claim("w", 10, lease_time()).await.unwrap().len(), 1);
+    let err = s
+        .set_connector_state(&cid("ghost"), ConnectorState::Paused)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UnknownConnector(_)));
+}
+
+async fn auto_process_off_waits_for_a_person(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let mut settings = EntitySettings::default_for(c.clone(), Entity::Product);
+    settings.auto_process = false;
+    s.put_entity_settings(&settings).await.unwrap();
+    let a = s.enqueue(msg(&c, "A1")).await.unwrap().id;
+    let b = s.enqueue(msg(&c, "B1")).await.unwrap().id;
+    assert!(s.claim("w", 10, lease_time()).await.unwrap().is_empty());
+    let report = s.act(&[a], &person(Transition::ProcessNow)).await.unwrap();
+    assert_eq!(report.changed, [a]);
+    let claimed = s.claim("w", 10, lease_time()).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|c| c.message.id).collect::<Vec<_>>(),
+        [a]
+    );
+    assert_eq!(status_of(s, b).await, MessageStatus::Pending);
+}
+
+async fn manual_actions_follow_the_state_machine(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let a = s.enqueue(msg(&c, "A1")).await.unwrap().id;
+    let b = s.enqueue(msg(&c, "B1")).await.unwrap().id;
+    let skip = ManualAction {
+        transition: Transition::Skip,
+        actor: "user:ops".into(),
+        reason: Some("discontinued item".into()),
+    };
+    let report = s.act(&[a, MessageId(999_999)], &skip).await.unwrap();
+    assert_eq!(report.changed, [a]);
+    assert_eq!(report.refused.len(), 1);
+    assert!(report.refused[0].1.contains("not found"));
+    assert_eq!(status_of(s, a).await, MessageStatus::Skipped);
+    let last = s.history(a).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.actor.as_str(), last.reason.as_deref()),
+        ("user:ops", Some("discontinued item"))
+    );
+    // Skipping a skipped message is refused with the reason; retry brings it back.
+    let again = s.act(&[a], &skip).await.unwrap();
+    assert!(again.changed.is_empty());
+    assert!(
+        again.refused[0].1.contains("skipped"),
+        "{:?}",
+        again.refused
+    );
+    s.act(&[a], &person(Transition::Retry)).await.unwrap();
+    assert_eq!(status_of(s, a).await, MessageStatus::Pending);
+    // A leased message cannot be touched by hand.
+    let leased = s.claim("w", 10, lease_time()).await.unwrap();
+    assert_eq!(leased.len(), 2);
+    for t in Transition::MANUAL {
+        let r = s.act(&[b], &person(t)).await.unwrap();
+        assert!(r.changed.is_empty(), "{t:?} changed a processing message");
+    }
+    // Retry after abort resets the attempts.
+    let lease_b = leased
+        .iter()
+        .find(|c| c.message.id == b)
+        .unwrap()
+        .lease
+        .clone();
+    let mut settings = EntitySettings::default_for(c.clone(), Entity::Product);
+    settings.max_attempts = 1;
+    s.put_entity_settings(&settings).await.unwrap();
+    assert_eq!(
+        s.fail(&lease_b, "fatal", None).await.unwrap(),
+        FailOutcome::Aborted
+    );
+    s.act(&[b], &person(Transition::Retry)).await.unwrap();
+    let m = s.message(b).await.unwrap().unwrap();
+    assert_eq!((m.status, m.attempts), (MessageStatus::Pending, 0));
+    // Worker transitions are not for people.
+    let err = s.act(&[b], &person(Transition::Claim)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+}
+
+async fn set_as_processed_records_the_binding(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let id = s.enqueue(msg(&c, "A1")).await.unwrap().id;
+    let binding = Binding {
+        connector: c.clone(),
+        entity: Entity::Product,
+        erp_key: "A1".into(),
+        external_id: "77".into(),
+        fingerprint: None,
+        synced_at: Timestamp::now(),
+    };
+    s.set_processed(id, Some(&binding), "user:ops")
+        .await
+        .unwrap();
+    assert_eq!(status_of(s, id).await, MessageStatus::Processed);
+    let found = s
+        .binding(&c, Entity::Product, BindingKey::External("77"))
+        .await
+        .unwrap();
+    assert_eq!(found.unwrap().erp_key, "A1");
+    // Not allowed twice; and a conflicting binding rolls the status change back too.
+    assert!(s.set_processed(id, None, "user:ops").await.is_err());
+    let other = s.enqueue(msg(&c, "B1")).await.unwrap().id;
+    let clash = Binding {
+        erp_key: "B1".into(),
+        ..binding
+    };
+    let err = s
+        .set_processed(other, Some(&clash), "user:ops")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::BindingConflict(_)), "{err}");
+    assert_eq!(status_of(s, other).await, MessageStatus::Pending);
+}
+
+async fn release_gives_the_attempt_back(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let id = s.enqueue(msg(&c, "A1")).await.unwrap().id;
+    let lease = s.claim("w", 1, lease_time()).await.unwrap().remove(0).lease;
+    assert!(s.release(&lease).await.unwrap());
+    let m = s.message(id).await.unwrap().unwrap();
+    assert_eq!((m.status, m.attempts), (MessageStatus::Pending, 0));
+    assert_eq!(
+        s.claim("w", 1, lease_time()).await.unwrap()[0]
+            .lease
+            .attempt,
+        1
+    );
+}
+
+async fn list_filter_and_keyset_pages(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let mut batch = Vec::new();
+    for i in 0..120 {
+        let mut m = msg(&c, &format!("ITEM-{i:03}"));
+        if i % 3 == 0 {
+            m.entity = Entity::Customer;
+            m.mode = Mode::Batch;
+            m.description = format!("Customer 100% happy {i}");
+        }
+        batch.push(m);
+    }
+    s.enqueue_many(batch).await.unwrap();
+    let claimed = s.claim("w", 10, lease_time()).await.unwrap();
+    for c in &claimed {
+        s.complete(&c.lease, Outcome::Processed, None)
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest {
+        before: None,
+        limit: 50,
+    };
+    loop {
+        let p = s
+            .list_messages(&MessageFilter::default(), page)
+            .await
+            .unwrap();
+        seen.extend(p.items.iter().map(|m| m.id));
+        match p.next {
+            Some(next) => page.before = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 120);
+    assert!(
+        seen.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats"
+    );
+    let customers = MessageFilter {
+        entity: Some(Entity::Customer),
+        ..Default::default()
+    };
+    let p = s
+        .list_messages(
+            &customers,
+            PageRequest {
+                before: None,
+                limit: 500,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.items.len(), 40);
+    assert!(
+        p.items
+            .iter()
+            .all(|m| m.entity == Entity::Customer && m.mode == Mode::Batch)
+    );
+    let text = MessageFilter {
+        text: Some("item-11".into()),
+        ..Default::default()
+    };
+    let p = s
+        .list_messages(&text, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        p.items.len(),
+        10,
+        "case-insensitive contains on the record key"
+    );
+    let percent = MessageFilter {
+        text: Some("100%".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.list_messages(&percent, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        40
+    );
+    let underscore = MessageFilter {
+        text: Some("M_0".into()),
+        ..Default::default()
+    };
+    assert!(
+        s.list_messages(&underscore, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let processed = MessageFilter {
+        statuses: vec![MessageStatus::Processed],
+        connector: Some(c.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.list_messages(&processed, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        10
+    );
+    let future = MessageFilter {
+        created_from: Some(Timestamp::now().plus(Duration::from_secs(60))),
+        ..Default::default()
+    };
+    assert!(
+        s.list_messages(&future, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let counts = s.count_by_status(&MessageFilter::default()).await.unwrap();
+    let total: u64 = counts.iter().map(|c| c.count).sum();
+    assert_eq!(total, 120);
+    let processed_count: u64 = counts
+        .iter()
+        .filter(|c| c.status == MessageStatus::Processed)
+        .map(|c| c.count)
+        .sum();
+    assert_eq!(processed_count, 10);
+    let err = s
+        .list_messages(
+            &MessageFilter::default(),
+            PageRequest {
+                before: None,
+                limit: 0,
+            },
+        )
+        .await;
+    assert!(matches!(err, Err(StoreError::Invalid(_))));
+}
+
+async fn bindings_are_unique_both_ways(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let b = Binding {
+        connector: c.clone(),
+        entity: Entity::Product,
+        erp_key: "A1".into(),
+        external_id: "101".into(),
+        fingerprint: Some("f1".into()),
+        synced_at: Timestamp(1_000),
+    };
+    s.put_binding(&b).await.unwrap();
+    let by_erp = s
+        .binding(&c, Entity::Product, BindingKey::Erp("A1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_erp, b);
+    let by_ext = s
+        .binding(&c, Entity::Product, BindingKey::External("101"))
+        .await
+        .unwrap();
+    assert_eq!(by_ext.as_ref(), Some(&b));
+    assert!(
+        s.binding(&c, Entity::Customer, BindingKey::Erp("A1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Updating the same ERP key moves its fingerprint and may move its external id.
+    let updated = Binding {
+        fingerprint: Some("f2".into()),
+        synced_at: Timestamp(2_000),
+        ..b.clone()
+    };
+    s.put_binding(&updated).await.unwrap();
+    assert_eq!(
+        s.binding(&c, Entity::Product, BindingKey::Erp("A1"))
+            .await
+            .unwrap(),
+        Some(updated)
+    );
+    // Another ERP key may not take the same external id.
+    let clash = Binding {
+        erp_key: "B2".into(),
+        ..b.clone()
+    };
+    let err = s.put_binding(&clash).await.unwrap_err();
+    assert!(matches!(err, StoreError::BindingConflict(_)), "{err}");
+    assert!(err.to_string().contains("'A1'"), "{err}");
+    for i in 0..5 {
+        let more = Binding {
+            erp_key: format!("K{i}"),
+            external_id: format!("E{i}"),
+            ..b.clone()
+        };
+        s.put_binding(&more).await.unwrap();
+    }
+    let page = s
+        .bindings(&c, Entity::Product, None, Some("K1"), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|b| b.erp_key.as_str()).collect::<Vec<_>>(),
+        ["K2", "K3"]
+    );
+    let found = s
+        .bindings(&c, Entity::Product, Some("e4"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(s.delete_binding(&c, Entity::Product, "A1").await.unwrap());
+    assert!(!s.delete_binding(&c, Entity::Product, "A1").await.unwrap());
+    s.put_binding(&clash).await.unwrap();
+}
+
+async fn connectors_settings_and_mappings_survive_reopen(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let settings = s.entity_settings(&c).await.unwrap();
+    assert_eq!(settings.len(), 6, "defaults for every entity");
+    let order = settings.iter().find(|s| s.entity == Entity::Order).unwrap();
+    assert_eq!(order.direction, kcf_domain::SyncDirection::StoreToErp);
+    let mut product = EntitySettings::default_for(c.clone(), Entity::Product);
+    product.schedule = Some("0 */15 * * * *".into());
+    product.fields.insert("weight".into(), false);
+    product.max_attempts = 9;
+    s.put_entity_settings(&product).await.unwrap();
+    for (erp, store) in [("Open", "11"), ("Back Order", "9"), ("Completed", "2")] {
+        let m = Mapping {
+            connector: c.clone(),
+            kind: MappingKind::OrderStatus,
+            erp_value: erp.into(),
+            store_value: store.into(),
+        };
+        s.put_mapping(&m).await.unwrap();
+    }
+    let fix = Mapping {
+        connector: c.clone(),
+        kind: MappingKind::OrderStatus,
+        erp_value: "Completed".into(),
+        store_value: "10".into(),
+    };
+    s.put_mapping(&fix).await.unwrap();
+    assert!(
+        s.delete_mapping(&c, MappingKind::OrderStatus, "Back Order")
+            .await
+            .unwrap()
+    );
+    let mut k = s.connector(&c).await.unwrap().unwrap();
+    k.sealed_credentials = Some(vec![1, 2, 3]);
+    k.settings = serde_json::json!({ "acumatica_url": "http://127.0.0.1:8081" });
+    s.put_connector(&k).await.unwrap();
+
+    let reopened = db.open_another().await;
+    let again = reopened.entity_settings(&c).await.unwrap();
+    assert_eq!(
+        again.iter().find(|s| s.entity == Entity::Product),
+        Some(&product)
+    );
+    let maps = reopened
+        .mappings(&c, Some(MappingKind::OrderStatus))
+        .await
+        .unwrap();
+    let pairs: Vec<_> = maps
+        .iter()
+        .map(|m| (m.erp_value.as_str(), m.store_value.as_str()))
+        .collect();
+    assert_eq!(pairs, [("Completed", "10"), ("Open", "11")]);
+    let k2 = reopened.connector(&c).await.unwrap().unwrap();
+    assert_eq!(k2.sealed_credentials, Some(vec![1, 2, 3]));
+    assert_eq!(k2.settings["acumatica_url"], "http://127.0.0.1:8081");
+    assert_eq!(reopened.connectors().await.unwrap().len(), 1);
+    let bad = EntitySettings::default_for(cid("ghost"), Entity::Product);
+    assert!(matches!(
+        reopened.put_entity_settings(&bad).await.unwrap_err(),
+        StoreError::UnknownConnector(_)
+    ));
+}
+
+async fn batch_runs_keep_checkpoints(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let run = s
+        .create_batch_run(&NewBatchRun {
+            connector: c.clone(),
+            entity: Entity::Product,
+            mode: BatchMode::ByDate,
+            window_from: Timestamp(1_000),
+            window_to: Timestamp(2_000),
+        })
+        .await
+        .unwrap();
+    assert_eq!((run.status, run.listed), (BatchStatus::Listing, 0));
+    s.update_batch_run(run.id, Some("page=2"), 250, 240, BatchStatus::Listing, None)
+        .await
+        .unwrap();
+    let r = s
+        .update_batch_run(run.id, None, 10, 10, BatchStatus::Failed, Some("timeout"))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.checkpoint.as_deref(),
+        Some("page=2"),
+        "no checkpoint keeps the last one"
+    );
+    assert_eq!(
+        (r.listed, r.enqueued, r.status),
+        (260, 250, BatchStatus::Failed)
+    );
+    let reopened = db.open_another().await;
+    let back = reopened.batch_run(run.id).await.unwrap().unwrap();
+    assert_eq!(back, r);
+    let runs = reopened.batch_runs(&c, Entity::Product, 10).await.unwrap();
+    assert_eq!(runs, [r]);
+    let missing = reopened
+        .update_batch_run(9_999, None, 0, 0, BatchStatus::Completed, None)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+}
+
+async fn retention_prunes_finished_messages_in_chunks(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let mut batch = Vec::new();
+    for i in 0..25 {
+        batch.push(msg(&c, &format!("K{i}")));
+    }
+    s.enqueue_many(batch).await.unwrap();
+    let claimed = s.claim("w", 20, lease_time()).await.unwrap();
+    let items: Vec<_> = claimed
+        .iter()
+        .map(|c| (c.lease.clone(), Outcome::Processed))
+        .collect();
+    s.complete_many(&items).await.unwrap();
+    let kept = claimed[0].message.id;
+    let pruned = s
+        .prune(Timestamp::now().plus(Duration::from_secs(1)), 7)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 20);
+    let left = s
+        .list_messages(&MessageFilter::default(), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(left.items.len(), 5);
+    assert!(
+        left.items
+            .iter()
+            .all(|m| m.status == MessageStatus::Pending)
+    );
+    assert!(
+        s.history(kept).await.unwrap().is_empty(),
+        "history goes with its message"
+    );
+    assert_eq!(s.prune(Timestamp(0), 7).await.unwrap(), 0);
+}
+
+async fn migrations_are_idempotent_and_concurrent(db: &TestDb) {
+    db.store.migrate().await.unwrap();
+    db.store.migrate().await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let config = db.config.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = kcf_store::open(&config).await?;
+            store.migrate().await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    connector(&*db.store, "still-works").await;
+}
+
+async fn enqueue_wakes_an_idle_worker_elsewhere(db: &TestDb) {
+    let c = connector(&*db.store, "main").await;
+    let worker = db.open_another().await;
+    let waiter = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        worker.wait_for_work(Duration::from_secs(10)).await;
+        started.elapsed()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let same_process = db.store.backend() == kcf_store::Backend::Sqlite;
+    // SQLite wakes workers of the same store; PostgreSQL wakes every listener via NOTIFY.
+    let enqueuer = if same_process {
+        db.store.clone()
+    } else {
+        db.open_another().await
+    };
+    enqueuer.enqueue(msg(&c, "A1")).await.unwrap();
+    if same_process {
+        // The other SQLite store polls: it only has to return by its timeout.
+        waiter.abort();
+        let started = std::time::Instant::now();
+        db.store.wait_for_work(Duration::from_secs(10)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "a permit is kept for the next waiter"
+        );
+    } else {
+        let waited = waiter.await.unwrap();
+        assert!(
+            waited < Duration::from_secs(5),
+            "woken by NOTIFY after {waited:?}"
+        );
+    }
+}
+
+async fn complete_many_is_fenced_per_item(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    s.enqueue_many((0..3).map(|i| msg(&c, &format!("K{i}"))).collect())
+        .await
+        .unwrap();
+    let claimed = s.claim("w", 3, lease_time()).await.unwrap();
+    let mut items: Vec<_> = claimed
+        .iter()
+        .map(|c| (c.lease.clone(), Outcome::Processed))
+        .collect();
+    items[1].0.token = "not-the-token".into();
+    items[2].1 = Outcome::Filtered;
+    assert_eq!(s.complete_many(&items).await.unwrap(), [true, false, true]);
+    assert_eq!(
+        status_of(s, claimed[1].message.id).await,
+        MessageStatus::Processing
+    );
+    assert_eq!(
+        status_of(s, claimed[2].message.id).await,
+        MessageStatus::Filtered
+    );
+}
+
+/// 4 workers, each with its own store (its own connections), drain 10,000 messages over
+/// 2,000 record keys. The ledger must show every message processed exactly once, never two
+/// in flight for one key, per-key order kept, and nothing left processing.
+async fn drain_with_four_workers(db: &TestDb) {
+    use std::sync::{Arc, Mutex};
+    const MESSAGES: usize = 10_000;
+    const KEYS: usize = 2_000;
+    let c = connector(&*db.store, "main").await;
+    for chunk in (0..MESSAGES).collect::<Vec<_>>().chunks(500) {
+        let batch = chunk
+            .iter()
+            .map(|i| msg(&c, &format!("KEY-{}", i % KEYS)))
+            .collect();
+        db.store.enqueue_many(batch).await.unwrap();
+    }
+    #[derive(Default)]
+    struct Ledger {
+        processed: HashMap<MessageId, u32>,
+        in_flight: BTreeSet<String>,
+        order: HashMap<String, Vec<MessageId>>,
+        violations: Vec<String>,
+    }
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let store = db.open_another().await;
+        let ledger = ledger.clone();
+        workers.push(tokio::spawn(async move {
+            let owner = format!("worker-{w}");
+            let mut idle = 0;
+            while idle < 3 {
+                let claimed = store
+                    .claim(&owner, 64, Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                if claimed.is_empty() {
+                    idle += 1;
+                    store.wait_for_work(Duration::from_millis(50)).await;
+                    continue;
+                }
+                idle = 0;
+                {
+                    let mut l = ledger.lock().unwrap();
+                    for c in &claimed {
+                        let key = c.message.record_key.to_string();
+                        if !l.in_flight.insert(key.clone()) {
+                            l.violations.push(format!("{key} claimed twice at once"));
+                        }
+                        *l.processed.entry(c.message.id).or_default() += 1;
+                        l.order.entry(key).or_default().push(c.message.id);
+                    }
+                }
+                let items: Vec<_> = claimed
+                    .iter()
+                    .map(|c| (c.lease.clone(), Outcome::Processed))
+                    .collect();
+                {
+                    let mut l = ledger.lock().unwrap();
+                    for c in &claimed {
+                        l.in_flight.remove(c.message.record_key.as_str());
+                    }
+                }
+                let done = store.complete_many(&items).await.unwrap();
+                assert!(done.iter().all(|d| *d), "{owner}: a completion was fenced");
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let l = ledger.lock().unwrap();
+    assert!(
+        l.violations.is_empty(),
+        "{:?}",
+        &l.violations[..l.violations.len().min(5)]
+    );
+    assert_eq!(l.processed.len(), MESSAGES, "every message processed");
+    assert!(l.processed.values().all(|n| *n == 1), "each exactly once");
+    for (key, ids) in &l.order {
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "{key} out of order: {ids:?}"
+        );
+    }
+    let counts = db
+        .store
+        .count_by_status(&MessageFilter::default())
+        .await
+        .unwrap();
+    let by_status: HashMap<_, _> = counts.iter().map(|c| (c.status, c.count)).collect();
+    assert_eq!(
+        by_status.get(&MessageStatus::Processed),
+        Some(&(MESSAGES as u64))
+    );
+    assert_eq!(
+        by_status.get(&MessageStatus::Processing),
+        None,
+        "none left processing"
+    );
+}
