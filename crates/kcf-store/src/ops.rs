@@ -32,43 +32,114 @@ fn unknown_connector(e: sqlx::Error, id: &ConnectorId) -> StoreError {
 
 // ---------------------------------------------------------------- messages: intake
 
-pub(crate) async fn insert_message(c: &mut Conn, m: &NewMessage, now: Timestamp) -> Result<Enqueued> {
-    let inserted: Option<i64> = sqlx::query_scalar(
+/// Rows per INSERT statement (well inside both backends' parameter limits).
+const INSERT_CHUNK: usize = 500;
+
+/// Stores messages with one multi-row INSERT per chunk; a known dedup key (in the database or
+/// earlier in the same call) answers with the existing message instead.
+pub(crate) async fn insert_messages(
+    c: &mut Conn,
+    messages: &[NewMessage],
+    now: Timestamp,
+) -> Result<Vec<Enqueued>> {
+    let mut done = Vec::with_capacity(messages.len());
+    for chunk in messages.chunks(INSERT_CHUNK) {
+        done.extend(insert_chunk(c, chunk, now).await?);
+    }
+    Ok(done)
+}
+
+async fn insert_chunk(c: &mut Conn, ms: &[NewMessage], now: Timestamp) -> Result<Vec<Enqueued>> {
+    let mut q = QueryBuilder::<Db>::new(
         "INSERT INTO messages (connector, entity, direction, mode, record_key, description,
              source, dedup_key, status, attempts, next_attempt_at, manual, payload,
-             source_modified_at, batch_run, created_at, updated_at, status_actor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, $11, $12, $13, $9, $9, $7)
-         ON CONFLICT (connector, source, dedup_key) DO NOTHING
-         RETURNING id",
-    )
-    .bind(m.connector.as_str())
-    .bind(m.entity.as_str())
-    .bind(m.direction.as_str())
-    .bind(m.mode.as_str())
-    .bind(m.record_key.as_str())
-    .bind(&m.description)
-    .bind(&m.source)
-    .bind(m.dedup_key.as_deref())
-    .bind(now.0)
-    .bind(false)
-    .bind(Json(&m.payload))
-    .bind(m.source_modified_at.map(|t| t.0))
-    .bind(m.batch_run)
-    .fetch_optional(&mut *c)
-    .await
-    .map_err(|e| unknown_connector(e, &m.connector))?;
-    if let Some(id) = inserted {
-        return Ok(Enqueued { id: MessageId(id), duplicate: false });
+             source_modified_at, batch_run, created_at, updated_at, status_actor) ",
+    );
+    q.push_values(ms, |mut row, m| {
+        row.push_bind(m.connector.as_str())
+            .push_bind(m.entity.as_str())
+            .push_bind(m.direction.as_str())
+            .push_bind(m.mode.as_str())
+            .push_bind(m.record_key.as_str())
+            .push_bind(m.description.as_str())
+            .push_bind(m.source.as_str())
+            .push_bind(m.dedup_key.as_deref())
+            .push("'pending'")
+            .push("0")
+            .push_bind(now.0)
+            .push_bind(false)
+            .push_bind(Json(&m.payload))
+            .push_bind(m.source_modified_at.map(|t| t.0))
+            .push_bind(m.batch_run)
+            .push_bind(now.0)
+            .push_bind(now.0)
+            .push_bind(m.source.as_str());
+    });
+    q.push(
+        " ON CONFLICT (connector, source, dedup_key) DO NOTHING
+          RETURNING id, connector, source, dedup_key",
+    );
+    let inserted: Vec<(i64, String, String, Option<String>)> =
+        match q.build_query_as().fetch_all(&mut *c).await {
+            Ok(rows) => rows,
+            Err(e) if foreign_key_violation(&e) => return Err(missing_connector(c, ms).await),
+            Err(e) => return Err(e.into()),
+        };
+    // Ids grow in VALUES order, so the rows without a dedup key come back in input order.
+    let mut inserted = inserted;
+    inserted.sort_by_key(|r| r.0);
+    let mut keyed = std::collections::HashMap::new();
+    let mut unkeyed = std::collections::VecDeque::new();
+    for (id, connector, source, dedup_key) in inserted {
+        match dedup_key {
+            Some(key) => {
+                keyed.insert((connector, source, key), id);
+            }
+            None => unkeyed.push_back(id),
+        }
     }
-    let existing: i64 = sqlx::query_scalar(
-        "SELECT id FROM messages WHERE connector = $1 AND source = $2 AND dedup_key = $3",
-    )
-    .bind(m.connector.as_str())
-    .bind(&m.source)
-    .bind(m.dedup_key.as_deref())
-    .fetch_one(&mut *c)
-    .await?;
-    Ok(Enqueued { id: MessageId(existing), duplicate: true })
+    let mut done = Vec::with_capacity(ms.len());
+    let mut seen = std::collections::HashMap::new();
+    for m in ms {
+        let Some(key) = &m.dedup_key else {
+            let id = unkeyed.pop_front().ok_or_else(|| {
+                StoreError::Corrupt { column: "id", detail: "an insert returned no id".into() }
+            })?;
+            done.push(Enqueued { id: MessageId(id), duplicate: false });
+            continue;
+        };
+        let k = (m.connector.as_str().to_owned(), m.source.clone(), key.clone());
+        if let Some(id) = keyed.remove(&k) {
+            seen.insert(k, id);
+            done.push(Enqueued { id: MessageId(id), duplicate: false });
+        } else if let Some(id) = seen.get(&k) {
+            done.push(Enqueued { id: MessageId(*id), duplicate: true });
+        } else {
+            let id: i64 = sqlx::query_scalar(
+                "SELECT id FROM messages WHERE connector = $1 AND source = $2 AND dedup_key = $3",
+            )
+            .bind(&k.0)
+            .bind(&k.1)
+            .bind(&k.2)
+            .fetch_one(&mut *c)
+            .await?;
+            seen.insert(k, id);
+            done.push(Enqueued { id: MessageId(id), duplicate: true });
+        }
+    }
+    Ok(done)
+}
+
+/// Names the connector that made an insert fail its foreign key.
+async fn missing_connector(c: &mut Conn, ms: &[NewMessage]) -> StoreError {
+    for m in ms {
+        match connector(c, &m.connector).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => return StoreError::UnknownConnector(m.connector.clone()),
+            Err(e) => return e,
+        }
+    }
+    StoreError::Invalid("a message names a connector that does not exist".into())
 }
 
 // ---------------------------------------------------------------- messages: workers
@@ -81,40 +152,74 @@ pub(crate) async fn claim(
     now: Timestamp,
     token: &str,
 ) -> Result<Vec<Claimed>> {
+    // Which (connector, entity) pairs may be claimed now, from the small settings tables.
+    // Passing them to the claim as literal pairs, rather than joining those tables there,
+    // keeps the claim's plan a walk of `messages_due` in order that stops at the limit,
+    // whatever statistics the database has of the small tables.
+    let pairs: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT s.connector, s.entity, s.auto_process
+         FROM entity_settings s JOIN connectors c ON c.id = s.connector
+         WHERE c.state = 'running' AND (c.paused_until IS NULL OR c.paused_until <= $1)
+           AND NOT s.paused",
+    )
+    .bind(now.0)
+    .fetch_all(&mut *c)
+    .await?;
+    let (auto, manual_only): (Vec<_>, Vec<_>) = pairs.iter().partition(|(_, _, auto)| *auto);
+    if auto.is_empty() && manual_only.is_empty() {
+        return Ok(Vec::new());
+    }
     let expires = now.plus(lease);
-    let sql = format!(
-        "UPDATE messages SET status = 'processing', attempts = attempts + 1,
-             lease_owner = $1, lease_token = $2, lease_expires_at = $3, manual = $6,
-             updated_at = $4, transition_seq = transition_seq + 1,
-             status_actor = $1, status_reason = NULL
-         WHERE id IN (
-             SELECT m.id FROM messages m
-             JOIN connectors c ON c.id = m.connector
-             JOIN entity_settings s ON s.connector = m.connector AND s.entity = m.entity
-             WHERE m.status IN ('pending', 'failed') AND m.next_attempt_at <= $4
-               AND c.state = 'running' AND (c.paused_until IS NULL OR c.paused_until <= $4)
-               AND NOT s.paused AND (s.auto_process OR m.manual)
-               AND NOT EXISTS (
-                   SELECT 1 FROM messages o
-                   WHERE o.queue_key = m.queue_key AND o.status = 'processing')
-               AND NOT EXISTS (
-                   SELECT 1 FROM messages o
-                   WHERE o.queue_key = m.queue_key AND o.id < m.id
-                     AND o.status IN ('pending', 'failed'))
-             ORDER BY m.next_attempt_at, m.id
-             LIMIT $5
-             {SKIP_LOCKED})
-         RETURNING *"
-    );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(token)
-        .bind(expires.0)
-        .bind(now.0)
-        .bind(i64::from(limit))
-        .bind(false)
-        .fetch_all(&mut *c)
-        .await?;
+    let mut q = QueryBuilder::<Db>::new("UPDATE messages SET status = 'processing', attempts = attempts + 1, lease_owner = ");
+    q.push_bind(owner)
+        .push(", lease_token = ")
+        .push_bind(token)
+        .push(", lease_expires_at = ")
+        .push_bind(expires.0)
+        .push(", manual = ")
+        .push_bind(false)
+        .push(", updated_at = ")
+        .push_bind(now.0)
+        .push(", transition_seq = transition_seq + 1, status_actor = ")
+        .push_bind(owner)
+        .push(
+            ", status_reason = NULL
+             WHERE id IN (
+                 SELECT m.id FROM messages m
+                 WHERE m.status IN ('pending', 'failed') AND m.next_attempt_at <= ",
+        )
+        .push_bind(now.0)
+        .push(" AND (");
+    let push_pairs = |q: &mut QueryBuilder<Db>, list: &[&(String, String, bool)]| {
+        q.push("(m.connector, m.entity) IN (");
+        q.push_values(list, |mut row, (connector, entity, _)| {
+            row.push_bind(connector.as_str()).push_bind(entity.as_str());
+        });
+        q.push(")");
+    };
+    if !auto.is_empty() {
+        push_pairs(&mut q, &auto);
+    }
+    if !manual_only.is_empty() {
+        q.push(if auto.is_empty() { "(m.manual AND " } else { " OR (m.manual AND " });
+        push_pairs(&mut q, &manual_only);
+        q.push(")");
+    }
+    q.push(
+        ")
+                 AND NOT EXISTS (
+                     SELECT 1 FROM messages o
+                     WHERE o.queue_key = m.queue_key AND o.status = 'processing')
+                 AND NOT EXISTS (
+                     SELECT 1 FROM messages o
+                     WHERE o.queue_key = m.queue_key AND o.id < m.id
+                       AND o.status IN ('pending', 'failed'))
+                 ORDER BY m.next_attempt_at, m.id
+                 LIMIT ",
+    )
+    .push_bind(i64::from(limit))
+    .push(format_args!(" {SKIP_LOCKED}) RETURNING *"));
+    let rows = q.build().fetch_all(&mut *c).await?;
     let mut claimed = rows
         .iter()
         .map(|r| {
@@ -167,6 +272,38 @@ pub(crate) async fn complete(
     .execute(&mut *c)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Finishes many leases in one statement; one answer per item, in order.
+pub(crate) async fn complete_many(
+    c: &mut Conn,
+    items: &[(Lease, Outcome)],
+    now: Timestamp,
+) -> Result<Vec<bool>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Db>::new("WITH u (id, token, status) AS (");
+    q.push_values(items, |mut row, (lease, outcome)| {
+        row.push_bind(lease.id.0)
+            .push_bind(lease.token.as_str())
+            .push_bind(MessageStatus::from(*outcome).as_str());
+    });
+    q.push(
+        ") UPDATE messages SET status = u.status, lease_owner = NULL, lease_token = NULL,
+             lease_expires_at = NULL, last_error = NULL, updated_at = ",
+    )
+    .push_bind(now.0)
+    .push(
+        ", transition_seq = messages.transition_seq + 1, status_actor = messages.lease_owner,
+             status_reason = NULL
+         FROM u
+         WHERE messages.id = u.id AND messages.lease_token = u.token
+           AND messages.status = 'processing'
+         RETURNING messages.id",
+    );
+    let done: Vec<i64> = q.build_query_scalar().fetch_all(&mut *c).await?;
+    Ok(items.iter().map(|(lease, _)| done.contains(&lease.id.0)).collect())
 }
 
 /// The status a lease holder's failure leads to, decided against the entity's max attempts.

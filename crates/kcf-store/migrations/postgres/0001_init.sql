@@ -70,12 +70,11 @@ CREATE TABLE messages (
 );
 
 CREATE UNIQUE INDEX messages_dedup ON messages (connector, source, dedup_key);
--- Never two in flight for one record.
+-- Never two in flight for one record; also how the reaper finds leases (few rows).
 CREATE UNIQUE INDEX messages_one_in_flight ON messages (queue_key) WHERE status = 'processing';
 CREATE INDEX messages_due ON messages (next_attempt_at, id) WHERE status IN ('pending', 'failed');
 -- Per key, only the oldest waiting message may be claimed.
 CREATE INDEX messages_key_waiting ON messages (queue_key, id) WHERE status IN ('pending', 'failed');
-CREATE INDEX messages_leases ON messages (lease_expires_at) WHERE status = 'processing';
 CREATE INDEX messages_list ON messages (connector, entity, id);
 CREATE INDEX messages_list_status ON messages (connector, entity, status, id);
 CREATE INDEX messages_retention ON messages (updated_at) WHERE status IN ('processed', 'skipped', 'filtered', 'deleted');

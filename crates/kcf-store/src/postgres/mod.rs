@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use kcf_domain::{
     BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Enqueued,
     Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
-    MessageId, MessageStatus, NewBatchRun, NewMessage, Outcome, RetryPolicy, Timestamp, Transition,
+    MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Timestamp, Transition,
 };
 use sqlx::{
     PgConnection, PgPool,
@@ -43,7 +43,56 @@ pub struct PgStore {
     pool: PgPool,
     retry: RetryPolicy,
     wake: Arc<Notify>,
+    stats: Arc<Statistics>,
     _listener: Arc<Listener>,
+}
+
+/// Keeps the planner's statistics of `messages` fresh after bursts of intake.
+///
+/// A claim is a few index probes per candidate when PostgreSQL knows the table; right after a
+/// burst (an initial sync, a catch-up batch) autovacuum has not analysed it yet (it wakes once
+/// a minute) and the planner scans every row per claim: measured 473 claims+completes/s
+/// instead of over 10,000 on 40,000 fresh messages. So the store analyses the table itself
+/// after every 5,000 enqueued rows, at most once per 5 s, in the background.
+#[derive(Debug)]
+struct Statistics {
+    since_analyze: std::sync::atomic::AtomicU64,
+    last_analyze: std::sync::Mutex<std::time::Instant>,
+}
+
+impl Statistics {
+    const EVERY_ROWS: u64 = 5_000;
+    const AT_MOST_EVERY: Duration = Duration::from_secs(5);
+
+    fn new() -> Self {
+        let long_ago = std::time::Instant::now().checked_sub(Self::AT_MOST_EVERY);
+        Self {
+            since_analyze: std::sync::atomic::AtomicU64::new(0),
+            last_analyze: std::sync::Mutex::new(long_ago.unwrap_or_else(std::time::Instant::now)),
+        }
+    }
+
+    fn enqueued(&self, rows: usize, pool: &PgPool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let total = self.since_analyze.fetch_add(rows as u64, Relaxed) + rows as u64;
+        if total < Self::EVERY_ROWS {
+            return;
+        }
+        let Ok(mut last) = self.last_analyze.lock() else {
+            return;
+        };
+        if last.elapsed() < Self::AT_MOST_EVERY {
+            return;
+        }
+        *last = std::time::Instant::now();
+        self.since_analyze.store(0, Relaxed);
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sqlx::query("ANALYZE messages").execute(&pool).await {
+                tracing::warn!(error = %e, "ANALYZE messages failed");
+            }
+        });
+    }
 }
 
 #[derive(Debug)]
@@ -73,10 +122,12 @@ impl PgStore {
             })?;
         let wake = Arc::new(Notify::new());
         let listener = Arc::new(Listener(tokio::spawn(listen(pool.clone(), wake.clone()))));
+        let stats = Arc::new(Statistics::new());
         let store = Self {
             pool,
             retry: config.retry,
             wake,
+            stats,
             _listener: listener,
         };
         store.migrate().await?;
@@ -216,20 +267,20 @@ impl Store for PgStore {
     }
 
     async fn enqueue(&self, message: NewMessage) -> Result<Enqueued> {
-        let mut tx = self.pool.begin().await?;
-        let done = ops::insert_message(&mut tx, &message, Timestamp::now()).await?;
-        tx.commit().await?;
-        Ok(done)
+        // One statement: it commits on its own, no BEGIN/COMMIT round trips.
+        let done =
+            ops::insert_messages(&mut *self.conn().await?, &[message], Timestamp::now()).await?;
+        self.stats.enqueued(1, &self.pool);
+        done.into_iter()
+            .next()
+            .ok_or(StoreError::Invalid("no message to enqueue".into()))
     }
 
     async fn enqueue_many(&self, messages: Vec<NewMessage>) -> Result<Vec<Enqueued>> {
-        let now = Timestamp::now();
         let mut tx = self.pool.begin().await?;
-        let mut done = Vec::with_capacity(messages.len());
-        for m in &messages {
-            done.push(ops::insert_message(&mut tx, m, now).await?);
-        }
+        let done = ops::insert_messages(&mut tx, &messages, Timestamp::now()).await?;
         tx.commit().await?;
+        self.stats.enqueued(messages.len(), &self.pool);
         Ok(done)
     }
 
@@ -262,28 +313,7 @@ impl Store for PgStore {
     }
 
     async fn complete_many(&self, items: &[(Lease, Outcome)]) -> Result<Vec<bool>> {
-        let ids: Vec<i64> = items.iter().map(|(l, _)| l.id.0).collect();
-        let tokens: Vec<&str> = items.iter().map(|(l, _)| l.token.as_str()).collect();
-        let statuses: Vec<&str> = items
-            .iter()
-            .map(|(_, o)| MessageStatus::from(*o).as_str())
-            .collect();
-        let done: Vec<i64> = sqlx::query_scalar(
-            "UPDATE messages m SET status = u.status, lease_owner = NULL, lease_token = NULL,
-                 lease_expires_at = NULL, last_error = NULL, updated_at = $4,
-                 transition_seq = m.transition_seq + 1, status_actor = m.lease_owner,
-                 status_reason = NULL
-             FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS u(id, token, status)
-             WHERE m.id = u.id AND m.lease_token = u.token AND m.status = 'processing'
-             RETURNING m.id",
-        )
-        .bind(&ids)
-        .bind(&tokens)
-        .bind(&statuses)
-        .bind(Timestamp::now().0)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids.iter().map(|id| done.contains(id)).collect())
+        ops::complete_many(&mut *self.conn().await?, items, Timestamp::now()).await
     }
 
     async fn fail(

@@ -130,13 +130,13 @@ impl Store for SqliteStore {
 
     async fn migrate(&self) -> Result<()> {
         // The writer's BEGIN IMMEDIATE is the lock: other processes wait on busy_timeout.
-        self.writer.write(|c| run_migrations(c).boxed()).await
+        self.writer.atomic(|c| run_migrations(c).boxed()).await
     }
 
     async fn put_connector(&self, connector: &Connector) -> Result<()> {
         let k = connector.clone();
         self.writer
-            .write(move |c| {
+            .atomic(move |c| {
                 async move { ops::put_connector(c, &k, Timestamp::now()).await }.boxed()
             })
             .await
@@ -215,9 +215,11 @@ impl Store for SqliteStore {
         let done = self
             .writer
             .write(move |c| {
-                async move { ops::insert_message(c, &message, Timestamp::now()).await }.boxed()
+                async move { ops::insert_messages(c, &[message], Timestamp::now()).await }.boxed()
             })
-            .await?;
+            .await?
+            .pop()
+            .ok_or(StoreError::Invalid("no message to enqueue".into()))?;
         self.wake_workers();
         Ok(done)
     }
@@ -225,16 +227,8 @@ impl Store for SqliteStore {
     async fn enqueue_many(&self, messages: Vec<NewMessage>) -> Result<Vec<Enqueued>> {
         let done = self
             .writer
-            .write(move |c| {
-                async move {
-                    let now = Timestamp::now();
-                    let mut done = Vec::with_capacity(messages.len());
-                    for m in &messages {
-                        done.push(ops::insert_message(c, m, now).await?);
-                    }
-                    Ok(done)
-                }
-                .boxed()
+            .atomic(move |c| {
+                async move { ops::insert_messages(c, &messages, Timestamp::now()).await }.boxed()
             })
             .await?;
         self.wake_workers();
@@ -278,15 +272,7 @@ impl Store for SqliteStore {
         let items = items.to_vec();
         self.writer
             .write(move |c| {
-                async move {
-                    let now = Timestamp::now();
-                    let mut done = Vec::with_capacity(items.len());
-                    for (lease, outcome) in &items {
-                        done.push(ops::complete(c, lease, *outcome, None, now).await?);
-                    }
-                    Ok(done)
-                }
-                .boxed()
+                async move { ops::complete_many(c, &items, Timestamp::now()).await }.boxed()
             })
             .await
     }
@@ -339,7 +325,7 @@ impl Store for SqliteStore {
         let (ids, action) = (ids.to_vec(), action.clone());
         let report = self
             .writer
-            .write(move |c| {
+            .atomic(move |c| {
                 async move {
                     let now = Timestamp::now();
                     let mut report = ActionReport::default();
@@ -371,7 +357,7 @@ impl Store for SqliteStore {
             reason: None,
         };
         self.writer
-            .write(move |c| {
+            .atomic(move |c| {
                 async move {
                     ops::act_one(c, id, &action, Timestamp::now())
                         .await?

@@ -2,7 +2,7 @@
 //!
 //! SQLite allows one writer at a time, and with `synchronous=FULL` every commit is an fsync.
 //! So all writes of a store go through one task that owns the write connection: it takes
-//! every job waiting in its queue, runs them in one `BEGIN IMMEDIATE` transaction (each inside
+//! every job waiting in its queue, runs them in one `BEGIN IMMEDIATE` transaction (each multi-statement job inside
 //! a savepoint, so one job's error does not undo the others), commits once, and only then
 //! answers each caller. Many concurrent callers share one fsync; nobody hears "ok" before the
 //! commit is durable.
@@ -19,12 +19,14 @@ const MAX_GROUP: usize = 1024;
 type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 
 trait Job: Send {
+    fn atomic(&self) -> bool;
     fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)>;
     fn abort(self: Box<Self>, why: String);
 }
 
 struct Typed<F, T> {
     work: F,
+    atomic: bool,
     reply: oneshot::Sender<Result<T>>,
 }
 
@@ -33,8 +35,12 @@ where
     F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     T: Send + 'static,
 {
+    fn atomic(&self) -> bool {
+        self.atomic
+    }
+
     fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> {
-        let Typed { work, reply } = *self;
+        let Typed { work, reply, .. } = *self;
         Box::pin(async move {
             let result = work(conn).await;
             let ok = result.is_ok();
@@ -68,17 +74,38 @@ impl Writer {
         Self { jobs }
     }
 
-    /// Runs `work` in the next group transaction and answers after its commit.
+    /// Runs `work`, a single statement (SQLite undoes a failed statement by itself), in the
+    /// next group transaction, and answers after its commit.
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T>
     where
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
         T: Send + 'static,
     {
+        self.submit(work, false).await
+    }
+
+    /// As [`Writer::write`], for work of several statements: inside a savepoint, so that an
+    /// error undoes all of it and nothing of the other jobs.
+    pub(crate) async fn atomic<T, F>(&self, work: F) -> Result<T>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(work, true).await
+    }
+
+    async fn submit<T, F>(&self, work: F, atomic: bool) -> Result<T>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Box::new(Typed { work, reply }))
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        let job = Box::new(Typed {
+            work,
+            atomic,
+            reply,
+        });
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 }
@@ -104,20 +131,23 @@ async fn commit_group(conn: &mut SqliteConnection, jobs: impl Iterator<Item = Bo
             job.abort("an earlier write in the same transaction broke it".into());
             continue;
         }
-        if let Err(e) = exec(conn, "SAVEPOINT job").await {
+        let atomic = job.atomic();
+        if atomic && let Err(e) = exec(conn, "SAVEPOINT job").await {
             broken = Some(e.to_string());
             job.abort(e.to_string());
             continue;
         }
         let (ok, finish) = job.run(conn).await;
         finishes.push(finish);
-        let end = if ok {
-            "RELEASE job"
-        } else {
-            "ROLLBACK TO job; RELEASE job"
-        };
-        if let Err(e) = exec(conn, end).await {
-            broken = Some(e.to_string());
+        if atomic {
+            let end = if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            if let Err(e) = exec(conn, end).await {
+                broken = Some(e.to_string());
+            }
         }
     }
     let outcome = match broken {

@@ -1,0 +1,162 @@
+//! The command line, as clap sees it. Entities and backends are parsed into typed values here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// kcf keeps an ERP (Acumatica) and online stores (BigCommerce) in sync.
+#[derive(Debug, Parser)]
+#[command(name = "kcf", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// A TOML configuration file (layers: defaults → file → KCF_* environment → flags).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything in one process: sandbox, server and workers on an embedded SQLite file.
+    Up(UpArgs),
+    /// Run the api and/or worker roles against real systems.
+    Serve(ServeArgs),
+    /// Run the local emulators of the Acumatica and BigCommerce APIs.
+    Sandbox(SandboxArgs),
+    /// List or process what a source changed in a date range (talks to a running server).
+    Batch(RemoteArgs),
+    /// List, process, retry or skip messages (talks to a running server).
+    Messages(RemoteArgs),
+    /// Create or upgrade the database schema.
+    Migrate(MigrateArgs),
+    /// Measure kcf's own speed.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `kcf up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Where the SQLite file and sandbox state live.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The api port.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// The Acumatica sandbox port.
+    #[arg(long)]
+    pub acumatica_port: Option<u16>,
+    /// The BigCommerce sandbox port.
+    #[arg(long)]
+    pub bigcommerce_port: Option<u16>,
+    /// Sandbox data size: small, medium, large or a number of products.
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// The workspace admin's password.
+    #[arg(long)]
+    pub admin_password: Option<String>,
+    /// An API token to create at start-up.
+    #[arg(long)]
+    pub api_token: Option<String>,
+}
+
+/// `kcf serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Which roles to run.
+    #[arg(long, value_enum, default_value_t = Role::All)]
+    pub role: Role,
+    /// The database (overrides the configuration).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// A process role.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Role {
+    /// api and worker.
+    All,
+    /// Ingress, REST API, workspace, metrics.
+    Api,
+    /// Claims and processes messages; runs batch schedules.
+    Worker,
+}
+
+/// `kcf sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// The Acumatica emulator's port.
+    #[arg(long)]
+    pub acumatica_port: Option<u16>,
+    /// The BigCommerce emulator's port.
+    #[arg(long)]
+    pub bigcommerce_port: Option<u16>,
+    /// Data size: small, medium, large or a number of products.
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Faults to inject from the start.
+    #[arg(long)]
+    pub faults: Option<String>,
+}
+
+/// Commands that talk to a running server.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// The server's URL.
+    #[arg(long, env = "KCF_URL")]
+    pub url: Option<String>,
+    /// An API token.
+    #[arg(long, env = "KCF_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The rest of the command line.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+/// `kcf migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// `kcf bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The message store: enqueue rates, claim+complete rates, enqueue→claim latency.
+    Queue(BenchQueueArgs),
+}
+
+/// Which store to benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchBackend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A temporary database on a PostgreSQL server.
+    Postgres,
+}
+
+/// `kcf bench queue`.
+#[derive(Debug, Args)]
+pub struct BenchQueueArgs {
+    /// Which backend.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+    pub backend: BenchBackend,
+    /// Messages per phase.
+    #[arg(long, default_value_t = 20_000)]
+    pub messages: usize,
+    /// For PostgreSQL: a server URL whose user may create and drop databases.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+}

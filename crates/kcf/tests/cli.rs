@@ -1,0 +1,153 @@
+//! The `kcf` binary, run as a user would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+fn kcf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kcf"))
+        .args(args)
+        .env_remove("KCF_DATABASE_URL")
+        .output()
+        .expect("run kcf")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("kcf-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn version_is_printed() {
+    let out = kcf(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out).trim(),
+        format!("kcf {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn migrate_sqlite_twice() {
+    let dir = scratch_dir("migrate");
+    let url = format!("sqlite://{}", dir.join("kcf.db").display());
+    for _ in 0..2 {
+        let out = kcf(&["migrate", "--database-url", &url]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("Sqlite store at"), "{}", text(&out));
+    }
+    assert!(dir.join("kcf.db").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn migrate_postgres_twice() {
+    let admin = std::env::var("KCF_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("kcf_cli_{}", std::process::id());
+    let psql = |sql: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::{Connection, Executor};
+            let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL is not reachable at {admin}: {e}; start it or set KCF_TEST_POSTGRES_URL")
+            });
+            c.execute(sqlx::AssertSqlSafe(sql.to_owned())).await.unwrap();
+        });
+    };
+    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    psql(&format!("CREATE DATABASE {name}"));
+    let base = admin.rsplit_once('/').unwrap().0;
+    let url = format!("{base}/{name}");
+    for _ in 0..2 {
+        let out = kcf(&["migrate", "--database-url", &url]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("Postgres store at"), "{}", text(&out));
+    }
+    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+#[test]
+fn an_unopenable_sqlite_path_names_the_setting() {
+    let out = kcf(&[
+        "migrate",
+        "--database-url",
+        "sqlite:///nonexistent-dir/kcf.db",
+    ]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("cannot open the SQLite store at /nonexistent-dir/kcf.db"),
+        "{t}"
+    );
+    assert!(t.contains("database_url"), "{t}");
+    assert!(t.contains("directory exists"), "{t}");
+}
+
+#[test]
+fn postgres_down_fails_fast_with_a_hint() {
+    let started = std::time::Instant::now();
+    let out = kcf(&[
+        "migrate",
+        "--database-url",
+        "postgres://kcf:secret@127.0.0.1:1/kcf",
+    ]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("cannot open the PostgreSQL store at postgres://kcf:***@127.0.0.1:1/kcf"),
+        "{t}"
+    );
+    assert!(t.contains("Is PostgreSQL running"), "{t}");
+    assert!(
+        !t.contains("secret"),
+        "the password must not be printed: {t}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn bad_configuration_is_explained() {
+    let dir = scratch_dir("config");
+    let file = dir.join("kcf.toml");
+    std::fs::write(&file, "database_url = \"mysql://x/y\"\n").unwrap();
+    let out = kcf(&["--config", file.to_str().unwrap(), "migrate"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("unknown scheme"), "{}", text(&out));
+    std::fs::write(&file, "[store]\nmax_connection = 3\n").unwrap();
+    let out = kcf(&["--config", file.to_str().unwrap(), "migrate"]);
+    assert!(text(&out).contains("max_connection"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn commands_still_to_come_say_so() {
+    for cmd in [
+        &["up"][..],
+        &["serve"],
+        &["sandbox"],
+        &["batch", "list", "product"],
+        &["messages", "list"],
+    ] {
+        let out = kcf(cmd);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        assert!(
+            text(&out).contains("not available yet"),
+            "{cmd:?}: {}",
+            text(&out)
+        );
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: checks the toolchain, starts PostgreSQL if it is
+# installed but stopped, then runs formatting, lints, the dependency check and every test.
+# Store tests run once on SQLite and once on PostgreSQL (127.0.0.1:5432, user postgres, or
+# KCF_TEST_POSTGRES_URL); each test gets a fresh database that is dropped afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup" >&2; exit 1; }
+if command -v rustup >/dev/null; then rustup component add rustfmt clippy >/dev/null 2>&1 || true; fi
+
+postgres_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+step "PostgreSQL on 127.0.0.1:5432"
+if [ -z "${KCF_TEST_POSTGRES_URL:-}" ] && ! postgres_up; then
+    if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+        for version in $(ls /etc/postgresql); do
+            pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+        done
+        for _ in $(seq 1 30); do postgres_up && break; sleep 1; done
+    fi
+fi
+if [ -n "${KCF_TEST_POSTGRES_URL:-}" ] || postgres_up; then
+    echo "reachable"
+else
+    echo "NOT reachable: the PostgreSQL half of the suite will fail with a message saying so" >&2
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "one version of each dependency (allowed exceptions: .ci/allowed-duplicates)"
+dupes=$(cargo tree --workspace -d -e normal,build --prefix none --format '{p}' 2>/dev/null \
+    | grep -E '^[a-z0-9_-]+ v' | awk '{print $1}' | sort -u)
+unexpected=$(comm -23 <(echo "$dupes") <(grep -vE '^\s*(#|$)' .ci/allowed-duplicates | awk '{print $1}' | sort -u) || true)
+if [ -n "$unexpected" ]; then
+    echo "duplicate versions of: $unexpected" >&2
+    cargo tree --workspace -d -e normal,build >&2
+    exit 1
+fi
+echo "ok"
+
+step "cargo test (unit, contract on SQLite and PostgreSQL, CLI)"
+mkdir -p target
+set +e
+cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+status=${PIPESTATUS[0]}
+set -e
+sqlite=$(grep -cE '^test sqlite::.* \.\.\. ok$' target/test-output.txt || true)
+postgres=$(grep -cE '^test postgres::.* \.\.\. ok$' target/test-output.txt || true)
+passed=$(grep -oE 'test result: [A-Za-z]+\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
+failed=$(grep -oE '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+echo
+echo "store contract tests: ${sqlite} passed on SQLite, ${postgres} passed on PostgreSQL"
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"
