@@ -1,5 +1,5 @@
 // The store's operations, written once and compiled once per backend: each backend module
-// declares `Db`, `Conn`, `SKIP_LOCKED`, `LOCK_ROW` and `LIKE`, then `include!`s this file.
+// declares `Db`, `Conn`, `SKIP_LOCKED`, `LOCK_ROW`, `LIKE` and `CLAIM_SCAN`, then `include!`s this file.
 // The SQL is portable between SQLite and PostgreSQL (`$N` parameters work in both); what is
 // not portable comes in through those constants. No function here opens a transaction: the
 // caller decides (SQLite's group-commit writer, or a short PostgreSQL transaction).
@@ -182,12 +182,12 @@ pub(crate) async fn claim(
         .push_bind(now.0)
         .push(", transition_seq = transition_seq + 1, status_actor = ")
         .push_bind(owner)
-        .push(
+        .push(format_args!(
             ", status_reason = NULL
              WHERE id IN (
-                 SELECT m.id FROM messages m
-                 WHERE m.status IN ('pending', 'failed') AND m.next_attempt_at <= ",
-        )
+                 SELECT m.id FROM {CLAIM_SCAN}
+                 WHERE m.status IN ('pending', 'failed') AND m.next_attempt_at <= "
+        ))
         .push_bind(now.0)
         .push(" AND (");
     let push_pairs = |q: &mut QueryBuilder<Db>, list: &[&(String, String, bool)]| {

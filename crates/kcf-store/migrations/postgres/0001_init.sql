@@ -90,21 +90,34 @@ CREATE TABLE message_history (
 );
 CREATE INDEX message_history_message ON message_history (message_id, id);
 
-CREATE FUNCTION kcf_record_history() RETURNS trigger LANGUAGE plpgsql AS $$
+-- History is written per statement from the transition tables: a claim or completion of 64
+-- messages is one INSERT … SELECT, not 64 trigger calls.
+CREATE FUNCTION kcf_history_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO message_history (message_id, at, from_status, to_status, actor, reason)
-        VALUES (NEW.id, NEW.updated_at, NULL, NEW.status, NEW.status_actor, NEW.status_reason);
-    ELSIF NEW.transition_seq <> OLD.transition_seq THEN
-        INSERT INTO message_history (message_id, at, from_status, to_status, actor, reason)
-        VALUES (NEW.id, NEW.updated_at, OLD.status, NEW.status, NEW.status_actor, NEW.status_reason);
-    END IF;
+    INSERT INTO message_history (message_id, at, from_status, to_status, actor, reason)
+    SELECT n.id, n.updated_at, NULL, n.status, n.status_actor, n.status_reason FROM new_rows n;
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER messages_history AFTER INSERT OR UPDATE OF transition_seq ON messages
-    FOR EACH ROW EXECUTE FUNCTION kcf_record_history();
+CREATE FUNCTION kcf_history_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO message_history (message_id, at, from_status, to_status, actor, reason)
+    SELECT n.id, n.updated_at, o.status, n.status, n.status_actor, n.status_reason
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE n.transition_seq <> o.transition_seq
+    ORDER BY n.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER messages_history_insert AFTER INSERT ON messages
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION kcf_history_inserted();
+
+CREATE TRIGGER messages_history_update AFTER UPDATE ON messages
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION kcf_history_updated();
 
 CREATE TABLE bindings (
     connector   TEXT NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
@@ -134,13 +147,3 @@ CREATE TABLE batch_runs (
 );
 CREATE INDEX batch_runs_by_entity ON batch_runs (connector, entity, id);
 
--- Wake idle workers (LISTEN kcf_work) when messages arrive; delivered at commit.
-CREATE FUNCTION kcf_notify_work() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('kcf_work', '');
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER messages_notify AFTER INSERT ON messages
-    FOR EACH STATEMENT EXECUTE FUNCTION kcf_notify_work();

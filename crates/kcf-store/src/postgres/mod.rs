@@ -25,10 +25,11 @@ type Db = sqlx::Postgres;
 type Conn = PgConnection;
 const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
 const LOCK_ROW: &str = "FOR UPDATE";
+const CLAIM_SCAN: &str = "messages m";
 const LIKE: &str = "ILIKE";
 
 mod ops {
-    use super::{Conn, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
+    use super::{CLAIM_SCAN, Conn, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
     include!("../ops.rs");
 }
 
@@ -44,7 +45,53 @@ pub struct PgStore {
     retry: RetryPolicy,
     wake: Arc<Notify>,
     stats: Arc<Statistics>,
+    notifier: Arc<Notifier>,
     _listener: Arc<Listener>,
+}
+
+/// Sends `NOTIFY kcf_work` for this store, off the commit path.
+///
+/// A transaction that notifies holds PostgreSQL's notify-queue lock through its commit, so
+/// notifying inside every enqueue serialises all commits (no group commit): measured 2,100
+/// concurrent enqueues/s that way. Instead an enqueue wakes this store's own workers at once
+/// and asks this task to notify the others; requests that arrive while it is notifying are
+/// coalesced into the next one.
+#[derive(Debug)]
+struct Notifier {
+    wanted: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl Notifier {
+    fn start(pool: PgPool) -> Self {
+        let wanted = Arc::new(Notify::new());
+        let task = tokio::spawn({
+            let wanted = wanted.clone();
+            async move {
+                loop {
+                    wanted.notified().await;
+                    let sent = sqlx::query("SELECT pg_notify($1, '')")
+                        .bind(WORK_CHANNEL)
+                        .execute(&pool)
+                        .await;
+                    if let Err(e) = sent {
+                        tracing::warn!(error = %e, "NOTIFY failed; other workers will poll");
+                    }
+                }
+            }
+        });
+        Self { wanted, task }
+    }
+
+    fn request(&self) {
+        self.wanted.notify_one();
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Keeps the planner's statistics of `messages` fresh after bursts of intake.
@@ -123,11 +170,13 @@ impl PgStore {
         let wake = Arc::new(Notify::new());
         let listener = Arc::new(Listener(tokio::spawn(listen(pool.clone(), wake.clone()))));
         let stats = Arc::new(Statistics::new());
+        let notifier = Arc::new(Notifier::start(pool.clone()));
         let store = Self {
             pool,
             retry: config.retry,
             wake,
             stats,
+            notifier,
             _listener: listener,
         };
         store.migrate().await?;
@@ -138,12 +187,11 @@ impl PgStore {
         Ok(self.pool.acquire().await?)
     }
 
-    async fn notify_work(c: &mut Conn) -> Result<()> {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(WORK_CHANNEL)
-            .execute(c)
-            .await?;
-        Ok(())
+    /// Wakes this store's idle workers now and every other store's through NOTIFY.
+    fn wake_workers(&self) {
+        self.wake.notify_waiters();
+        self.wake.notify_one();
+        self.notifier.request();
     }
 }
 
@@ -220,7 +268,7 @@ impl Store for PgStore {
         let mut c = self.conn().await?;
         ops::set_connector_state(&mut c, id, state, Timestamp::now()).await?;
         if state == ConnectorState::Running {
-            Self::notify_work(&mut c).await?;
+            self.wake_workers();
         }
         Ok(())
     }
@@ -271,6 +319,7 @@ impl Store for PgStore {
         let done =
             ops::insert_messages(&mut *self.conn().await?, &[message], Timestamp::now()).await?;
         self.stats.enqueued(1, &self.pool);
+        self.wake_workers();
         done.into_iter()
             .next()
             .ok_or(StoreError::Invalid("no message to enqueue".into()))
@@ -281,6 +330,7 @@ impl Store for PgStore {
         let done = ops::insert_messages(&mut tx, &messages, Timestamp::now()).await?;
         tx.commit().await?;
         self.stats.enqueued(messages.len(), &self.pool);
+        self.wake_workers();
         Ok(done)
     }
 
@@ -330,7 +380,7 @@ impl Store for PgStore {
     async fn release(&self, lease: &Lease) -> Result<bool> {
         let mut c = self.conn().await?;
         let done = ops::release(&mut c, lease, Timestamp::now()).await?;
-        Self::notify_work(&mut c).await?;
+        self.wake_workers();
         Ok(done)
     }
 
@@ -338,7 +388,7 @@ impl Store for PgStore {
         let mut c = self.conn().await?;
         let reaped = ops::reap_expired(&mut c, limit, Timestamp::now()).await?;
         if reaped > 0 {
-            Self::notify_work(&mut c).await?;
+            self.wake_workers();
         }
         Ok(reaped)
     }
@@ -358,8 +408,8 @@ impl Store for PgStore {
                 Err(why) => report.refused.push((*id, why)),
             }
         }
-        Self::notify_work(&mut tx).await?;
         tx.commit().await?;
+        self.wake_workers();
         Ok(report)
     }
 

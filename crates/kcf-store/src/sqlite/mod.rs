@@ -28,10 +28,13 @@ type Db = sqlx::Sqlite;
 type Conn = SqliteConnection;
 const SKIP_LOCKED: &str = "";
 const LOCK_ROW: &str = "";
+/// SQLite would rather drive the claim from the (connector, entity) pairs and sort; the due
+/// index walked in order stops after `limit` rows instead (16,000 vs 2,500 claims/s on 40,000).
+const CLAIM_SCAN: &str = "messages m INDEXED BY messages_due";
 const LIKE: &str = "LIKE";
 
 mod ops {
-    use super::{Conn, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
+    use super::{CLAIM_SCAN, Conn, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
     include!("../ops.rs");
 }
 
