@@ -34,8 +34,8 @@ step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "one version of each dependency (allowed exceptions: .ci/allowed-duplicates)"
-dupes=$(cargo tree --workspace -d -e normal,build --prefix none --format '{p}' 2>/dev/null \
-    | grep -E '^[a-z0-9_-]+ v' | awk '{print $1}' | sort -u)
+dupes=$(cargo tree --workspace -d -e normal,build --depth 0 --prefix none --format '{p}' \
+    | grep -v '^$' | awk '{print $1}' | sort -u)
 unexpected=$(comm -23 <(echo "$dupes") <(grep -vE '^\s*(#|$)' .ci/allowed-duplicates | awk '{print $1}' | sort -u) || true)
 if [ -n "$unexpected" ]; then
     echo "duplicate versions of: $unexpected" >&2

@@ -1128,19 +1128,21 @@ async fn drain_with_four_workers(db: &TestDb) {
     for w in workers {
         w.await.unwrap();
     }
-    let l = ledger.lock().unwrap();
-    assert!(
-        l.violations.is_empty(),
-        "{:?}",
-        &l.violations[..l.violations.len().min(5)]
-    );
-    assert_eq!(l.processed.len(), MESSAGES, "every message processed");
-    assert!(l.processed.values().all(|n| *n == 1), "each exactly once");
-    for (key, ids) in &l.order {
+    {
+        let l = ledger.lock().unwrap();
         assert!(
-            ids.windows(2).all(|w| w[0] < w[1]),
-            "{key} out of order: {ids:?}"
+            l.violations.is_empty(),
+            "{:?}",
+            &l.violations[..l.violations.len().min(5)]
         );
+        assert_eq!(l.processed.len(), MESSAGES, "every message processed");
+        assert!(l.processed.values().all(|n| *n == 1), "each exactly once");
+        for (key, ids) in &l.order {
+            assert!(
+                ids.windows(2).all(|w| w[0] < w[1]),
+                "{key} out of order: {ids:?}"
+            );
+        }
     }
     let counts = db
         .store

@@ -35,6 +35,8 @@ pub enum Command {
     Messages(RemoteArgs),
     /// Create or upgrade the database schema.
     Migrate(MigrateArgs),
+    /// Delete finished messages older than the retention period, in small batches.
+    Prune(PruneArgs),
     /// Measure kcf's own speed.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -125,6 +127,17 @@ pub struct MigrateArgs {
     /// The database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+}
+
+/// `kcf prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The database (overrides the configuration).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Keep finished messages younger than this many days (default: `retention.finished_days`).
+    #[arg(long, value_name = "DAYS")]
+    pub older_than_days: Option<u32>,
 }
 
 /// `kcf bench …`.

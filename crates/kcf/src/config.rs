@@ -109,7 +109,9 @@ pub type Env = Vec<(String, String)>;
 
 /// Reads the process environment (the one place that does).
 pub fn process_env() -> Env {
-    std::env::vars()
+    // vars_os: a variable that is not UTF-8 must not crash kcf; ours are all ASCII.
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .filter(|(k, _)| k.starts_with("KCF_"))
         .collect()
 }
@@ -162,6 +164,15 @@ impl Config {
             bail!("retry.base_ms must be positive and retry.cap_ms at least retry.base_ms");
         }
         Ok(())
+    }
+
+    /// This configuration with the database a `--database-url` flag named, if any.
+    pub fn with_database_url(mut self, url: Option<String>) -> anyhow::Result<Self> {
+        if let Some(url) = url {
+            self.database_url = DatabaseUrl(url);
+            self.validate()?;
+        }
+        Ok(self)
     }
 
     /// The store settings.

@@ -4,11 +4,12 @@ mod bench;
 mod cli;
 mod config;
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
 use cli::{Cli, Command};
 use config::Config;
+use kcf_domain::Timestamp;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -40,7 +41,7 @@ fn init_tracing(json: bool) {
 fn not_yet(command: &str, what: &str) -> ExitCode {
     eprintln!(
         "kcf {command}: not available yet. {what} is being built; this build has the message \
-         store (`kcf migrate`) and its benchmark (`kcf bench queue`)."
+         store (`kcf migrate`, `kcf prune`) and its benchmark (`kcf bench queue`)."
     );
     ExitCode::from(2)
 }
@@ -55,11 +56,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Batch(_) => not_yet("batch", "Batch processing through a running server"),
         Command::Messages(_) => not_yet("messages", "Message commands against a running server"),
         Command::Migrate(args) => {
-            let mut config = config;
-            if let Some(url) = args.database_url {
-                config.database_url = config::DatabaseUrl(url);
-                config.validate()?;
-            }
+            let config = config.with_database_url(args.database_url)?;
             let store = kcf_store::open(&config.store_config()).await?;
             store.migrate().await?;
             println!(
@@ -67,6 +64,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 store.backend(),
                 config.database_url
             );
+            ExitCode::SUCCESS
+        }
+        Command::Prune(args) => {
+            let config = config.with_database_url(args.database_url)?;
+            let days = args
+                .older_than_days
+                .unwrap_or(config.retention.finished_days);
+            let store = kcf_store::open(&config.store_config()).await?;
+            let before = Timestamp::now().minus(Duration::from_secs(u64::from(days) * 86_400));
+            let pruned = store.prune(before, 500).await?;
+            println!("pruned {pruned} finished messages older than {days} days");
             ExitCode::SUCCESS
         }
         Command::Bench(cli::BenchCommand::Queue(args)) => {

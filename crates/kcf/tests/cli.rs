@@ -81,6 +81,25 @@ fn migrate_postgres_twice() {
 }
 
 #[test]
+fn prune_runs_with_the_configured_retention() {
+    let dir = scratch_dir("prune");
+    let url = format!("sqlite://{}", dir.join("kcf.db").display());
+    let out = kcf(&["prune", "--database-url", &url, "--older-than-days", "0"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("pruned 0 finished messages older than 0 days"),
+        "{}",
+        text(&out)
+    );
+    let out = kcf(&["prune", "--database-url", &url]);
+    assert!(
+        text(&out).contains("older than 30 days"),
+        "default from retention.finished_days"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn an_unopenable_sqlite_path_names_the_setting() {
     let out = kcf(&[
         "migrate",
