@@ -1,0 +1,92 @@
+//! Local emulators of the external APIs kcf talks to, faithful enough that an unmodified
+//! third-party client works against them with only its base URL changed. They serve
+//! `kcf sandbox`, `kcf up`, the demo and every integration test.
+//!
+//! Each emulator is an axum router with its own state, a control API under `/_sandbox/`
+//! (request ledger, counters, fault injection), and a deterministic seed.
+
+pub mod bigcommerce;
+pub mod control;
+pub mod seed;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::Router;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub use control::{Control, Faults};
+pub use seed::{Dataset, SeedSize};
+
+/// An emulator serving on a local port until dropped.
+#[derive(Debug)]
+pub struct Emulator {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its control state (ledger, counters, faults), also reachable over `/_sandbox/`.
+    pub control: Arc<Control>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    control: Arc<Control>,
+) -> std::io::Result<Emulator> {
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "emulator stopped");
+        }
+    });
+    Ok(Emulator {
+        addr,
+        control,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+/// Starts the BigCommerce emulator on `listener` (bind port 0 in tests).
+pub async fn start_bigcommerce(
+    listener: TcpListener,
+    config: bigcommerce::BigCommerceConfig,
+    faults: Faults,
+    dataset: &Dataset,
+) -> std::io::Result<Emulator> {
+    let control = Control::with_faults(faults);
+    let router = bigcommerce::router(config, control.clone(), dataset);
+    serve(listener, router, control).await
+}
