@@ -277,7 +277,7 @@ pub(super) async fn create(State(bc): State<Arc<Bc>>, body: Bytes) -> BcResult<R
         }
     }
     for c in &done {
-        bc.control().wrote(format!("category/{}", c.category_id));
+        bc.changed("category", c.category_id, "created");
     }
     batch_answer(StatusCode::CREATED, done, failed)
 }
@@ -316,7 +316,7 @@ pub(super) async fn update(State(bc): State<Arc<Bc>>, body: Bytes) -> BcResult<R
         }
     }
     for c in &done {
-        bc.control().wrote(format!("category/{}", c.category_id));
+        bc.changed("category", c.category_id, "updated");
     }
     batch_answer(StatusCode::OK, done, failed)
 }
@@ -337,7 +337,7 @@ pub(super) async fn delete_many(
     let mut doomed = ids;
     while let Some(id) = doomed.pop() {
         if data.categories.remove(&id).is_some() {
-            bc.control().wrote(format!("category/{id}"));
+            bc.changed("category", id, "deleted");
             doomed.extend(
                 data.categories
                     .values()

@@ -259,7 +259,7 @@ pub(super) async fn create(State(bc): State<Arc<Bc>>, body: Bytes) -> BcResult<J
     for c in &created {
         data.next_customer = data.next_customer.max(c.id);
         data.customers.insert(c.id, c.clone());
-        bc.control().wrote(format!("customer/{}", c.id));
+        bc.changed("customer", c.id, "created");
     }
     Ok(Json(json!({ "data": created, "meta": {} })))
 }
@@ -296,7 +296,7 @@ pub(super) async fn update(State(bc): State<Arc<Bc>>, body: Bytes) -> BcResult<J
     }
     for c in &updated {
         data.customers.insert(c.id, c.clone());
-        bc.control().wrote(format!("customer/{}", c.id));
+        bc.changed("customer", c.id, "updated");
     }
     Ok(Json(json!({ "data": updated, "meta": {} })))
 }
@@ -314,7 +314,7 @@ pub(super) async fn delete_many(
     let mut data = bc.write();
     for id in ids {
         if data.customers.remove(&id).is_some() {
-            bc.control().wrote(format!("customer/{id}"));
+            bc.changed("customer", id, "deleted");
         }
     }
     Ok(StatusCode::NO_CONTENT)

@@ -4,6 +4,8 @@
 mod categories;
 mod customers;
 mod error;
+mod hooks;
+mod orders;
 mod params;
 mod products;
 
@@ -30,6 +32,7 @@ use error::BcError;
 
 pub use categories::Category;
 pub use customers::Customer;
+pub use hooks::{Delivery, RETRY_SCHEDULE, sign};
 pub use products::Product;
 
 /// A per-store request quota.
@@ -60,6 +63,10 @@ pub struct BigCommerceConfig {
     pub token: String,
     /// The per-store quota; `None` for no limit.
     pub rate_limit: Option<RateLimit>,
+    /// The app's client secret: webhook signatures are keyed with it.
+    pub client_secret: String,
+    /// Multiplies the webhook retry schedule (1.0 = BigCommerce's; tests use 0.001).
+    pub webhook_time_scale: f64,
 }
 
 impl Default for BigCommerceConfig {
@@ -68,6 +75,8 @@ impl Default for BigCommerceConfig {
             store_hash: "sandbox".into(),
             token: "sandbox".into(),
             rate_limit: Some(RateLimit::default()),
+            client_secret: "sandbox-client-secret".into(),
+            webhook_time_scale: 1.0,
         }
     }
 }
@@ -81,6 +90,11 @@ pub(crate) struct Data {
     pub next_category: u64,
     pub customers: BTreeMap<u64, Customer>,
     pub next_customer: u64,
+    pub orders: BTreeMap<u64, orders::Order>,
+    pub next_order: u64,
+    pub next_shipment: u64,
+    pub hooks: BTreeMap<u64, hooks::Hook>,
+    pub next_hook: u64,
 }
 
 #[derive(Debug)]
@@ -96,6 +110,8 @@ pub(crate) struct Bc {
     data: RwLock<Data>,
     control: Arc<Control>,
     window: Mutex<Window>,
+    events: tokio::sync::mpsc::UnboundedSender<hooks::Event>,
+    deliveries: Mutex<Vec<Delivery>>,
 }
 
 impl Bc {
@@ -110,6 +126,23 @@ impl Bc {
     pub(crate) fn control(&self) -> &Control {
         &self.control
     }
+
+    /// Counts a write to a record and announces it (`store/{kind}/{what}`) to webhooks.
+    pub(crate) fn changed(&self, kind: &str, id: u64, what: &str) {
+        self.control.wrote(format!("{kind}/{id}"));
+        self.emit(
+            &format!("store/{kind}/{what}"),
+            serde_json::json!({ "type": kind, "id": id }),
+        );
+    }
+
+    /// Announces a change to the webhook dispatcher.
+    pub(crate) fn emit(&self, scope: &str, data: serde_json::Value) {
+        let _ = self.events.send(hooks::Event {
+            scope: scope.to_owned(),
+            data,
+        });
+    }
 }
 
 /// Modification times have BigCommerce's resolution: whole seconds (so records share them).
@@ -120,8 +153,12 @@ pub(crate) fn now_ms() -> i64 {
 
 /// Builds the emulator's router, seeded with `dataset`.
 pub fn router(config: BigCommerceConfig, control: Arc<Control>, dataset: &Dataset) -> Router {
-    let mut data = Data::default();
+    let mut data = Data {
+        next_order: 99,
+        ..Data::default()
+    };
     seed(&mut data, dataset);
+    let (events, queue) = tokio::sync::mpsc::unbounded_channel();
     let bc = Arc::new(Bc {
         config,
         data: RwLock::new(data),
@@ -130,8 +167,12 @@ pub fn router(config: BigCommerceConfig, control: Arc<Control>, dataset: &Datase
             started: Instant::now(),
             used: 0,
         }),
+        events,
+        deliveries: Mutex::new(Vec::new()),
     });
+    tokio::spawn(hooks::dispatch(bc.clone(), queue));
     let v3 = "/stores/{hash}/v3";
+    let v2 = "/stores/{hash}/v2";
     let api = Router::new()
         .route(
             &format!("{v3}/catalog/products"),
@@ -168,15 +209,45 @@ pub fn router(config: BigCommerceConfig, control: Arc<Control>, dataset: &Datase
                 .put(customers::update)
                 .delete(customers::delete_many),
         )
+        .route(
+            &format!("{v2}/orders"),
+            get(orders::list).post(orders::create),
+        )
+        .route(
+            &format!("{v2}/orders/{{id}}"),
+            get(orders::get_one).put(orders::update),
+        )
+        .route(
+            &format!("{v2}/orders/{{id}}/products"),
+            get(orders::products),
+        )
+        .route(
+            &format!("{v2}/orders/{{id}}/shipping_addresses"),
+            get(orders::shipping_addresses),
+        )
+        .route(
+            &format!("{v2}/orders/{{id}}/shipments"),
+            get(orders::list_shipments).post(orders::create_shipment),
+        )
+        .route(&format!("{v2}/order_statuses"), get(orders::statuses))
+        .route(&format!("{v3}/hooks"), get(hooks::list).post(hooks::create))
+        .route(
+            &format!("{v3}/hooks/{{id}}"),
+            get(hooks::get_one).put(hooks::update).delete(hooks::delete),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(bc.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(bc.clone(), authenticate))
+        .with_state(bc.clone());
+    let sandbox = Router::new()
+        .route("/_sandbox/webhooks", get(hooks::deliveries))
         .with_state(bc);
     api.layer(middleware::from_fn_with_state(
         control.clone(),
         control::observe,
     ))
     .merge(control::routes(control))
+    .merge(sandbox)
 }
 
 async fn not_found() -> BcError {
@@ -265,5 +336,11 @@ fn seed(data: &mut Data, dataset: &Dataset) {
     for c in &dataset.customers {
         data.next_customer = data.next_customer.max(c.id);
         data.customers.insert(c.id, Customer::seeded(c, now));
+    }
+    for o in &dataset.orders {
+        if let Some(order) = orders::Order::seeded(o, data, now) {
+            data.next_order = data.next_order.max(o.id);
+            data.orders.insert(o.id, order);
+        }
     }
 }

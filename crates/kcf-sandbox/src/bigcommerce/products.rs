@@ -352,7 +352,7 @@ pub(super) async fn create(State(bc): State<Arc<Bc>>, body: Bytes) -> BcResult<J
     data.next_product = id;
     data.products.insert(id, product.clone());
     drop(data);
-    bc.control().wrote(format!("product/{id}"));
+    bc.changed("product", id, "created");
     Ok(Json(json!({ "data": product, "meta": {} })))
 }
 
@@ -379,7 +379,7 @@ pub(super) async fn update_one(
 ) -> BcResult<Json<Value>> {
     let body = json_body(&body)?;
     let product = update_in(&mut bc.write(), id, &body, now_ms())?;
-    bc.control().wrote(format!("product/{id}"));
+    bc.changed("product", id, "updated");
     Ok(Json(json!({ "data": product, "meta": {} })))
 }
 
@@ -415,7 +415,7 @@ pub(super) async fn update_many(State(bc): State<Arc<Bc>>, body: Bytes) -> BcRes
         }
     }
     for p in &updated {
-        bc.control().wrote(format!("product/{}", p.id));
+        bc.changed("product", p.id, "updated");
     }
     if updated.is_empty() && !failed.is_empty() {
         return Err(failed.swap_remove(0));
@@ -439,7 +439,7 @@ pub(super) async fn delete_one(
         .products
         .remove(&id)
         .ok_or_else(|| BcError::not_found("product"))?;
-    bc.control().wrote(format!("product/{id}"));
+    bc.changed("product", id, "deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -461,7 +461,7 @@ pub(super) async fn delete_many(
     let mut data = bc.write();
     for id in &ids {
         if data.products.remove(id).is_some() {
-            bc.control().wrote(format!("product/{id}"));
+            bc.changed("product", *id, "deleted");
         }
     }
     Ok(StatusCode::NO_CONTENT)
