@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod config;
+mod sandbox;
 
 use std::{process::ExitCode, time::Duration};
 
@@ -41,7 +42,8 @@ fn init_tracing(json: bool) {
 fn not_yet(command: &str, what: &str) -> ExitCode {
     eprintln!(
         "kcf {command}: not available yet. {what} is being built; this build has the message \
-         store (`kcf migrate`, `kcf prune`) and its benchmark (`kcf bench queue`)."
+         store (`kcf migrate`, `kcf prune`), the BigCommerce sandbox (`kcf sandbox`) and the \
+         queue benchmark (`kcf bench queue`)."
     );
     ExitCode::from(2)
 }
@@ -52,7 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(match cli.command {
         Command::Up(_) => not_yet("up", "The all-in-one mode (sandbox + server + workers)"),
         Command::Serve(_) => not_yet("serve", "The api and worker roles"),
-        Command::Sandbox(_) => not_yet("sandbox", "The Acumatica and BigCommerce emulators"),
+        Command::Sandbox(args) => sandbox::run(args).await?,
         Command::Batch(_) => not_yet("batch", "Batch processing through a running server"),
         Command::Messages(_) => not_yet("messages", "Message commands against a running server"),
         Command::Migrate(args) => {

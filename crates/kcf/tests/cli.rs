@@ -157,7 +157,6 @@ fn commands_still_to_come_say_so() {
     for cmd in [
         &["up"][..],
         &["serve"],
-        &["sandbox"],
         &["batch", "list", "product"],
         &["messages", "list"],
     ] {
@@ -169,4 +168,65 @@ fn commands_still_to_come_say_so() {
             text(&out)
         );
     }
+}
+
+#[test]
+fn sandbox_serves_bigcommerce_until_stopped() {
+    use std::io::{BufRead, BufReader};
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kcf"))
+        .args([
+            "sandbox",
+            "--bigcommerce-port",
+            &port.to_string(),
+            "--seed",
+            "small",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start kcf sandbox");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.contains(&format!("127.0.0.1:{port}/stores/sandbox/v3")),
+        "{first}"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let total = rt.block_on(async {
+        let url = format!("http://127.0.0.1:{port}/stores/sandbox/v3/catalog/products");
+        let body: serde_json::Value = reqwest::Client::new()
+            .get(url)
+            .header("X-Auth-Token", "sandbox")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["meta"]["pagination"]["total"].as_u64()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(total, Some(50));
+}
+
+#[test]
+fn sandbox_refuses_bad_flags_clearly() {
+    let out = kcf(&["sandbox", "--seed", "huge"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("seed 'huge' is not small, medium, large"),
+        "{}",
+        text(&out)
+    );
+    let out = kcf(&["sandbox", "--faults", "error_rate=3"]);
+    assert!(text(&out).contains("between 0 and 1"), "{}", text(&out));
 }
