@@ -145,6 +145,8 @@ pub struct PruneArgs {
 pub enum BenchCommand {
     /// The message store: enqueue rates, claim+complete rates, enqueue→claim latency.
     Queue(BenchQueueArgs),
+    /// The emulators: simple GETs and writes per second, limits off.
+    Sandbox(BenchSandboxArgs),
 }
 
 /// Which store to benchmark.
@@ -172,4 +174,15 @@ pub struct BenchQueueArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pub postgres_url: String,
+}
+
+/// `kcf bench sandbox`.
+#[derive(Debug, Args)]
+pub struct BenchSandboxArgs {
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 3)]
+    pub seconds: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
 }

@@ -1,6 +1,7 @@
 //! The `kcf` binary: parses the command line, loads the configuration, runs a command.
 
 mod bench;
+mod bench_sandbox;
 mod cli;
 mod config;
 mod sandbox;
@@ -81,6 +82,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(cli::BenchCommand::Queue(args)) => {
             bench::queue(&args).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Bench(cli::BenchCommand::Sandbox(args)) => {
+            bench_sandbox::run(&args).await?;
             ExitCode::SUCCESS
         }
     })

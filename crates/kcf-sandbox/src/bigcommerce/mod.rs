@@ -85,6 +85,8 @@ impl Default for BigCommerceConfig {
 #[derive(Debug, Default)]
 pub(crate) struct Data {
     pub products: BTreeMap<u64, Product>,
+    pub product_names: std::collections::HashMap<String, u64>,
+    pub product_skus: std::collections::HashMap<String, u64>,
     pub next_product: u64,
     pub categories: BTreeMap<u64, Category>,
     pub next_category: u64,
@@ -331,7 +333,7 @@ fn seed(data: &mut Data, dataset: &Dataset) {
     }
     for p in &dataset.products {
         data.next_product = data.next_product.max(p.id);
-        data.products.insert(p.id, Product::seeded(p, now));
+        data.put_product(Product::seeded(p, now));
     }
     for c in &dataset.customers {
         data.next_customer = data.next_customer.max(c.id);

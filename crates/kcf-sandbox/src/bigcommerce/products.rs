@@ -218,21 +218,48 @@ fn slug_url(name: &str) -> Value {
 
 /// Checks `product` against the store's unique names and SKUs.
 fn check_unique(data: &Data, product: &Product) -> BcResult<()> {
-    for other in data.products.values().filter(|o| o.id != product.id) {
-        if other.name == product.name {
-            return Err(BcError::conflict(format!(
-                "The product name \"{}\" is a duplicate.",
-                product.name
-            )));
-        }
-        if !product.sku.is_empty() && other.sku == product.sku {
-            return Err(BcError::conflict(format!(
-                "The product sku \"{}\" is a duplicate.",
-                product.sku
-            )));
-        }
+    if data
+        .product_names
+        .get(&product.name)
+        .is_some_and(|id| *id != product.id)
+    {
+        return Err(BcError::conflict(format!(
+            "The product name \"{}\" is a duplicate.",
+            product.name
+        )));
+    }
+    if !product.sku.is_empty()
+        && data
+            .product_skus
+            .get(&product.sku)
+            .is_some_and(|id| *id != product.id)
+    {
+        return Err(BcError::conflict(format!(
+            "The product sku \"{}\" is a duplicate.",
+            product.sku
+        )));
     }
     Ok(())
+}
+
+impl Data {
+    /// Stores a product, keeping the name and SKU indexes in step.
+    pub(super) fn put_product(&mut self, product: Product) {
+        self.remove_product(product.id);
+        self.product_names.insert(product.name.clone(), product.id);
+        if !product.sku.is_empty() {
+            self.product_skus.insert(product.sku.clone(), product.id);
+        }
+        self.products.insert(product.id, product);
+    }
+
+    /// Removes a product and its index entries.
+    pub(super) fn remove_product(&mut self, id: u64) -> Option<Product> {
+        let old = self.products.remove(&id)?;
+        self.product_names.remove(&old.name);
+        self.product_skus.remove(&old.sku);
+        Some(old)
+    }
 }
 
 fn matches(p: &Product, q: &Filter) -> bool {
@@ -350,7 +377,7 @@ pub(super) async fn create(State(bc): State<Arc<Bc>>, body: Bytes) -> BcResult<J
     f.finish()?;
     check_unique(&data, &product)?;
     data.next_product = id;
-    data.products.insert(id, product.clone());
+    data.put_product(product.clone());
     drop(data);
     bc.changed("product", id, "created");
     Ok(Json(json!({ "data": product, "meta": {} })))
@@ -368,7 +395,7 @@ fn update_in(data: &mut Data, id: u64, body: &Value, now: i64) -> BcResult<Produ
     f.finish()?;
     check_unique(data, &product)?;
     product.touch(now);
-    data.products.insert(id, product.clone());
+    data.put_product(product.clone());
     Ok(product)
 }
 
@@ -436,8 +463,7 @@ pub(super) async fn delete_one(
     Path((_, id)): Path<(String, u64)>,
 ) -> BcResult<StatusCode> {
     bc.write()
-        .products
-        .remove(&id)
+        .remove_product(id)
         .ok_or_else(|| BcError::not_found("product"))?;
     bc.changed("product", id, "deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -460,7 +486,7 @@ pub(super) async fn delete_many(
     }
     let mut data = bc.write();
     for id in &ids {
-        if data.products.remove(id).is_some() {
+        if data.remove_product(*id).is_some() {
             bc.changed("product", *id, "deleted");
         }
     }
