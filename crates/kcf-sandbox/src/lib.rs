@@ -5,6 +5,7 @@
 //! Each emulator is an axum router with its own state, a control API under `/_sandbox/`
 //! (request ledger, counters, fault injection), and a deterministic seed.
 
+pub mod acumatica;
 pub mod bigcommerce;
 pub mod control;
 pub mod seed;
@@ -88,5 +89,17 @@ pub async fn start_bigcommerce(
 ) -> std::io::Result<Emulator> {
     let control = Control::with_faults(faults);
     let router = bigcommerce::router(config, control.clone(), dataset);
+    serve(listener, router, control).await
+}
+
+/// Starts the Acumatica emulator on `listener` (bind port 0 in tests).
+pub async fn start_acumatica(
+    listener: TcpListener,
+    config: acumatica::AcumaticaConfig,
+    faults: Faults,
+    dataset: &Dataset,
+) -> std::io::Result<Emulator> {
+    let control = Control::with_faults(faults);
+    let router = acumatica::router(config, control.clone(), dataset);
     serve(listener, router, control).await
 }

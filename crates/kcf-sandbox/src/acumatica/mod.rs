@@ -1,0 +1,858 @@
+//! The Acumatica emulator: contract-based REST, endpoint `Default/24.200.001`, with a cookie
+//! session (`/entity/auth/login`, `/entity/auth/logout`, a limit of concurrent API users),
+//! the value-wrapper JSON, `$filter`/`$select`/`$expand`/`$top`/`$skip`, `PUT` upsert with
+//! `If-None-Match: *` / `If-Match: *`, `DELETE`, and 422 with per-field errors.
+
+pub mod filter;
+pub mod schema;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex, RwLock},
+};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use rand::RngExt;
+use serde_json::{Map, Value, json};
+
+use crate::{
+    control::{self, Control},
+    seed::Dataset,
+};
+use schema::{Kind, Spec};
+
+/// The endpoint path every entity route hangs under.
+pub const ENDPOINT: &str = "/entity/Default/24.200.001";
+
+/// How the Acumatica emulator behaves.
+#[derive(Debug, Clone)]
+pub struct AcumaticaConfig {
+    /// The API user's name.
+    pub user: String,
+    /// Its password.
+    pub password: String,
+    /// The tenant (company).
+    pub tenant: String,
+    /// Concurrent API users (sessions) the license allows.
+    pub max_sessions: usize,
+}
+
+impl Default for AcumaticaConfig {
+    fn default() -> Self {
+        Self {
+            user: "admin".into(),
+            password: "sandbox".into(),
+            tenant: "Company".into(),
+            max_sessions: 4,
+        }
+    }
+}
+
+/// A stored record: plain field values, details as arrays of plain lines, linked objects
+/// as plain objects; `id` is its NoteID.
+type Record = Map<String, Value>;
+
+#[derive(Debug, Default)]
+struct Data {
+    /// Entity name → records by id (insertion order kept by a counter in the id map).
+    records: HashMap<&'static str, BTreeMap<u64, Record>>,
+    next_row: u64,
+    counters: HashMap<&'static str, u64>,
+}
+
+/// The emulator's state.
+#[derive(Debug)]
+struct Acu {
+    config: AcumaticaConfig,
+    data: RwLock<Data>,
+    sessions: Mutex<HashMap<String, i64>>,
+    control: Arc<Control>,
+}
+
+fn acu_error(status: StatusCode, message: &str) -> Response {
+    let body = json!({
+        "message": message,
+        "exceptionMessage": message,
+        "exceptionType": "PX.Api.ContractBased.SandboxException",
+        "stackTrace": null,
+    });
+    (status, Json(body)).into_response()
+}
+
+fn now_iso() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00")
+        .to_string()
+}
+
+fn new_guid() -> String {
+    let mut rng = rand::rng();
+    let a: u128 = rng.random();
+    let h = format!("{a:032x}");
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// Builds the emulator's router, seeded with `dataset`.
+pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset) -> Router {
+    let mut data = Data::default();
+    seed(&mut data, dataset);
+    let acu = Arc::new(Acu {
+        config,
+        data: RwLock::new(data),
+        sessions: Mutex::default(),
+        control: control.clone(),
+    });
+    let entities = Router::new()
+        .route(&format!("{ENDPOINT}/{{entity}}"), get(list).put(put))
+        .route(
+            &format!("{ENDPOINT}/{{entity}}/{{*keys}}"),
+            get(get_one).delete(delete),
+        )
+        .layer(middleware::from_fn_with_state(acu.clone(), authenticate))
+        .with_state(acu.clone());
+    let open = Router::new()
+        .route("/entity/auth/login", post(login))
+        .route("/entity/auth/logout", post(logout))
+        .route("/entity", get(endpoints))
+        .with_state(acu);
+    entities
+        .merge(open)
+        .fallback(|| async {
+            acu_error(
+                StatusCode::NOT_FOUND,
+                "The requested resource was not found.",
+            )
+        })
+        .layer(middleware::from_fn_with_state(
+            control.clone(),
+            control::observe,
+        ))
+        .merge(control::routes(control))
+}
+
+fn seed(data: &mut Data, dataset: &Dataset) {
+    let now = now_iso();
+    let put = |data: &mut Data, entity: &'static str, mut r: Record| {
+        data.next_row += 1;
+        r.insert("id".into(), json!(new_guid()));
+        r.insert("LastModifiedDateTime".into(), json!(now));
+        data.records
+            .entry(entity)
+            .or_default()
+            .insert(data.next_row, r);
+    };
+    put(
+        data,
+        "ItemClass",
+        json!({ "ClassID": "STOCKITEM", "Description": "Stock items", "StockItem": true })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    for c in &dataset.categories {
+        let r = json!({ "CategoryID": c.id, "ParentCategoryID": c.parent_id, "Description": c.name, "SortOrder": 0, "Members": [] });
+        put(
+            data,
+            "ItemSalesCategory",
+            r.as_object().cloned().unwrap_or_default(),
+        );
+    }
+    data.counters
+        .insert("ItemSalesCategory", dataset.categories.len() as u64);
+    for p in &dataset.products {
+        let r = json!({
+            "InventoryID": p.sku, "Description": p.name, "ItemClass": "STOCKITEM", "PostingClass": "STOCKITEM",
+            "TaxCategory": "TAXABLE", "BaseUOM": "EA", "SalesUOM": "EA",
+            "ItemStatus": if p.visible { "Active" } else { "Inactive" }, "ItemType": "Finished Good",
+            "DefaultPrice": p.price, "DimensionWeight": p.weight, "WeightUOM": "KG",
+            "Visibility": "Visible", "Availability": "StoreDefault", "ExportToExternal": true,
+            "LastModified": now,
+            "Categories": p.categories.iter().map(|c| json!({ "CategoryID": c })).collect::<Vec<_>>(),
+        });
+        put(
+            data,
+            "StockItem",
+            r.as_object().cloned().unwrap_or_default(),
+        );
+    }
+    for c in &dataset.customers {
+        let r = json!({
+            "CustomerID": format!("C{:06}", c.id), "CustomerName": format!("{} {}", c.first_name, c.last_name),
+            "CustomerClass": "DEFAULT", "Status": "Active", "Email": c.email, "IsGuestCustomer": false,
+            "CreatedDateTime": now,
+            "MainContact": { "Email": c.email, "FirstName": c.first_name, "LastName": c.last_name, "CompanyName": c.company },
+        });
+        put(data, "Customer", r.as_object().cloned().unwrap_or_default());
+    }
+}
+
+// ------------------------------------------------------------------ auth
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then(|| v.to_owned())
+        })
+}
+
+async fn authenticate(State(acu): State<Arc<Acu>>, request: Request, next: Next) -> Response {
+    let signed_in = cookie(request.headers(), ".ASPXAUTH").is_some_and(|token| {
+        acu.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&token)
+    });
+    if !signed_in {
+        return acu_error(
+            StatusCode::UNAUTHORIZED,
+            "Authorization has been denied for this request.",
+        );
+    }
+    next.run(request).await
+}
+
+async fn login(State(acu): State<Arc<Acu>>, body: Bytes) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return acu_error(
+            StatusCode::BAD_REQUEST,
+            "The request body must be JSON: {\"name\", \"password\", \"tenant\"}.",
+        );
+    };
+    let field = |n: &str| body.get(n).and_then(Value::as_str);
+    let tenant_ok = field("tenant")
+        .or(field("company"))
+        .is_none_or(|t| t.eq_ignore_ascii_case(&acu.config.tenant));
+    if field("name") != Some(acu.config.user.as_str())
+        || field("password") != Some(acu.config.password.as_str())
+        || !tenant_ok
+    {
+        return acu_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Invalid credentials. Please try again.",
+        );
+    }
+    let mut sessions = acu.sessions.lock().unwrap_or_else(|p| p.into_inner());
+    if sessions.len() >= acu.config.max_sessions {
+        return acu_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "API Login Limit: the maximum number of API users allowed by the license is signed in.",
+        );
+    }
+    let token = format!("{:032x}", rand::rng().random::<u128>());
+    sessions.insert(token.clone(), jiff::Timestamp::now().as_millisecond());
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    for c in [
+        format!(".ASPXAUTH={token}; path=/; HttpOnly"),
+        format!("ASP.NET_SessionId={token}; path=/; HttpOnly"),
+        format!("CompanyID={}; path=/", acu.config.tenant),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+async fn logout(State(acu): State<Arc<Acu>>, headers: HeaderMap) -> StatusCode {
+    if let Some(token) = cookie(&headers, ".ASPXAUTH") {
+        acu.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&token);
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn endpoints() -> Json<Value> {
+    Json(json!({
+        "version": { "acumaticaBuildVersion": "24.200.0001", "databaseVersion": "24.200.0001" },
+        "endpoints": [ { "name": "Default", "version": "24.200.001", "href": format!("{ENDPOINT}/") } ],
+    }))
+}
+
+// ------------------------------------------------------------------ value wrapper
+
+/// Wraps a plain record for output: `{"value": …}` per field, details and linked objects
+/// only when expanded, `$select` applied to top-level fields.
+fn wrap(spec: &Spec, r: &Record, row: u64, expand: &[String], select: Option<&[String]>) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), r.get("id").cloned().unwrap_or(Value::Null));
+    out.insert("rowNumber".into(), json!(row));
+    out.insert(
+        "note".into(),
+        json!({ "value": r.get("note").and_then(Value::as_str).unwrap_or("") }),
+    );
+    let selected = |name: &str| {
+        select.is_none_or(|s| {
+            s.iter()
+                .any(|f| f == name || f.starts_with(&format!("{name}/")))
+        })
+    };
+    for (name, _) in spec.fields {
+        if let Some(v) = r.get(*name).filter(|_| selected(name)) {
+            out.insert((*name).into(), json!({ "value": v }));
+        }
+    }
+    for (name, _) in spec.details {
+        if expand.iter().any(|e| e == name) {
+            let lines = r
+                .get(*name)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let lines: Vec<Value> = lines
+                .iter()
+                .enumerate()
+                .map(|(n, l)| wrap_plain(l, n as u64 + 1))
+                .collect();
+            out.insert((*name).into(), Value::Array(lines));
+        }
+    }
+    for name in spec.linked {
+        if expand.iter().any(|e| e == name)
+            && let Some(obj) = r.get(*name)
+        {
+            out.insert((*name).into(), wrap_plain(obj, 1));
+        }
+    }
+    out.insert("custom".into(), json!({}));
+    let id = r.get("id").and_then(Value::as_str).unwrap_or("");
+    out.insert(
+        "_links".into(),
+        json!({ "self": format!("{ENDPOINT}/{}/{id}", spec.name) }),
+    );
+    Value::Object(out)
+}
+
+fn wrap_plain(v: &Value, row: u64) -> Value {
+    let Some(obj) = v.as_object() else {
+        return json!({ "value": v });
+    };
+    let mut out = Map::new();
+    out.insert(
+        "id".into(),
+        obj.get("id").cloned().unwrap_or_else(|| json!(new_guid())),
+    );
+    out.insert("rowNumber".into(), json!(row));
+    for (k, v) in obj {
+        if k == "id" {
+            continue;
+        }
+        out.insert(
+            k.clone(),
+            if v.is_object() {
+                wrap_plain(v, 1)
+            } else {
+                json!({ "value": v })
+            },
+        );
+    }
+    Value::Object(out)
+}
+
+/// Unwraps one `{"value": …}` field, checking its type; `Err` is the field's error text.
+fn unwrap_field(kind: Kind, v: &Value) -> Result<Value, String> {
+    let Some(obj) = v.as_object() else {
+        return Err("A field must be an object such as {\"value\": …}.".into());
+    };
+    let value = obj.get("value").cloned().unwrap_or(Value::Null);
+    let ok = match kind {
+        _ if value.is_null() => true,
+        Kind::Text => value.is_string(),
+        Kind::Decimal => value.is_number(),
+        Kind::Int => value.as_i64().is_some(),
+        Kind::Bool => value.is_boolean(),
+        Kind::DateTime => value.as_str().and_then(filter::instant).is_some(),
+    };
+    if ok {
+        Ok(value)
+    } else {
+        Err(format!("The value {value} is not a valid {kind:?}."))
+    }
+}
+
+/// Unwraps a detail line or linked object: every member is a wrapped field or a nested object.
+fn unwrap_plain(v: &Value, kinds: Option<schema::Fields>, errors: &mut Vec<String>) -> Value {
+    let Some(obj) = v.as_object() else {
+        return Value::Null;
+    };
+    let mut out = Map::new();
+    for (k, v) in obj {
+        match k.as_str() {
+            "id" => {
+                out.insert("id".into(), v.clone());
+            }
+            "delete" => {
+                out.insert("delete".into(), v.clone());
+            }
+            "rowNumber" | "_links" | "custom" | "note" => {}
+            _ if v.get("value").is_none() && v.is_object() => {
+                out.insert(k.clone(), unwrap_plain(v, None, errors));
+            }
+            _ => {
+                let kind = kinds
+                    .and_then(|ks| ks.iter().find(|(n, _)| n == k).map(|(_, kind)| *kind))
+                    .unwrap_or(Kind::Text);
+                match unwrap_field(kind, v) {
+                    Ok(val) => {
+                        out.insert(k.clone(), val);
+                    }
+                    Err(e) => errors.push(format!("{k}: {e}")),
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+// ------------------------------------------------------------------ handlers
+
+/// An entity name the endpoint does not serve.
+struct UnknownEntity(String);
+
+impl IntoResponse for UnknownEntity {
+    fn into_response(self) -> Response {
+        acu_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "The entity '{}' is not part of endpoint Default/24.200.001.",
+                self.0
+            ),
+        )
+    }
+}
+
+fn spec_of(entity: &str) -> Result<&'static Spec, UnknownEntity> {
+    schema::spec(entity).ok_or_else(|| UnknownEntity(entity.to_owned()))
+}
+
+fn list_param(q: &HashMap<String, String>, name: &str) -> Vec<String> {
+    q.get(name)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn list(
+    State(acu): State<Arc<Acu>>,
+    Path(entity): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let spec = match spec_of(&entity) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let filter = match q.get("$filter").map(|f| filter::parse(f)).transpose() {
+        Ok(f) => f,
+        Err(e) => return acu_error(StatusCode::BAD_REQUEST, &format!("$filter: {e}")),
+    };
+    let number = |name: &str| {
+        q.get(name).map(|v| {
+            v.parse::<usize>()
+                .map_err(|_| format!("{name} must be a non-negative integer"))
+        })
+    };
+    let (top, skip) = match (number("$top").transpose(), number("$skip").transpose()) {
+        (Ok(t), Ok(s)) => (t, s.unwrap_or(0)),
+        (Err(e), _) | (_, Err(e)) => return acu_error(StatusCode::BAD_REQUEST, &e),
+    };
+    let expand = list_param(&q, "$expand");
+    let select = q.get("$select").map(|_| list_param(&q, "$select"));
+    let data = acu.data.read().unwrap_or_else(|p| p.into_inner());
+    let rows: Vec<Value> = data
+        .records
+        .get(spec.name)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
+        .skip(skip)
+        .take(top.unwrap_or(usize::MAX))
+        .enumerate()
+        .map(|(n, r)| wrap(spec, r, (skip + n + 1) as u64, &expand, select.as_deref()))
+        .collect();
+    Json(Value::Array(rows)).into_response()
+}
+
+/// Finds a record by NoteID or by its key values (`SO/000123`, `SO|000123`).
+fn find<'a>(data: &'a Data, spec: &Spec, keys: &str) -> Option<(u64, &'a Record)> {
+    let parts: Vec<&str> = keys.split(['/', '|']).filter(|p| !p.is_empty()).collect();
+    data.records
+        .get(spec.name)?
+        .iter()
+        .map(|(k, r)| (*k, r))
+        .find(|(_, r)| {
+            if parts.len() == 1 && r.get("id").and_then(Value::as_str) == Some(parts[0]) {
+                return true;
+            }
+            parts.len() == spec.keys.len()
+                && spec.keys.iter().zip(&parts).all(|(k, p)| match r.get(*k) {
+                    Some(Value::String(s)) => s.eq_ignore_ascii_case(p),
+                    Some(Value::Number(n)) => n.to_string() == *p,
+                    _ => false,
+                })
+        })
+}
+
+async fn get_one(
+    State(acu): State<Arc<Acu>>,
+    Path((entity, keys)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let spec = match spec_of(&entity) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let data = acu.data.read().unwrap_or_else(|p| p.into_inner());
+    match find(&data, spec, &keys) {
+        Some((_, r)) => {
+            let select = q.get("$select").map(|_| list_param(&q, "$select"));
+            Json(wrap(
+                spec,
+                r,
+                1,
+                &list_param(&q, "$expand"),
+                select.as_deref(),
+            ))
+            .into_response()
+        }
+        None => acu_error(
+            StatusCode::NOT_FOUND,
+            &format!("No {entity} matches '{keys}'."),
+        ),
+    }
+}
+
+async fn delete(
+    State(acu): State<Arc<Acu>>,
+    Path((entity, keys)): Path<(String, String)>,
+) -> Response {
+    let spec = match spec_of(&entity) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let mut data = acu.data.write().unwrap_or_else(|p| p.into_inner());
+    let Some((row, _)) = find(&data, spec, &keys) else {
+        return acu_error(
+            StatusCode::NOT_FOUND,
+            &format!("No {entity} matches '{keys}'."),
+        );
+    };
+    data.records.entry(spec.name).or_default().remove(&row);
+    acu.control.wrote(format!("{entity}/{keys}"));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `PUT /{Entity}`: update the record the body names (by `id` or key fields), or create it.
+async fn put(
+    State(acu): State<Arc<Acu>>,
+    Path(entity): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let spec = match spec_of(&entity) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let input: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return acu_error(
+                StatusCode::BAD_REQUEST,
+                &format!("The request body is not valid JSON: {e}"),
+            );
+        }
+    };
+    let Some(obj) = input.as_object() else {
+        return acu_error(
+            StatusCode::BAD_REQUEST,
+            "The request body must be a JSON object.",
+        );
+    };
+    // Unwrap and type-check every field; collect errors per field.
+    let mut plain = Record::new();
+    let mut field_errors: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in obj {
+        if k == "id" {
+            plain.insert("id".into(), v.clone());
+        } else if let Some(kind) = spec.kind(k) {
+            match unwrap_field(kind, v) {
+                Ok(val) => {
+                    plain.insert(k.clone(), val);
+                }
+                Err(e) => {
+                    field_errors.insert(k.clone(), e);
+                }
+            }
+        } else if let Some(kinds) = spec.detail(k) {
+            let mut errors = Vec::new();
+            let lines: Vec<Value> = v
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|l| unwrap_plain(l, Some(kinds), &mut errors))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !errors.is_empty() {
+                field_errors.insert(k.clone(), errors.join("; "));
+            }
+            plain.insert(k.clone(), Value::Array(lines));
+        } else if spec.is_linked(k) {
+            let mut errors = Vec::new();
+            plain.insert(k.clone(), unwrap_plain(v, None, &mut errors));
+        }
+    }
+    let now = now_iso();
+    let mut data = acu.data.write().unwrap_or_else(|p| p.into_inner());
+    // Referential checks, as Acumatica's graph would do them.
+    if let Some(Value::String(customer)) = plain.get("CustomerID")
+        && spec.name != "Customer"
+        && find(&data, schema::spec("Customer").unwrap_or(spec), customer).is_none()
+    {
+        field_errors.insert(
+            "CustomerID".into(),
+            "'Customer' cannot be found in the system.".into(),
+        );
+    }
+    for (detail, _) in spec.details {
+        for line in plain
+            .get(*detail)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(Value::String(item)) = line.get("InventoryID")
+                && spec.name != "ItemSalesCategory"
+                && find(&data, schema::spec("StockItem").unwrap_or(spec), item).is_none()
+            {
+                field_errors.insert(
+                    format!("{detail}.InventoryID"),
+                    format!("'Inventory ID' {item} cannot be found in the system."),
+                );
+            }
+        }
+    }
+    // Find the record: by id, or by all key fields.
+    let existing = match plain.get("id").and_then(Value::as_str) {
+        Some(id) => find(&data, spec, id).map(|(row, _)| row),
+        None => {
+            let keys: Option<Vec<String>> = spec
+                .keys
+                .iter()
+                .map(|k| {
+                    plain
+                        .get(*k)
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                })
+                .collect();
+            keys.and_then(|ks| find(&data, spec, &ks.join("/")))
+                .map(|(row, _)| row)
+        }
+    };
+    let if_none_match = headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == "*");
+    let if_match = headers.get(header::IF_MATCH).is_some_and(|v| v == "*");
+    if existing.is_some() && if_none_match {
+        return acu_error(
+            StatusCode::PRECONDITION_FAILED,
+            &format!("The {entity} already exists."),
+        );
+    }
+    if existing.is_none() && if_match {
+        return acu_error(
+            StatusCode::PRECONDITION_FAILED,
+            &format!("The {entity} does not exist."),
+        );
+    }
+    if existing.is_none() {
+        for key in spec.keys {
+            if Some(*key) == spec.autonumber || spec.name == "SalesOrder" && *key == "OrderType" {
+                continue;
+            }
+            if plain.get(*key).is_none_or(Value::is_null) {
+                field_errors.insert((*key).into(), format!("'{key}' cannot be empty."));
+            }
+        }
+    }
+    if !field_errors.is_empty() {
+        // 422 echoes the entity with an error on each bad field.
+        let mut echo = input.clone();
+        for (field, message) in &field_errors {
+            let top = field.split('.').next().unwrap_or(field);
+            match echo.get_mut(top) {
+                Some(Value::Object(o)) => {
+                    o.insert("error".into(), json!(message));
+                }
+                _ => {
+                    echo[top] = json!({ "value": null, "error": message });
+                }
+            }
+        }
+        echo["error"] = json!(format!(
+            "{entity} has errors: {}",
+            field_errors.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+        return (StatusCode::UNPROCESSABLE_ENTITY, Json(echo)).into_response();
+    }
+    let row = match existing {
+        Some(row) => row,
+        None => {
+            data.next_row += 1;
+            let row = data.next_row;
+            let mut fresh = Record::new();
+            fresh.insert("id".into(), json!(new_guid()));
+            if let Some(auto) = spec.autonumber {
+                let n = data.counters.entry(spec.name).or_insert(0);
+                *n += 1;
+                let value = if spec.kind(auto) == Some(Kind::Int) {
+                    json!(*n)
+                } else {
+                    json!(format!("{:06}", *n))
+                };
+                fresh.insert(auto.into(), value);
+            }
+            if spec.name == "SalesOrder" {
+                fresh.insert("OrderType".into(), json!("SO"));
+                fresh.insert("Status".into(), json!("Open"));
+                fresh.insert("CreatedDate".into(), json!(now));
+            }
+            if spec.kind("CreatedDateTime").is_some() {
+                fresh.insert("CreatedDateTime".into(), json!(now));
+            }
+            data.records
+                .entry(spec.name)
+                .or_default()
+                .insert(row, fresh);
+            row
+        }
+    };
+    let Some(record) = data
+        .records
+        .get_mut(spec.name)
+        .and_then(|m| m.get_mut(&row))
+    else {
+        return acu_error(StatusCode::INTERNAL_SERVER_ERROR, "The record vanished.");
+    };
+    for (k, v) in plain {
+        if k == "id" {
+            continue;
+        }
+        if spec.detail(&k).is_some() {
+            merge_lines(record, &k, v);
+        } else {
+            record.insert(k, v);
+        }
+    }
+    if spec.name == "SalesOrder" {
+        derive_order(record);
+    }
+    for stamp in ["LastModifiedDateTime", "LastModified"] {
+        if spec.kind(stamp).is_some() {
+            record.insert(stamp.into(), json!(now));
+        }
+    }
+    let answer = wrap(spec, record, 1, &list_param(&q, "$expand"), None);
+    let keys: Vec<String> = spec
+        .keys
+        .iter()
+        .map(|k| {
+            record.get(*k).map_or(String::new(), |v| {
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+            })
+        })
+        .collect();
+    drop(data);
+    acu.control.wrote(format!("{entity}/{}", keys.join("/")));
+    Json(answer).into_response()
+}
+
+/// Merges detail lines: a line with an `id` updates (or, with `delete: true`, removes) that
+/// line; a line without one is added.
+fn merge_lines(record: &mut Record, detail: &str, incoming: Value) {
+    let mut lines = record
+        .get(detail)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for line in incoming.as_array().into_iter().flatten() {
+        let id = line.get("id").and_then(Value::as_str).map(str::to_owned);
+        let delete = line.get("delete").and_then(Value::as_bool) == Some(true);
+        match id.and_then(|id| {
+            lines
+                .iter()
+                .position(|l| l.get("id").and_then(Value::as_str) == Some(id.as_str()))
+        }) {
+            Some(i) if delete => {
+                lines.remove(i);
+            }
+            Some(i) => {
+                if let (Some(target), Some(src)) = (lines[i].as_object_mut(), line.as_object()) {
+                    for (k, v) in src {
+                        target.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            None if delete => {}
+            None => {
+                let mut new = line.as_object().cloned().unwrap_or_default();
+                new.insert("id".into(), json!(new_guid()));
+                if !new.contains_key("LineNbr") && detail != "Categories" && detail != "Members" {
+                    new.insert("LineNbr".into(), json!(lines.len() + 1));
+                }
+                lines.push(Value::Object(new));
+            }
+        }
+    }
+    record.insert(detail.into(), Value::Array(lines));
+}
+
+fn derive_order(order: &mut Record) {
+    let lines = order
+        .get("Details")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut total = 0.0;
+    let mut qty = 0.0;
+    let mut lines_out = Vec::new();
+    for mut line in lines {
+        let q = line.get("OrderQty").and_then(Value::as_f64).unwrap_or(0.0);
+        let p = line.get("UnitPrice").and_then(Value::as_f64).unwrap_or(0.0);
+        line["ExtendedPrice"] = json!(q * p);
+        line["Amount"] = json!(q * p);
+        if line.get("OpenQty").is_none() {
+            line["OpenQty"] = json!(q);
+        }
+        total += q * p;
+        qty += q;
+        lines_out.push(line);
+    }
+    order.insert("Details".into(), Value::Array(lines_out));
+    order.insert("OrderTotal".into(), json!(total));
+    order.insert("OrderedQty".into(), json!(qty));
+}

@@ -1,0 +1,303 @@
+//! The entities of endpoint `Default/24.200.001` this emulator serves, with their key fields,
+//! field types, detail collections and linked objects (field lists from the official
+//! client's OpenAPI document, `reference/apis.md` §1.3).
+
+/// A field's type, as the value wrapper carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// StringValue.
+    Text,
+    /// DecimalValue.
+    Decimal,
+    /// IntValue.
+    Int,
+    /// BooleanValue.
+    Bool,
+    /// DateTimeValue (ISO 8601).
+    DateTime,
+}
+
+/// Fields of an entity or detail line.
+pub type Fields = &'static [(&'static str, Kind)];
+
+/// One entity of the endpoint.
+#[derive(Debug)]
+pub struct Spec {
+    /// Its name in URLs.
+    pub name: &'static str,
+    /// Key fields, in URL order.
+    pub keys: &'static [&'static str],
+    /// A key the server numbers when a new record has none.
+    pub autonumber: Option<&'static str>,
+    /// Top-level fields.
+    pub fields: Fields,
+    /// Detail collections (returned only with `$expand`).
+    pub details: &'static [(&'static str, Fields)],
+    /// Linked objects (returned only with `$expand`); their fields are text, and may nest.
+    pub linked: &'static [&'static str],
+}
+
+use Kind::*;
+
+const ADDRESS: &str = "Address";
+
+/// Every entity served.
+pub const ENTITIES: &[Spec] = &[
+    Spec {
+        name: "StockItem",
+        keys: &["InventoryID"],
+        autonumber: None,
+        fields: &[
+            ("InventoryID", Text),
+            ("Description", Text),
+            ("ItemClass", Text),
+            ("PostingClass", Text),
+            ("TaxCategory", Text),
+            ("BaseUOM", Text),
+            ("SalesUOM", Text),
+            ("ItemStatus", Text),
+            ("ItemType", Text),
+            ("WeightUOM", Text),
+            ("Visibility", Text),
+            ("Availability", Text),
+            ("DefaultPrice", Decimal),
+            ("MSRP", Decimal),
+            ("DimensionWeight", Decimal),
+            ("ExportToExternal", Bool),
+            ("NoteID", Text),
+            ("LastModified", DateTime),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[
+            ("Categories", &[("CategoryID", Int)]),
+            (
+                "WarehouseDetails",
+                &[("WarehouseID", Text), ("QtyOnHand", Decimal)],
+            ),
+        ],
+        linked: &[],
+    },
+    Spec {
+        name: "ItemClass",
+        keys: &["ClassID"],
+        autonumber: None,
+        fields: &[
+            ("ClassID", Text),
+            ("Description", Text),
+            ("ItemType", Text),
+            ("PostingClass", Text),
+            ("TaxCategoryID", Text),
+            ("BaseUOM", Text),
+            ("SalesUOM", Text),
+            ("StockItem", Bool),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[],
+        linked: &[],
+    },
+    Spec {
+        name: "ItemSalesCategory",
+        keys: &["CategoryID"],
+        autonumber: Some("CategoryID"),
+        fields: &[
+            ("CategoryID", Int),
+            ("ParentCategoryID", Int),
+            ("Description", Text),
+            ("Path", Text),
+            ("SortOrder", Int),
+            ("NoteID", Text),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[(
+            "Members",
+            &[
+                ("InventoryID", Text),
+                ("Description", Text),
+                ("ItemClass", Text),
+                ("ItemStatus", Text),
+            ],
+        )],
+        linked: &[],
+    },
+    Spec {
+        name: "Customer",
+        keys: &["CustomerID"],
+        autonumber: None,
+        fields: &[
+            ("CustomerID", Text),
+            ("CustomerName", Text),
+            ("CustomerClass", Text),
+            ("Status", Text),
+            ("Email", Text),
+            ("Terms", Text),
+            ("IsGuestCustomer", Bool),
+            ("NoteID", Text),
+            ("CreatedDateTime", DateTime),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[(
+            "Contacts",
+            &[
+                ("ContactID", Int),
+                ("Email", Text),
+                ("FirstName", Text),
+                ("LastName", Text),
+            ],
+        )],
+        linked: &[
+            "MainContact",
+            "BillingContact",
+            "ShippingContact",
+            "PrimaryContact",
+        ],
+    },
+    Spec {
+        name: "SalesOrder",
+        keys: &["OrderType", "OrderNbr"],
+        autonumber: Some("OrderNbr"),
+        fields: &[
+            ("OrderType", Text),
+            ("OrderNbr", Text),
+            ("Status", Text),
+            ("Hold", Bool),
+            ("CustomerID", Text),
+            ("CustomerOrder", Text),
+            ("ExternalRef", Text),
+            ("Description", Text),
+            ("CurrencyID", Text),
+            ("Date", DateTime),
+            ("CreatedDate", DateTime),
+            ("LastModified", DateTime),
+            ("OrderTotal", Decimal),
+            ("TaxTotal", Decimal),
+            ("OrderedQty", Decimal),
+            ("PaymentMethod", Text),
+            ("ShipVia", Text),
+            ("NoteID", Text),
+        ],
+        details: &[
+            (
+                "Details",
+                &[
+                    ("LineNbr", Int),
+                    ("InventoryID", Text),
+                    ("LineDescription", Text),
+                    ("OrderQty", Decimal),
+                    ("UnitPrice", Decimal),
+                    ("ExtendedPrice", Decimal),
+                    ("Amount", Decimal),
+                    ("DiscountAmount", Decimal),
+                    ("UOM", Text),
+                    ("WarehouseID", Text),
+                    ("OpenQty", Decimal),
+                    ("QtyOnShipments", Decimal),
+                    ("Completed", Bool),
+                    ("ExternalRef", Text),
+                ],
+            ),
+            (
+                "Shipments",
+                &[
+                    ("ShipmentNbr", Text),
+                    ("ShipmentType", Text),
+                    ("Status", Text),
+                    ("ShipmentDate", DateTime),
+                    ("ShippedQty", Decimal),
+                    ("InvoiceNbr", Text),
+                    ("LastModifiedDateTime", DateTime),
+                ],
+            ),
+        ],
+        linked: &[
+            "ShipToAddress",
+            "BillToAddress",
+            "ShipToContact",
+            "BillToContact",
+        ],
+    },
+    Spec {
+        name: "Shipment",
+        keys: &["ShipmentNbr"],
+        autonumber: Some("ShipmentNbr"),
+        fields: &[
+            ("ShipmentNbr", Text),
+            ("Type", Text),
+            ("Status", Text),
+            ("Operation", Text),
+            ("CustomerID", Text),
+            ("LocationID", Text),
+            ("WarehouseID", Text),
+            ("ShipmentDate", DateTime),
+            ("ShipVia", Text),
+            ("Hold", Bool),
+            ("PackageCount", Int),
+            ("ShippedQty", Decimal),
+            ("ShippedWeight", Decimal),
+            ("CreatedDateTime", DateTime),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[
+            (
+                "Details",
+                &[
+                    ("LineNbr", Int),
+                    ("OrderType", Text),
+                    ("OrderNbr", Text),
+                    ("OrderLineNbr", Int),
+                    ("InventoryID", Text),
+                    ("ShippedQty", Decimal),
+                    ("OrderedQty", Decimal),
+                    ("UOM", Text),
+                ],
+            ),
+            (
+                "Orders",
+                &[
+                    ("OrderType", Text),
+                    ("OrderNbr", Text),
+                    ("InvoiceNbr", Text),
+                    ("ShippedQty", Decimal),
+                ],
+            ),
+            (
+                "Packages",
+                &[
+                    ("LineNbr", Int),
+                    ("BoxID", Text),
+                    ("TrackingNbr", Text),
+                    ("Weight", Decimal),
+                    ("Confirmed", Bool),
+                ],
+            ),
+        ],
+        linked: &[],
+    },
+];
+
+/// The spec of an entity, by name.
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    ENTITIES.iter().find(|s| s.name == name)
+}
+
+impl Spec {
+    /// The type of a top-level field.
+    pub fn kind(&self, field: &str) -> Option<Kind> {
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == field)
+            .map(|(_, k)| *k)
+    }
+
+    /// The fields of a detail collection.
+    pub fn detail(&self, name: &str) -> Option<Fields> {
+        self.details
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+    }
+
+    /// Whether `name` is a linked object.
+    pub fn is_linked(&self, name: &str) -> bool {
+        self.linked.contains(&name) || name == ADDRESS
+    }
+}
