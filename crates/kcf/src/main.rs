@@ -43,7 +43,7 @@ fn init_tracing(json: bool) {
 fn not_yet(command: &str, what: &str) -> ExitCode {
     eprintln!(
         "kcf {command}: not available yet. {what} is being built; this build has the message \
-         store (`kcf migrate`, `kcf prune`), the BigCommerce sandbox (`kcf sandbox`) and the \
+         store (`kcf migrate`, `kcf prune`), the sandbox emulators (`kcf sandbox`) and the \
          queue benchmark (`kcf bench queue`)."
     );
     ExitCode::from(2)

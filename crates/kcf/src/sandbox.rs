@@ -1,11 +1,19 @@
 //! `kcf sandbox`: the emulators, in the foreground, until Ctrl-C.
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
 use anyhow::Context;
-use kcf_sandbox::{Dataset, Faults, SeedSize, bigcommerce::BigCommerceConfig};
+use kcf_sandbox::{
+    Dataset, Faults, SeedSize, acumatica::AcumaticaConfig, bigcommerce::BigCommerceConfig,
+};
 
 use crate::cli::SandboxArgs;
+
+async fn listen(port: u16, flag: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port} ({flag}); is it in use?"))
+}
 
 /// Starts the emulators and serves until interrupted.
 pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
@@ -21,37 +29,36 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or("")
         .parse()
         .map_err(anyhow::Error::msg)?;
-    let port = args.bigcommerce_port.unwrap_or(8082);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .with_context(|| {
-            format!("cannot listen on 127.0.0.1:{port} (--bigcommerce-port); is it in use?")
-        })?;
     let dataset = Dataset::generate(seed);
-    let bigcommerce =
-        kcf_sandbox::start_bigcommerce(listener, BigCommerceConfig::default(), faults, &dataset)
+    let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
+    let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
+    let bigcommerce = kcf_sandbox::start_bigcommerce(
+        bc_listener,
+        BigCommerceConfig::default(),
+        faults.clone(),
+        &dataset,
+    )
+    .await?;
+    let acumatica =
+        kcf_sandbox::start_acumatica(acu_listener, AcumaticaConfig::default(), faults, &dataset)
             .await?;
-    println!(
-        "BigCommerce sandbox  {}/stores/sandbox/v3   (X-Auth-Token: sandbox)",
-        bigcommerce.url()
-    );
-    println!(
-        "  control            {}/_sandbox/ledger | counters | faults | webhooks",
-        bigcommerce.url()
-    );
-    println!(
-        "  seeded             {} products, {} categories, {} customers, {} orders",
+    let banner = format!(
+        "BigCommerce sandbox  {bc}/stores/sandbox/v3   (X-Auth-Token: sandbox)\n\
+         Acumatica sandbox    {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\
+         control              {bc}/_sandbox/… and {acu}/_sandbox/… (ledger, counters, faults, webhooks)\n\
+         seeded               {} products, {} categories, {} customers, {} orders\n",
         dataset.products.len(),
         dataset.categories.len(),
         dataset.customers.len(),
-        dataset.orders.len()
+        dataset.orders.len(),
+        bc = bigcommerce.url(),
+        acu = acumatica.url(),
     );
-    if args.acumatica_port.is_some() {
-        eprintln!("note: the Acumatica sandbox is not available yet; only BigCommerce is served.");
-    } else {
-        println!("Acumatica sandbox    not available yet");
-    }
+    // A closed stdout (a pipe whose reader went away) must not stop the emulators.
+    let _ = std::io::stdout().write_all(banner.as_bytes());
+    let _ = std::io::stdout().flush();
     tokio::signal::ctrl_c().await?;
     bigcommerce.stop().await;
+    acumatica.stop().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -170,39 +170,61 @@ fn commands_still_to_come_say_so() {
     }
 }
 
+/// Kills the child process however the test ends, so no orphan keeps the test's pipes open.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
-fn sandbox_serves_bigcommerce_until_stopped() {
+fn sandbox_serves_both_emulators_until_stopped() {
     use std::io::{BufRead, BufReader};
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kcf"))
-        .args([
-            "sandbox",
-            "--bigcommerce-port",
-            &port.to_string(),
-            "--seed",
-            "small",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start kcf sandbox");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let (port, acu_port) = (free_port(), free_port());
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_kcf"))
+            .args(["sandbox", "--seed", "small"])
+            .args([
+                "--bigcommerce-port",
+                &port.to_string(),
+                "--acumatica-port",
+                &acu_port.to_string(),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start kcf sandbox"),
+    );
+    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    reader.read_line(&mut first).unwrap();
+    reader.read_line(&mut second).unwrap();
     assert!(
         first.contains(&format!("127.0.0.1:{port}/stores/sandbox/v3")),
         "{first}"
+    );
+    assert!(
+        second.contains(&format!("127.0.0.1:{acu_port}/entity/Default/24.200.001")),
+        "{second}"
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let total = rt.block_on(async {
+    let (total, endpoint) = rt.block_on(async {
+        let http = reqwest::Client::new();
         let url = format!("http://127.0.0.1:{port}/stores/sandbox/v3/catalog/products");
-        let body: serde_json::Value = reqwest::Client::new()
+        let products: serde_json::Value = http
             .get(url)
             .header("X-Auth-Token", "sandbox")
             .send()
@@ -211,11 +233,17 @@ fn sandbox_serves_bigcommerce_until_stopped() {
             .json()
             .await
             .unwrap();
-        body["meta"]["pagination"]["total"].as_u64()
+        let url = format!("http://127.0.0.1:{acu_port}/entity");
+        let endpoints: serde_json::Value =
+            http.get(url).send().await.unwrap().json().await.unwrap();
+        (
+            products["meta"]["pagination"]["total"].as_u64(),
+            endpoints["endpoints"][0]["name"].clone(),
+        )
     });
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(total, Some(50));
+    assert_eq!(endpoint, "Default");
+    drop(reader);
 }
 
 #[test]
