@@ -395,3 +395,177 @@ async fn sales_orders_check_customers_and_items_and_find_by_external_ref() {
         "nothing was stored for the bad order"
     );
 }
+
+/// A push-notification receiver answering from a script (then 200).
+#[derive(Clone, Default)]
+struct Receiver {
+    got: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Value)>>>,
+    script: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+}
+
+impl Receiver {
+    async fn start(script: &[u16]) -> (Self, String) {
+        let r = Receiver::default();
+        r.script.lock().unwrap().extend(script);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/push", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/push", axum::routing::post(receive))
+            .with_state(r.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (r, url)
+    }
+
+    async fn wait_for(&self, n: usize) -> Vec<(axum::http::HeaderMap, Value)> {
+        for _ in 0..200 {
+            if self.got.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.got.lock().unwrap().clone()
+    }
+}
+
+async fn receive(
+    axum::extract::State(r): axum::extract::State<Receiver>,
+    headers: axum::http::HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> axum::http::StatusCode {
+    r.got.lock().unwrap().push((headers, body));
+    let status = r.script.lock().unwrap().pop_front().unwrap_or(200);
+    axum::http::StatusCode::from_u16(status).unwrap()
+}
+
+async fn push_erp() -> Erp {
+    let config = AcumaticaConfig {
+        push_retry_delay: std::time::Duration::from_millis(10),
+        ..Default::default()
+    };
+    let erp = Erp::start(config).await;
+    assert_eq!(erp.login(&erp.http, "sandbox").await, 204);
+    erp
+}
+
+async fn set_destinations(erp: &Erp, destinations: Value) {
+    let url = format!("{}/_sandbox/push/destinations", erp.emulator.url());
+    let r = erp.http.put(url).json(&destinations).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn changes_push_one_notification_in_acumaticas_format() {
+    let erp = push_erp().await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    let (orders_only, orders_url) = Receiver::start(&[]).await;
+    set_destinations(
+        &erp,
+        json!([
+            { "name": "kcf", "address": url, "header_name": "X-Kcf-Push", "header_value": "s3cret" },
+            { "name": "orders", "address": orders_url, "queries": ["Sales Orders"] }
+        ]),
+    )
+    .await;
+    let (_, before) = erp.call(Method::GET, "/StockItem/SKU-000004", None).await;
+    let change =
+        json!({ "InventoryID": { "value": "SKU-000004" }, "DefaultPrice": { "value": 77.0 } });
+    assert_eq!(
+        erp.call(Method::PUT, "/StockItem", Some(change)).await.0,
+        200
+    );
+    let got = receiver.wait_for(1).await;
+    assert_eq!(
+        got.len(),
+        1,
+        "exactly one delivery when the receiver answers 200"
+    );
+    let (headers, n) = &got[0];
+    assert_eq!(headers["x-kcf-push"], "s3cret");
+    assert_eq!(n["Query"], "Stock Items: Last Modified Date");
+    assert_eq!(n["CompanyId"], "Company");
+    assert_eq!(n["Id"].as_str().unwrap().len(), 36);
+    assert!(n["TimeStamp"].as_i64().unwrap() > 0);
+    assert_eq!(n["Inserted"][0]["InventoryID"], "SKU-000004");
+    assert_eq!(n["Inserted"][0]["DefaultPrice"], 77.0);
+    assert_eq!(
+        n["Deleted"][0]["DefaultPrice"], before["DefaultPrice"]["value"],
+        "an update is a delete + insert"
+    );
+
+    let customer =
+        json!({ "CustomerID": { "value": "NEWCUST" }, "CustomerName": { "value": "New Co" } });
+    assert_eq!(
+        erp.call(Method::PUT, "/Customer", Some(customer)).await.0,
+        200
+    );
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got[1].1["Query"], "Customers");
+    assert_eq!(
+        got[1].1["Deleted"],
+        json!([]),
+        "an insert has no deleted row"
+    );
+    assert!(
+        got[1].1["TimeStamp"].as_i64() > got[0].1["TimeStamp"].as_i64(),
+        "TimeStamp rises"
+    );
+    assert_eq!(
+        erp.call(Method::DELETE, "/Customer/NEWCUST", None).await.0,
+        204
+    );
+    let got = receiver.wait_for(3).await;
+    assert_eq!(
+        (
+            got[2].1["Inserted"].clone(),
+            got[2].1["Deleted"][0]["CustomerID"].clone()
+        ),
+        (json!([]), json!("NEWCUST"))
+    );
+    assert!(
+        orders_only.got.lock().unwrap().is_empty(),
+        "a destination gets only its queries"
+    );
+}
+
+#[tokio::test]
+async fn an_error_reply_is_resent_at_most_five_times() {
+    let erp = push_erp().await;
+    let (receiver, url) = Receiver::start(&[500; 10]).await;
+    set_destinations(&erp, json!([{ "name": "down", "address": url }])).await;
+    let change =
+        json!({ "InventoryID": { "value": "SKU-000001" }, "Description": { "value": "Renamed" } });
+    assert_eq!(
+        erp.call(Method::PUT, "/StockItem", Some(change)).await.0,
+        200
+    );
+    let got = receiver.wait_for(5).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(receiver.got.lock().unwrap().len(), 5);
+    let ids: std::collections::BTreeSet<String> =
+        got.iter().map(|(_, n)| n["Id"].to_string()).collect();
+    assert_eq!(ids.len(), 1, "every resend carries the same Id");
+    let ledger: Value = erp
+        .http
+        .get(format!("{}/_sandbox/push", erp.emulator.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let attempts: Vec<u64> = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attempt"].as_u64().unwrap())
+        .collect();
+    assert_eq!(attempts, [1, 2, 3, 4, 5]);
+    let bad = erp
+        .http
+        .put(format!("{}/_sandbox/push/destinations", erp.emulator.url()))
+        .json(&json!([{ "nme": "x" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+}

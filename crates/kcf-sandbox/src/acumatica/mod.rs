@@ -4,6 +4,7 @@
 //! `If-None-Match: *` / `If-Match: *`, `DELETE`, and 422 with per-field errors.
 
 pub mod filter;
+pub mod push;
 pub mod schema;
 
 use std::{
@@ -43,6 +44,8 @@ pub struct AcumaticaConfig {
     pub tenant: String,
     /// Concurrent API users (sessions) the license allows.
     pub max_sessions: usize,
+    /// The wait before resending a push notification (times the attempt number).
+    pub push_retry_delay: std::time::Duration,
 }
 
 impl Default for AcumaticaConfig {
@@ -52,6 +55,7 @@ impl Default for AcumaticaConfig {
             password: "sandbox".into(),
             tenant: "Company".into(),
             max_sessions: 4,
+            push_retry_delay: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -75,6 +79,7 @@ struct Acu {
     data: RwLock<Data>,
     sessions: Mutex<HashMap<String, i64>>,
     control: Arc<Control>,
+    changes: tokio::sync::mpsc::UnboundedSender<push::Change>,
 }
 
 fn acu_error(status: StatusCode, message: &str) -> Response {
@@ -93,7 +98,7 @@ fn now_iso() -> String {
         .to_string()
 }
 
-fn new_guid() -> String {
+pub(crate) fn new_guid() -> String {
     let mut rng = rand::rng();
     let a: u128 = rng.random();
     let h = format!("{a:032x}");
@@ -111,12 +116,29 @@ fn new_guid() -> String {
 pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset) -> Router {
     let mut data = Data::default();
     seed(&mut data, dataset);
+    let (changes, queue) = tokio::sync::mpsc::unbounded_channel();
+    let push = Arc::new(push::Push::default());
+    tokio::spawn(push::dispatch(
+        push.clone(),
+        control.clone(),
+        config.tenant.clone(),
+        config.push_retry_delay,
+        queue,
+    ));
     let acu = Arc::new(Acu {
         config,
         data: RwLock::new(data),
         sessions: Mutex::default(),
         control: control.clone(),
+        changes,
     });
+    let sandbox = Router::new()
+        .route("/_sandbox/push", get(push::deliveries))
+        .route(
+            "/_sandbox/push/destinations",
+            get(push::get_destinations).put(push::put_destinations),
+        )
+        .with_state(push);
     let entities = Router::new()
         .route(&format!("{ENDPOINT}/{{entity}}"), get(list).put(put))
         .route(
@@ -143,6 +165,7 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
             control::observe,
         ))
         .merge(control::routes(control))
+        .merge(sandbox)
 }
 
 fn seed(data: &mut Data, dataset: &Dataset) {
@@ -562,8 +585,16 @@ async fn delete(
             &format!("No {entity} matches '{keys}'."),
         );
     };
-    data.records.entry(spec.name).or_default().remove(&row);
+    let old = data.records.entry(spec.name).or_default().remove(&row);
+    drop(data);
     acu.control.wrote(format!("{entity}/{keys}"));
+    if let Some(old) = old {
+        let _ = acu.changes.send(push::Change {
+            entity: spec.name,
+            old: Some(push::row(spec.name, &old)),
+            new: None,
+        });
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -719,6 +750,9 @@ async fn put(
         ));
         return (StatusCode::UNPROCESSABLE_ENTITY, Json(echo)).into_response();
     }
+    let before = existing
+        .and_then(|row| data.records.get(spec.name).and_then(|m| m.get(&row)))
+        .map(|r| push::row(spec.name, r));
     let row = match existing {
         Some(row) => row,
         None => {
@@ -777,6 +811,7 @@ async fn put(
         }
     }
     let answer = wrap(spec, record, 1, &list_param(&q, "$expand"), None);
+    let after = push::row(spec.name, record);
     let keys: Vec<String> = spec
         .keys
         .iter()
@@ -788,6 +823,11 @@ async fn put(
         .collect();
     drop(data);
     acu.control.wrote(format!("{entity}/{}", keys.join("/")));
+    let _ = acu.changes.send(push::Change {
+        entity: spec.name,
+        old: before,
+        new: Some(after),
+    });
     Json(answer).into_response()
 }
 
