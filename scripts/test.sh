@@ -27,6 +27,18 @@ else
     echo "NOT reachable: the PostgreSQL half of the suite will fail with a message saying so" >&2
 fi
 
+mkdir -p target
+step "third-party API clients (tests/clients/requirements.txt) into target/pyclients"
+command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip; }
+if [ ! -x target/pyclients/bin/python ] || ! cmp -s tests/clients/requirements.txt target/pyclients/requirements.txt; then
+    rm -rf target/pyclients
+    python3 -m venv target/pyclients
+    target/pyclients/bin/pip install -q -r tests/clients/requirements.txt
+    cp tests/clients/requirements.txt target/pyclients/requirements.txt
+fi
+export KCF_TEST_PYTHON="$PWD/target/pyclients/bin/python"
+echo "ok"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -45,7 +57,6 @@ fi
 echo "ok"
 
 step "cargo test (unit, contract on SQLite and PostgreSQL, CLI)"
-mkdir -p target
 set +e
 # A hung test must not hold CI past its limit.
 timeout 3000 cargo test --workspace --locked 2>&1 | tee target/test-output.txt

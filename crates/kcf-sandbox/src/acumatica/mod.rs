@@ -6,6 +6,7 @@
 pub mod filter;
 pub mod push;
 pub mod schema;
+pub mod swagger;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -151,6 +152,10 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
         .route("/entity/auth/login", post(login))
         .route("/entity/auth/logout", post(logout))
         .route("/entity", get(endpoints))
+        .route(
+            &format!("{ENDPOINT}/swagger.json"),
+            get(|| async { Json(swagger::document()) }),
+        )
         .with_state(acu);
     entities
         .merge(open)
@@ -550,6 +555,14 @@ async fn get_one(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    if keys == "$adHocSchema" {
+        let blank: Record = spec
+            .fields
+            .iter()
+            .map(|(f, _)| ((*f).to_owned(), Value::Null))
+            .collect();
+        return Json(wrap(spec, &blank, 1, &[], None)).into_response();
+    }
     let data = acu.data.read().unwrap_or_else(|p| p.into_inner());
     match find(&data, spec, &keys) {
         Some((_, r)) => {
