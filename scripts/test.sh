@@ -59,7 +59,7 @@ echo "ok"
 step "cargo test (unit, contract on SQLite and PostgreSQL, CLI)"
 set +e
 # A hung test must not hold CI past its limit.
-timeout 3000 cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+timeout 3000 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}
 set -e
 sqlite=$(grep -cE '^test sqlite::.* \.\.\. ok$' target/test-output.txt || true)

@@ -132,8 +132,8 @@ impl Config {
             let Some(rest) = key.strip_prefix("KCF_") else {
                 continue;
             };
-            // Variables the CLI reads itself are not configuration keys.
-            if matches!(rest, "URL" | "TOKEN" | "LOG") {
+            // Variables the CLI reads itself, and the test suite's, are not configuration keys.
+            if matches!(rest, "URL" | "TOKEN" | "LOG") || rest.starts_with("TEST_") {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
@@ -273,6 +273,16 @@ mod tests {
             e.to_string().contains("cannot read the configuration file"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_cli_and_test_variables_are_not_configuration() {
+        let vars = env(&[
+            ("KCF_URL", "http://x"),
+            ("KCF_TOKEN", "t"),
+            ("KCF_TEST_PYTHON", "/usr/bin/python3"),
+        ]);
+        assert!(Config::load(None, &vars).is_ok());
     }
 
     #[test]
