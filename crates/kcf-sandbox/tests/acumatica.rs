@@ -569,3 +569,56 @@ async fn an_error_reply_is_resent_at_most_five_times() {
         .unwrap();
     assert_eq!(bad.status(), 422);
 }
+
+#[tokio::test]
+async fn oauth2_password_grant_gives_a_bearer_token() {
+    let erp = Erp::start(AcumaticaConfig::default()).await;
+    let url = format!("{}/identity/connect/token", erp.emulator.url());
+    let form = |secret: &str, grant: &str| {
+        format!(
+            "grant_type={grant}&client_id=sandbox-client&client_secret={secret}&username=admin&password=sandbox&scope=api"
+        )
+    };
+    let post = |body: String| {
+        erp.http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let r = post(form("sandbox", "password")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let token: Value = r.json().await.unwrap();
+    assert_eq!(
+        (token["token_type"].as_str(), token["expires_in"].as_i64()),
+        (Some("Bearer"), Some(3600))
+    );
+    let bearer = token["access_token"].as_str().unwrap();
+    let items = Client::new()
+        .get(format!("{}{BASE}/StockItem?$top=1", erp.emulator.url()))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(items.status(), 200);
+    let wrong = Client::new()
+        .get(format!("{}{BASE}/StockItem", erp.emulator.url()))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let r = post(form("wrong", "password")).await.unwrap();
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.json::<Value>().await.unwrap()["error"].clone()
+        ),
+        (400, json!("invalid_client"))
+    );
+    let r = post(form("sandbox", "client_credentials")).await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+}

@@ -47,6 +47,10 @@ pub struct AcumaticaConfig {
     pub max_sessions: usize,
     /// The wait before resending a push notification (times the attempt number).
     pub push_retry_delay: std::time::Duration,
+    /// The OAuth2 client registered for `/identity/connect/token`.
+    pub oauth_client_id: String,
+    /// Its secret.
+    pub oauth_client_secret: String,
 }
 
 impl Default for AcumaticaConfig {
@@ -57,6 +61,8 @@ impl Default for AcumaticaConfig {
             tenant: "Company".into(),
             max_sessions: 4,
             push_retry_delay: std::time::Duration::from_secs(2),
+            oauth_client_id: "sandbox-client".into(),
+            oauth_client_secret: "sandbox".into(),
         }
     }
 }
@@ -81,6 +87,8 @@ struct Acu {
     sessions: Mutex<HashMap<String, i64>>,
     control: Arc<Control>,
     changes: tokio::sync::mpsc::UnboundedSender<push::Change>,
+    /// OAuth2 access tokens → expiry (Unix ms).
+    tokens: Mutex<HashMap<String, i64>>,
 }
 
 fn acu_error(status: StatusCode, message: &str) -> Response {
@@ -132,6 +140,7 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
         sessions: Mutex::default(),
         control: control.clone(),
         changes,
+        tokens: Mutex::default(),
     });
     let sandbox = Router::new()
         .route("/_sandbox/push", get(push::deliveries))
@@ -151,6 +160,7 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
     let open = Router::new()
         .route("/entity/auth/login", post(login))
         .route("/entity/auth/logout", post(logout))
+        .route("/identity/connect/token", post(token))
         .route("/entity", get(endpoints))
         .route(
             &format!("{ENDPOINT}/swagger.json"),
@@ -244,12 +254,26 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 async fn authenticate(State(acu): State<Arc<Acu>>, request: Request, next: Next) -> Response {
-    let signed_in = cookie(request.headers(), ".ASPXAUTH").is_some_and(|token| {
+    let cookie_ok = cookie(request.headers(), ".ASPXAUTH").is_some_and(|token| {
         acu.sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(&token)
     });
+    let bearer_ok = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| {
+            let now = jiff::Timestamp::now().as_millisecond();
+            acu.tokens
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(token)
+                .is_some_and(|expiry| *expiry > now)
+        });
+    let signed_in = cookie_ok || bearer_ok;
     if !signed_in {
         return acu_error(
             StatusCode::UNAUTHORIZED,
@@ -300,6 +324,61 @@ async fn login(State(acu): State<Arc<Acu>>, body: Bytes) -> Response {
         }
     }
     response
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+/// `POST /identity/connect/token` (form): the password grant gives a bearer token.
+async fn token(
+    State(acu): State<Arc<Acu>>,
+    form: Result<axum::Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(axum::Form(form)) = form else {
+        return oauth_error(
+            "invalid_request",
+            "The body must be application/x-www-form-urlencoded.",
+        );
+    };
+    let get = |k: &str| form.get(k).map(String::as_str);
+    if get("grant_type") != Some("password") {
+        return oauth_error(
+            "unsupported_grant_type",
+            "Only the password grant is supported by the sandbox.",
+        );
+    }
+    if get("client_id") != Some(acu.config.oauth_client_id.as_str())
+        || get("client_secret") != Some(acu.config.oauth_client_secret.as_str())
+    {
+        return oauth_error(
+            "invalid_client",
+            "The client is not registered or its secret is wrong.",
+        );
+    }
+    if get("username") != Some(acu.config.user.as_str())
+        || get("password") != Some(acu.config.password.as_str())
+    {
+        return oauth_error("invalid_grant", "invalid_username_or_password");
+    }
+    let access_token = format!("{:032x}", rand::rng().random::<u128>());
+    let expires_in = 3600;
+    let expiry = jiff::Timestamp::now().as_millisecond() + expires_in * 1000;
+    acu.tokens
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(access_token.clone(), expiry);
+    Json(json!({
+        "access_token": access_token,
+        "expires_in": expires_in,
+        "token_type": "Bearer",
+        "scope": get("scope").unwrap_or("api"),
+    }))
+    .into_response()
 }
 
 async fn logout(State(acu): State<Arc<Acu>>, headers: HeaderMap) -> StatusCode {
