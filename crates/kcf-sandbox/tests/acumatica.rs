@@ -622,3 +622,190 @@ async fn oauth2_password_grant_gives_a_bearer_token() {
         "unsupported_grant_type"
     );
 }
+
+async fn run_action(erp: &Erp, path: &str, entity: Value) -> StatusCode {
+    let url = format!("{}{BASE}{path}", erp.emulator.url());
+    let r = erp
+        .http
+        .post(url)
+        .json(&json!({ "entity": entity, "parameters": {} }))
+        .send()
+        .await
+        .unwrap();
+    if r.status() != 202 {
+        return r.status();
+    }
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("{BASE}{path}/status/")),
+        "{location}"
+    );
+    let mut polls = Vec::new();
+    loop {
+        let p = erp
+            .http
+            .get(format!("{}{location}", erp.emulator.url()))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        polls.push(p.as_u16());
+        if p != 202 || polls.len() > 100 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        polls.first(),
+        Some(&202),
+        "an action runs for a moment: {polls:?}"
+    );
+    StatusCode::from_u16(*polls.last().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn actions_ship_confirm_and_cancel_orders() {
+    let erp = Erp::signed_in().await;
+    let order = |ext: &str| {
+        json!({
+            "CustomerID": { "value": "C000001" }, "ExternalRef": { "value": ext },
+            "Details": [
+                { "InventoryID": { "value": "SKU-000001" }, "OrderQty": { "value": 2 }, "UnitPrice": { "value": 1.0 } },
+                { "InventoryID": { "value": "SKU-000002" }, "OrderQty": { "value": 1 }, "UnitPrice": { "value": 1.0 } }
+            ]
+        })
+    };
+    let (_, first) = erp
+        .call(Method::PUT, "/SalesOrder", Some(order("BC-1")))
+        .await;
+    let (_, second) = erp
+        .call(Method::PUT, "/SalesOrder", Some(order("BC-2")))
+        .await;
+    let keys = |o: &Value| json!({ "OrderType": o["OrderType"], "OrderNbr": o["OrderNbr"] });
+    assert_eq!(
+        run_action(&erp, "/SalesOrder/SalesOrderCreateShipment", keys(&first)).await,
+        204
+    );
+    let (_, shipping) = erp
+        .call(Method::GET, "/SalesOrder/SO/000001?$expand=Shipments", None)
+        .await;
+    assert_eq!(shipping["Status"]["value"], "Shipping");
+    let nbr = shipping["Shipments"][0]["ShipmentNbr"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, shipment) = erp
+        .call(
+            Method::GET,
+            &format!("/Shipment/{nbr}?$expand=Details,Orders"),
+            None,
+        )
+        .await;
+    assert_eq!(shipment["Status"]["value"], "Open");
+    assert_eq!(shipment["ShippedQty"]["value"], 3.0);
+    assert_eq!(shipment["Details"].as_array().unwrap().len(), 2);
+    assert_eq!(shipment["Orders"][0]["OrderNbr"]["value"], "000001");
+    let by_id = json!({ "id": shipment["id"] });
+    assert_eq!(
+        run_action(&erp, "/Shipment/ConfirmShipment", by_id.clone()).await,
+        204
+    );
+    let (_, done) = erp.call(Method::GET, "/SalesOrder/SO/000001", None).await;
+    assert_eq!(done["Status"]["value"], "Completed");
+    assert_eq!(
+        run_action(&erp, "/Shipment/ConfirmShipment", by_id).await,
+        422,
+        "confirmed once only"
+    );
+    assert_eq!(
+        run_action(&erp, "/SalesOrder/CancelSalesOrder", keys(&first)).await,
+        422,
+        "shipped orders stay"
+    );
+    assert_eq!(
+        run_action(&erp, "/SalesOrder/CancelSalesOrder", keys(&second)).await,
+        204
+    );
+    let (_, cancelled) = erp.call(Method::GET, "/SalesOrder/SO/000002", None).await;
+    assert_eq!(cancelled["Status"]["value"], "Cancelled");
+    assert_eq!(
+        run_action(&erp, "/SalesOrder/SalesOrderCreateShipment", keys(&second)).await,
+        422
+    );
+    assert_eq!(
+        run_action(&erp, "/SalesOrder/Explode", keys(&second)).await,
+        404
+    );
+    assert_eq!(
+        run_action(
+            &erp,
+            "/SalesOrder/CancelSalesOrder",
+            json!({ "OrderType": { "value": "SO" } })
+        )
+        .await,
+        400
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_what_is_served() {
+    let erp = Erp::signed_in().await;
+    let (status, doc) = erp.call(Method::GET, "/swagger.json", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (doc["openapi"].as_str(), doc["info"]["title"].as_str()),
+        (Some("3.0.1"), Some("Default/24.200.001"))
+    );
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            "StockItem",
+            "ItemClass",
+            "ItemSalesCategory",
+            "Customer",
+            "SalesOrder",
+            "Shipment"
+        ]
+    );
+    assert_eq!(
+        doc["paths"]["/StockItem"]["get"]["operationId"],
+        "StockItem_GetList"
+    );
+    assert_eq!(
+        doc["paths"]["/SalesOrder/{ids}"]["get"]["operationId"],
+        "SalesOrder_GetByKeys"
+    );
+    assert_eq!(
+        doc["paths"]["/Shipment/ConfirmShipment"]["post"]["operationId"],
+        "Shipment_InvokeAction_ConfirmShipment"
+    );
+    let so = &doc["components"]["schemas"]["SalesOrder"]["allOf"];
+    assert_eq!(so[0]["$ref"], "#/components/schemas/Entity");
+    assert_eq!(
+        so[1]["properties"]["OrderTotal"]["$ref"],
+        "#/components/schemas/DecimalValue"
+    );
+    assert_eq!(
+        so[1]["properties"]["Details"]["items"]["$ref"],
+        "#/components/schemas/SalesOrderDetail"
+    );
+    // Every $ref points at something the document defines.
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"#/components/").skip(1) {
+        let target = &r[..r.find('"').unwrap()];
+        let (section, name) = target.split_once('/').unwrap();
+        assert!(
+            doc["components"][section].get(name).is_some(),
+            "dangling $ref {target}"
+        );
+    }
+    let (status, schema) = erp.call(Method::GET, "/StockItem/$adHocSchema", None).await;
+    assert_eq!(status, 200);
+    assert!(schema["InventoryID"].is_object(), "{schema}");
+}

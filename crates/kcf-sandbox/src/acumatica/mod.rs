@@ -3,6 +3,7 @@
 //! the value-wrapper JSON, `$filter`/`$select`/`$expand`/`$top`/`$skip`, `PUT` upsert with
 //! `If-None-Match: *` / `If-Match: *`, `DELETE`, and 422 with per-field errors.
 
+mod actions;
 pub mod filter;
 pub mod push;
 pub mod schema;
@@ -89,6 +90,8 @@ struct Acu {
     changes: tokio::sync::mpsc::UnboundedSender<push::Change>,
     /// OAuth2 access tokens → expiry (Unix ms).
     tokens: Mutex<HashMap<String, i64>>,
+    /// Running actions → when they finish (Unix ms).
+    actions: Mutex<HashMap<String, i64>>,
 }
 
 fn acu_error(status: StatusCode, message: &str) -> Response {
@@ -141,6 +144,7 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
         control: control.clone(),
         changes,
         tokens: Mutex::default(),
+        actions: Mutex::default(),
     });
     let sandbox = Router::new()
         .route("/_sandbox/push", get(push::deliveries))
@@ -153,7 +157,7 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
         .route(&format!("{ENDPOINT}/{{entity}}"), get(list).put(put))
         .route(
             &format!("{ENDPOINT}/{{entity}}/{{*keys}}"),
-            get(get_one).delete(delete),
+            get(get_one).delete(delete).post(actions::invoke_any),
         )
         .layer(middleware::from_fn_with_state(acu.clone(), authenticate))
         .with_state(acu.clone());
@@ -634,6 +638,9 @@ async fn get_one(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    if let Some((_, id)) = keys.split_once("/status/") {
+        return actions::status(&acu, id);
+    }
     if keys == "$adHocSchema" {
         let blank: Record = spec
             .fields

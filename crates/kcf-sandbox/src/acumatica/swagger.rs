@@ -132,6 +132,30 @@ fn value_type(kind: &str, schema: Value) -> Value {
     json!({ "type": "object", "properties": { "value": schema, "error": { "type": "string" } }, "x-kind": kind })
 }
 
+/// The actions served, by entity.
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("SalesOrder", "SalesOrderCreateShipment"),
+    ("SalesOrder", "CancelSalesOrder"),
+    ("Shipment", "ConfirmShipment"),
+];
+
+fn action_path(entity: &str, action: &str) -> Value {
+    json!({
+        "post": {
+            "tags": [entity], "summary": format!("Invokes the {action} action."),
+            "operationId": format!("{entity}_InvokeAction_{action}"),
+            "requestBody": { "description": "The entity and the action's parameters.", "required": true,
+                             "content": { "application/json": { "schema": reference(action) } } },
+            "responses": {
+                "202": { "$ref": "#/components/responses/InvokeAction_202" },
+                "204": { "$ref": "#/components/responses/InvokeAction_204" },
+                "400": { "$ref": "#/components/responses/ContractBasedControllerBase_400" },
+                "401": { "$ref": "#/components/responses/ContractBasedControllerBase_401" },
+            },
+        }
+    })
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -223,6 +247,14 @@ pub fn document() -> Value {
         }
         schemas.insert(spec.name.into(), extends_entity(props));
     }
+    for (entity, action) in ACTIONS {
+        paths.insert(format!("/{entity}/{action}"), action_path(entity, action));
+        schemas.insert(
+            (*action).into(),
+            json!({ "type": "object", "required": ["entity"], "properties": {
+                "entity": reference(entity), "parameters": { "type": "object" } } }),
+        );
+    }
     let error_response = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": reference("ErrorMessage") } } });
     schemas.insert(
         "ErrorMessage".into(),
@@ -251,6 +283,9 @@ pub fn document() -> Value {
             "responses": {
                 "ContractBasedControllerBase_400": error_response("Bad Request"),
                 "ContractBasedControllerBase_401": { "description": "The user is not signed in to the system." },
+                "InvokeAction_202": { "description": "The action is running: poll the URL in the Location header.",
+                                      "headers": { "Location": { "schema": { "type": "string" } } } },
+                "InvokeAction_204": { "description": "The action has finished." },
                 "ContractBasedControllerBase_403": { "description": "The user has insufficient access rights to perform the operation." },
                 "ContractBasedControllerBase_500": error_response("Internal Server Error"),
             },
