@@ -809,3 +809,73 @@ async fn the_openapi_document_describes_what_is_served() {
     assert_eq!(status, 200);
     assert!(schema["InventoryID"].is_object(), "{schema}");
 }
+
+#[tokio::test]
+async fn license_throttling_paces_then_refuses_a_full_queue() {
+    use kcf_sandbox::acumatica::throttle::Limits;
+    use std::time::{Duration, Instant};
+    let window = Duration::from_millis(1000);
+    let erp = Erp::start(AcumaticaConfig {
+        throttle: Some(Limits {
+            per_minute: 4,
+            concurrent: 2,
+            window,
+        }),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(erp.login(&erp.http, "sandbox").await, 204);
+    let mut took = Vec::new();
+    for _ in 0..4 {
+        let started = Instant::now();
+        assert_eq!(
+            erp.call(Method::GET, "/StockItem?$top=1", None).await.0,
+            200
+        );
+        took.push(started.elapsed());
+    }
+    // Under half the limit: no wait. From half on: (time left in the window) ÷ (requests left).
+    assert!(
+        took[0] < Duration::from_millis(200) && took[1] < Duration::from_millis(200),
+        "{took:?}"
+    );
+    assert!(
+        took[2] >= Duration::from_millis(250),
+        "the third request is paced: {took:?}"
+    );
+    assert!(
+        took[3] >= Duration::from_millis(150),
+        "the fourth waits for the window: {took:?}"
+    );
+
+    let slow = Erp::start(AcumaticaConfig {
+        throttle: Some(Limits {
+            per_minute: 2,
+            concurrent: 1,
+            window: Duration::from_secs(30),
+        }),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(slow.login(&slow.http, "sandbox").await, 204);
+    let url = format!("{}{BASE}/StockItem?$top=1", slow.emulator.url());
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let (http, url) = (slow.http.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            http.get(url).send().await.map(|r| r.status().as_u16())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let refused = tasks.iter().filter(|t| t.is_finished()).count();
+    let mut statuses = Vec::new();
+    for t in tasks.into_iter().filter(|t| t.is_finished()) {
+        statuses.push(t.await.unwrap().unwrap());
+    }
+    let too_many = statuses.iter().filter(|s| **s == 429).count();
+    // 30 requests: one or two processed, 20 waiting in the queue, the rest refused at once.
+    assert!(
+        too_many >= 8,
+        "429s: {too_many} of {refused} finished: {statuses:?}"
+    );
+}

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod push;
 pub mod schema;
 pub mod swagger;
+pub mod throttle;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -48,6 +49,8 @@ pub struct AcumaticaConfig {
     pub max_sessions: usize,
     /// The wait before resending a push notification (times the attempt number).
     pub push_retry_delay: std::time::Duration,
+    /// License throttling (requests per minute, concurrent requests); `None` for none.
+    pub throttle: Option<throttle::Limits>,
     /// The OAuth2 client registered for `/identity/connect/token`.
     pub oauth_client_id: String,
     /// Its secret.
@@ -62,6 +65,7 @@ impl Default for AcumaticaConfig {
             tenant: "Company".into(),
             max_sessions: 4,
             push_retry_delay: std::time::Duration::from_secs(2),
+            throttle: None,
             oauth_client_id: "sandbox-client".into(),
             oauth_client_secret: "sandbox".into(),
         }
@@ -153,14 +157,18 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
             get(push::get_destinations).put(push::put_destinations),
         )
         .with_state(push);
-    let entities = Router::new()
+    let mut entities = Router::new()
         .route(&format!("{ENDPOINT}/{{entity}}"), get(list).put(put))
         .route(
             &format!("{ENDPOINT}/{{entity}}/{{*keys}}"),
             get(get_one).delete(delete).post(actions::invoke_any),
         )
-        .layer(middleware::from_fn_with_state(acu.clone(), authenticate))
-        .with_state(acu.clone());
+        .layer(middleware::from_fn_with_state(acu.clone(), authenticate));
+    if let Some(limits) = acu.config.throttle {
+        let throttle = throttle::Throttle::new(limits);
+        entities = entities.layer(middleware::from_fn_with_state(throttle, throttle::throttle));
+    }
+    let entities = entities.with_state(acu.clone());
     let open = Router::new()
         .route("/entity/auth/login", post(login))
         .route("/entity/auth/logout", post(logout))
