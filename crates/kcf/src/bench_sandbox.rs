@@ -10,7 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use kcf_sandbox::{Dataset, Faults, SeedSize, bigcommerce::BigCommerceConfig};
+use kcf_sandbox::{
+    Dataset, Faults, SeedSize, acumatica::AcumaticaConfig, bigcommerce::BigCommerceConfig,
+};
 use rand::RngExt;
 
 use crate::cli::BenchSandboxArgs;
@@ -20,6 +22,8 @@ enum Load {
     Baseline,
     GetProduct,
     PutProduct,
+    GetStockItem,
+    PutStockItem,
 }
 
 /// Runs the benchmark and prints its figures.
@@ -53,6 +57,51 @@ pub async fn run(args: &BenchSandboxArgs) -> anyhow::Result<()> {
         puts / baseline
     );
     emulator.stop().await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let erp = kcf_sandbox::start_acumatica(
+        listener,
+        AcumaticaConfig::default(),
+        Faults::default(),
+        &dataset,
+    )
+    .await?;
+    let http = reqwest::Client::builder().cookie_store(true).build()?;
+    let login = serde_json::json!({ "name": "admin", "password": "sandbox", "tenant": "Company" });
+    let signed_in = http
+        .post(format!("{}/entity/auth/login", erp.url()))
+        .json(&login)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        signed_in.status().is_success(),
+        "sign-in failed: {}",
+        signed_in.status()
+    );
+    let cookie = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let args_erp = BenchSandboxArgs {
+        seconds: args.seconds,
+        clients: args.clients,
+    };
+    let erp_url = format!("{}#{cookie}", erp.url());
+    let gets = phase(&erp_url, Load::GetStockItem, &args_erp).await?;
+    println!("Acumatica emulator, same data:");
+    println!(
+        "  read      GET /StockItem/{{InventoryID}}          {gets:>9.0} req/s  ({:.2}× baseline)",
+        gets / baseline
+    );
+    let puts = phase(&erp_url, Load::PutStockItem, &args_erp).await?;
+    println!(
+        "  write     PUT /StockItem (update)               {puts:>9.0} req/s  ({:.2}× baseline)",
+        puts / baseline
+    );
+    erp.stop().await;
     Ok(())
 }
 
@@ -65,7 +114,13 @@ async fn phase(base: &str, load: Load, args: &BenchSandboxArgs) -> anyhow::Resul
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.clients {
-        let (http, done, base) = (http.clone(), done.clone(), base.to_owned());
+        let (base, cookie) = base.split_once('#').unwrap_or((base, ""));
+        let (http, done, base, cookie) = (
+            http.clone(),
+            done.clone(),
+            base.to_owned(),
+            cookie.to_owned(),
+        );
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 let id = rand::rng().random_range(1..=5_000u32);
@@ -79,6 +134,17 @@ async fn phase(base: &str, load: Load, args: &BenchSandboxArgs) -> anyhow::Resul
                         .header("X-Auth-Token", "sandbox")
                         .header("content-type", "application/json")
                         .body(format!("{{\"price\": {}.5}}", id % 100)),
+                    Load::GetStockItem => http
+                        .get(format!("{base}/entity/Default/24.200.001/StockItem/SKU-{id:06}"))
+                        .header("cookie", &cookie),
+                    Load::PutStockItem => http
+                        .put(format!("{base}/entity/Default/24.200.001/StockItem"))
+                        .header("cookie", &cookie)
+                        .header("content-type", "application/json")
+                        .body(format!(
+                            "{{\"InventoryID\": {{\"value\": \"SKU-{id:06}\"}}, \"DefaultPrice\": {{\"value\": {}.5}}}}",
+                            id % 100
+                        )),
                 };
                 let response = request.send().await?;
                 anyhow::ensure!(

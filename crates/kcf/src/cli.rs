@@ -177,7 +177,7 @@ pub struct BenchQueueArgs {
 }
 
 /// `kcf bench sandbox`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct BenchSandboxArgs {
     /// Seconds per phase.
     #[arg(long, default_value_t = 3)]

@@ -209,10 +209,9 @@ fn create_shipment(acu: &Acu, keys: &str) -> ActionResult {
     data.next_row += 1;
     let shipment_row = data.next_row;
     let after = push::row("Shipment", &shipment);
-    data.records
-        .entry("Shipment")
-        .or_default()
-        .insert(shipment_row, shipment);
+    if let Some(spec) = schema::spec("Shipment") {
+        data.store(spec, shipment_row, shipment);
+    }
     acu.control.wrote(format!("Shipment/{shipment_nbr}"));
     let _ = acu.changes.send(push::Change {
         entity: "Shipment",

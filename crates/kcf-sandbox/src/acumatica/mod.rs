@@ -78,10 +78,70 @@ type Record = Map<String, Value>;
 
 #[derive(Debug, Default)]
 struct Data {
-    /// Entity name → records by id (insertion order kept by a counter in the id map).
+    /// Entity name → records by row number (insertion order).
     records: HashMap<&'static str, BTreeMap<u64, Record>>,
     next_row: u64,
     counters: HashMap<&'static str, u64>,
+    /// (entity, upper-cased key values joined by '/') → row.
+    by_key: HashMap<(&'static str, String), u64>,
+    /// NoteID → (entity, row).
+    by_id: HashMap<String, (&'static str, u64)>,
+    /// (entity, row) → the key it is indexed under.
+    keys_of: HashMap<(&'static str, u64), String>,
+}
+
+/// The index key of a record: its key values, upper-cased, joined by '/'.
+fn index_key(spec: &Spec, record: &Record) -> Option<String> {
+    let parts: Option<Vec<String>> = spec
+        .keys
+        .iter()
+        .map(|k| match record.get(*k) {
+            Some(Value::String(s)) => Some(s.to_uppercase()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect();
+    parts.map(|p| p.join("/"))
+}
+
+impl Data {
+    /// Stores a record (new or changed) and keeps the indexes in step.
+    fn store(&mut self, spec: &'static Spec, row: u64, record: Record) {
+        self.records
+            .entry(spec.name)
+            .or_default()
+            .insert(row, record);
+        self.reindex(spec, row);
+    }
+
+    /// Re-indexes a record after its fields changed in place.
+    fn reindex(&mut self, spec: &'static Spec, row: u64) {
+        if let Some(old) = self.keys_of.remove(&(spec.name, row)) {
+            self.by_key.remove(&(spec.name, old));
+        }
+        let Some(record) = self.records.get(spec.name).and_then(|m| m.get(&row)) else {
+            return;
+        };
+        if let Some(id) = record.get("id").and_then(Value::as_str) {
+            self.by_id.insert(id.to_owned(), (spec.name, row));
+        }
+        if let Some(key) = index_key(spec, record) {
+            self.by_key.insert((spec.name, key.clone()), row);
+            self.keys_of.insert((spec.name, row), key);
+        }
+    }
+
+    /// Removes a record and its index entries.
+    fn remove(&mut self, spec: &'static Spec, row: u64) -> Option<Record> {
+        let record = self.records.get_mut(spec.name)?.remove(&row)?;
+        if let Some(key) = self.keys_of.remove(&(spec.name, row)) {
+            self.by_key.remove(&(spec.name, key));
+        }
+        if let Some(id) = record.get("id").and_then(Value::as_str) {
+            self.by_id.remove(id);
+        }
+        Some(record)
+    }
 }
 
 /// The emulator's state.
@@ -201,10 +261,10 @@ fn seed(data: &mut Data, dataset: &Dataset) {
         data.next_row += 1;
         r.insert("id".into(), json!(new_guid()));
         r.insert("LastModifiedDateTime".into(), json!(now));
-        data.records
-            .entry(entity)
-            .or_default()
-            .insert(data.next_row, r);
+        if let Some(spec) = schema::spec(entity) {
+            let row = data.next_row;
+            data.store(spec, row, r);
+        }
     };
     put(
         data,
@@ -620,21 +680,23 @@ async fn list(
 /// Finds a record by NoteID or by its key values (`SO/000123`, `SO|000123`).
 fn find<'a>(data: &'a Data, spec: &Spec, keys: &str) -> Option<(u64, &'a Record)> {
     let parts: Vec<&str> = keys.split(['/', '|']).filter(|p| !p.is_empty()).collect();
-    data.records
-        .get(spec.name)?
+    let records = data.records.get(spec.name)?;
+    if parts.len() == 1
+        && let Some((entity, row)) = data.by_id.get(parts[0])
+        && *entity == spec.name
+    {
+        return records.get(row).map(|r| (*row, r));
+    }
+    if parts.len() != spec.keys.len() {
+        return None;
+    }
+    let key = parts
         .iter()
-        .map(|(k, r)| (*k, r))
-        .find(|(_, r)| {
-            if parts.len() == 1 && r.get("id").and_then(Value::as_str) == Some(parts[0]) {
-                return true;
-            }
-            parts.len() == spec.keys.len()
-                && spec.keys.iter().zip(&parts).all(|(k, p)| match r.get(*k) {
-                    Some(Value::String(s)) => s.eq_ignore_ascii_case(p),
-                    Some(Value::Number(n)) => n.to_string() == *p,
-                    _ => false,
-                })
-        })
+        .map(|p| p.to_uppercase())
+        .collect::<Vec<_>>()
+        .join("/");
+    let row = data.by_key.get(&(spec.name, key))?;
+    records.get(row).map(|r| (*row, r))
 }
 
 async fn get_one(
@@ -692,7 +754,7 @@ async fn delete(
             &format!("No {entity} matches '{keys}'."),
         );
     };
-    let old = data.records.entry(spec.name).or_default().remove(&row);
+    let old = data.remove(spec, row);
     drop(data);
     acu.control.wrote(format!("{entity}/{keys}"));
     if let Some(old) = old {
@@ -928,6 +990,7 @@ async fn put(
             })
         })
         .collect();
+    data.reindex(spec, row);
     drop(data);
     acu.control.wrote(format!("{entity}/{}", keys.join("/")));
     let _ = acu.changes.send(push::Change {
