@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::Receiver;
 use kcf_sandbox::{Dataset, Faults, SeedSize, acumatica::AcumaticaConfig};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -51,17 +54,7 @@ impl Erp {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap()
-            },
-        )
+        common::send(req).await
     }
 }
 
@@ -396,47 +389,6 @@ async fn sales_orders_check_customers_and_items_and_find_by_external_ref() {
     );
 }
 
-/// A push-notification receiver answering from a script (then 200).
-#[derive(Clone, Default)]
-struct Receiver {
-    got: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Value)>>>,
-    script: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
-}
-
-impl Receiver {
-    async fn start(script: &[u16]) -> (Self, String) {
-        let r = Receiver::default();
-        r.script.lock().unwrap().extend(script);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/push", listener.local_addr().unwrap());
-        let app = axum::Router::new()
-            .route("/push", axum::routing::post(receive))
-            .with_state(r.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (r, url)
-    }
-
-    async fn wait_for(&self, n: usize) -> Vec<(axum::http::HeaderMap, Value)> {
-        for _ in 0..200 {
-            if self.got.lock().unwrap().len() >= n {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        self.got.lock().unwrap().clone()
-    }
-}
-
-async fn receive(
-    axum::extract::State(r): axum::extract::State<Receiver>,
-    headers: axum::http::HeaderMap,
-    axum::Json(body): axum::Json<Value>,
-) -> axum::http::StatusCode {
-    r.got.lock().unwrap().push((headers, body));
-    let status = r.script.lock().unwrap().pop_front().unwrap_or(200);
-    axum::http::StatusCode::from_u16(status).unwrap()
-}
-
 async fn push_erp() -> Erp {
     let config = AcumaticaConfig {
         push_retry_delay: std::time::Duration::from_millis(10),
@@ -522,7 +474,7 @@ async fn changes_push_one_notification_in_acumaticas_format() {
         (json!([]), json!("NEWCUST"))
     );
     assert!(
-        orders_only.got.lock().unwrap().is_empty(),
+        orders_only.count() == 0,
         "a destination gets only its queries"
     );
 }
@@ -540,7 +492,7 @@ async fn an_error_reply_is_resent_at_most_five_times() {
     );
     let got = receiver.wait_for(5).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(receiver.got.lock().unwrap().len(), 5);
+    assert_eq!(receiver.count(), 5);
     let ids: std::collections::BTreeSet<String> =
         got.iter().map(|(_, n)| n["Id"].to_string()).collect();
     assert_eq!(ids.len(), 1, "every resend carries the same Id");

@@ -2,13 +2,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    collections::VecDeque,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+mod common;
 
-use axum::{extract::State, http::HeaderMap, routing::post};
+use std::time::Duration;
+
+use common::Receiver;
 use kcf_sandbox::{Dataset, Faults, SeedSize, bigcommerce::BigCommerceConfig};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -49,17 +47,7 @@ impl Store {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap()
-            },
-        )
+        common::send(req).await
     }
 
     async fn deliveries(&self) -> Vec<Value> {
@@ -73,52 +61,6 @@ impl Store {
             .await
             .unwrap()
     }
-}
-
-/// A webhook receiver that records what it gets and answers from a script (then 200).
-#[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<(HeaderMap, String)>>>,
-    script: Arc<Mutex<VecDeque<u16>>>,
-}
-
-impl Receiver {
-    async fn start(script: &[u16]) -> (Self, String) {
-        let r = Receiver::default();
-        r.script.lock().unwrap().extend(script);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let app = axum::Router::new()
-            .route("/hook", post(receive))
-            .with_state(r.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (r, url)
-    }
-
-    fn received(&self) -> Vec<(HeaderMap, Value)> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(h, b)| (h.clone(), serde_json::from_str(b).unwrap()))
-            .collect()
-    }
-
-    async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, Value)> {
-        for _ in 0..200 {
-            if self.got.lock().unwrap().len() >= n {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        self.received()
-    }
-}
-
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
-    r.got.lock().unwrap().push((headers, body));
-    let status = r.script.lock().unwrap().pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).unwrap()
 }
 
 fn new_order() -> Value {
@@ -330,7 +272,7 @@ async fn webhooks_are_signed_and_carry_the_hooks_headers() {
         .unwrap()
         .parse()
         .unwrap();
-    let raw = receiver.got.lock().unwrap()[0].1.clone();
+    let raw = receiver.raw(0);
     let expected = kcf_sandbox::bigcommerce::sign(b"sandbox-client-secret", id, ts, &raw);
     assert_eq!(headers["webhook-signature"].to_str().unwrap(), expected);
 
