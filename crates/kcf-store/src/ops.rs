@@ -461,15 +461,24 @@ fn push_filter(q: &mut QueryBuilder<Db>, f: &MessageFilter) {
     if let Some(run) = f.batch_run {
         q.push(" AND batch_run = ").push_bind(run);
     }
-    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
-        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        q.push(format_args!(" AND (record_key {LIKE} "))
-            .push_bind(pattern.clone())
-            .push(format_args!(" ESCAPE '\\' OR description {LIKE} "))
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
+    if let Some(text) = f.text.as_deref() {
+        push_contains(q, ["record_key", "description"], text);
     }
+}
+
+/// `AND (a LIKE '%text%' OR b LIKE '%text%')`, case-insensitive, with `%`, `_` and `\\` in
+/// `text` matched literally. Nothing when `text` is empty.
+fn push_contains(q: &mut QueryBuilder<Db>, [a, b]: [&str; 2], text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    q.push(format_args!(" AND ({a} {LIKE} "))
+        .push_bind(pattern.clone())
+        .push(format_args!(" ESCAPE '\\' OR {b} {LIKE} "))
+        .push_bind(pattern)
+        .push(" ESCAPE '\\')");
 }
 
 pub(crate) async fn list_messages(
@@ -784,14 +793,8 @@ pub(crate) async fn bindings(
 ) -> Result<Vec<Binding>> {
     let mut q = QueryBuilder::<Db>::new("SELECT * FROM bindings WHERE connector = ");
     q.push_bind(id.as_str()).push(" AND entity = ").push_bind(entity.as_str());
-    if let Some(text) = text.filter(|t| !t.is_empty()) {
-        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        q.push(format_args!(" AND (erp_key {LIKE} "))
-            .push_bind(pattern.clone())
-            .push(format_args!(" ESCAPE '\\' OR external_id {LIKE} "))
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
+    if let Some(text) = text {
+        push_contains(&mut q, ["erp_key", "external_id"], text);
     }
     if let Some(after) = after {
         q.push(" AND erp_key > ").push_bind(after);
