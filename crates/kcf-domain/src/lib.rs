@@ -8,7 +8,9 @@ mod connector;
 mod entity;
 mod ids;
 mod message;
+pub mod records;
 mod retry;
+mod secret;
 mod status;
 mod time;
 
@@ -21,5 +23,6 @@ pub use ids::{ConnectorId, InvalidId, MessageId, RecordKey};
 pub use message::{Claimed, Enqueued, HistoryEntry, Lease, ManualAction, Message, NewMessage};
 pub use names::{Named, UnknownName};
 pub use retry::RetryPolicy;
+pub use secret::Secret;
 pub use status::{InvalidTransition, MessageStatus, Outcome, Transition};
 pub use time::Timestamp;

@@ -1,0 +1,1 @@
+//! kcf client for Acumatica (being written).

@@ -1,0 +1,1 @@
+//! kcf engine (being written).

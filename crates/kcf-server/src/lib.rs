@@ -1,0 +1,1 @@
+//! kcf server (being written).
