@@ -54,6 +54,13 @@ impl Drop for Emulator {
     }
 }
 
+/// Installs rustls' ring crypto provider as the process default, once. reqwest is built
+/// without a provider of its own and panics when it builds a client without one; the emulators
+/// build clients (webhook and push delivery), and so do the tests that drive them.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 async fn serve(
     listener: TcpListener,
     router: Router,
@@ -87,6 +94,7 @@ pub async fn start_bigcommerce(
     faults: Faults,
     dataset: &Dataset,
 ) -> std::io::Result<Emulator> {
+    install_crypto_provider();
     let control = Control::with_faults(faults);
     let router = bigcommerce::router(config, control.clone(), dataset);
     serve(listener, router, control).await
@@ -99,6 +107,7 @@ pub async fn start_acumatica(
     faults: Faults,
     dataset: &Dataset,
 ) -> std::io::Result<Emulator> {
+    install_crypto_provider();
     let control = Control::with_faults(faults);
     let router = acumatica::router(config, control.clone(), dataset);
     serve(listener, router, control).await

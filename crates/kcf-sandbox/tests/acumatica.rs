@@ -381,6 +381,11 @@ async fn sales_orders_check_customers_and_items_and_find_by_external_ref() {
             .contains("Details.InventoryID"),
         "{body}"
     );
+    assert_eq!(
+        body["Details"][0]["InventoryID"]["error"],
+        "'Inventory ID' NOTHING cannot be found in the system.",
+        "the bad field of the bad line carries the error: {body}"
+    );
     let (_, orders) = erp.call(Method::GET, "/SalesOrder", None).await;
     assert_eq!(
         orders.as_array().unwrap().len(),
@@ -829,5 +834,104 @@ async fn license_throttling_paces_then_refuses_a_full_queue() {
     assert!(
         too_many >= 8,
         "429s: {too_many} of {refused} finished: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn lists_come_in_key_order_so_keyset_paging_works() {
+    let erp = Erp::signed_in().await;
+    for sku in ["zz-last", "AA-FIRST", "mm-middle", "Mm-Middle2"] {
+        let item = json!({ "InventoryID": { "value": sku }, "Description": { "value": sku } });
+        assert_eq!(erp.call(Method::PUT, "/StockItem", Some(item)).await.0, 200);
+    }
+    let ids = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["InventoryID"]["value"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, page) = erp
+        .call(
+            Method::GET,
+            "/StockItem?$filter=InventoryID ne 'x'&$select=InventoryID",
+            None,
+        )
+        .await;
+    let all = ids(&page);
+    let mut expected = all.clone();
+    expected.sort_by_key(|s| s.to_lowercase());
+    assert_eq!(all, expected, "text keys sort case-insensitively");
+    assert_eq!(all.first().map(String::as_str), Some("AA-FIRST"));
+    assert_eq!(all.last().map(String::as_str), Some("zz-last"));
+    let (_, after) = erp
+        .call(
+            Method::GET,
+            "/StockItem?$filter=InventoryID gt 'mm-middle'&$top=2",
+            None,
+        )
+        .await;
+    assert_eq!(ids(&after), ["Mm-Middle2", "SKU-000001"]);
+
+    for id in [100, 20] {
+        let c =
+            json!({ "CategoryID": { "value": id }, "Description": { "value": format!("C{id}") } });
+        assert_eq!(
+            erp.call(Method::PUT, "/ItemSalesCategory", Some(c)).await.0,
+            200
+        );
+    }
+    let (_, cats) = erp
+        .call(
+            Method::GET,
+            "/ItemSalesCategory?$filter=CategoryID gt 5",
+            None,
+        )
+        .await;
+    let cats: Vec<i64> = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["CategoryID"]["value"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        cats,
+        [6, 7, 8, 9, 10, 20, 100],
+        "numeric keys sort numerically"
+    );
+}
+
+#[tokio::test]
+async fn sessions_can_be_listed_and_expired_from_the_control_api() {
+    let erp = Erp::signed_in().await;
+    let url = format!("{}/_sandbox/sessions", erp.emulator.url());
+    let live: Value = erp
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(live["sessions"], 1);
+    assert_eq!(erp.http.delete(&url).send().await.unwrap().status(), 204);
+    let live: Value = erp
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (live["sessions"].as_u64(), live["tokens"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(
+        erp.call(Method::GET, "/StockItem?$top=1", None).await.0,
+        401,
+        "an expired session must sign in again"
     );
 }

@@ -229,6 +229,12 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
         entities = entities.layer(middleware::from_fn_with_state(throttle, throttle::throttle));
     }
     let entities = entities.with_state(acu.clone());
+    let sessions = Router::new()
+        .route(
+            "/_sandbox/sessions",
+            get(live_sessions).delete(expire_sessions),
+        )
+        .with_state(acu.clone());
     let open = Router::new()
         .route("/entity/auth/login", post(login))
         .route("/entity/auth/logout", post(logout))
@@ -253,6 +259,7 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
         ))
         .merge(control::routes(control))
         .merge(sandbox)
+        .merge(sessions)
 }
 
 fn seed(data: &mut Data, dataset: &Dataset) {
@@ -463,6 +470,24 @@ async fn logout(State(acu): State<Arc<Acu>>, headers: HeaderMap) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// `GET /_sandbox/sessions`: how many cookie sessions and bearer tokens are live.
+async fn live_sessions(State(acu): State<Arc<Acu>>) -> Json<Value> {
+    let sessions = acu.sessions.lock().unwrap_or_else(|p| p.into_inner()).len();
+    let tokens = acu.tokens.lock().unwrap_or_else(|p| p.into_inner()).len();
+    Json(json!({ "sessions": sessions, "tokens": tokens }))
+}
+
+/// `DELETE /_sandbox/sessions`: ends every session and token at once, as an idle timeout or an
+/// application restart does on a real instance, so clients can be tested for signing in again.
+async fn expire_sessions(State(acu): State<Arc<Acu>>) -> StatusCode {
+    acu.sessions
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
+    acu.tokens.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    StatusCode::NO_CONTENT
+}
+
 async fn endpoints() -> Json<Value> {
     Json(json!({
         "version": { "acumaticaBuildVersion": "24.200.0001", "databaseVersion": "24.200.0001" },
@@ -663,18 +688,46 @@ async fn list(
     let expand = list_param(&q, "$expand");
     let select = q.get("$select").map(|_| list_param(&q, "$select"));
     let data = acu.data.read().unwrap_or_else(|p| p.into_inner());
-    let rows: Vec<Value> = data
+    // Acumatica answers lists in the order of the entity's key, which is what makes keyset
+    // paging (`Key gt 'last'`) work; filter first so only the matches are sorted.
+    let mut matches: Vec<&Record> = data
         .records
         .get(spec.name)
         .into_iter()
         .flat_map(|m| m.values())
         .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
+        .collect();
+    matches.sort_by_cached_key(|r| sort_key(spec, r));
+    let rows: Vec<Value> = matches
+        .into_iter()
         .skip(skip)
         .take(top.unwrap_or(usize::MAX))
         .enumerate()
         .map(|(n, r)| wrap(spec, r, (skip + n + 1) as u64, &expand, select.as_deref()))
         .collect();
     Json(Value::Array(rows)).into_response()
+}
+
+/// One key field's value as lists order it: numbers numerically, text case-insensitively
+/// (the database's collation), a missing value first.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyPart {
+    Missing,
+    Number(i64),
+    Text(String),
+}
+
+fn sort_key(spec: &Spec, record: &Record) -> Vec<KeyPart> {
+    spec.keys
+        .iter()
+        .map(|k| match record.get(*k) {
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map_or_else(|| KeyPart::Text(n.to_string()), KeyPart::Number),
+            Some(Value::String(s)) => KeyPart::Text(s.to_lowercase()),
+            _ => KeyPart::Missing,
+        })
+        .collect()
 }
 
 /// Finds a record by NoteID or by its key values (`SO/000123`, `SO|000123`).
@@ -840,21 +893,23 @@ async fn put(
             "'Customer' cannot be found in the system.".into(),
         );
     }
+    // (detail, line index, field, message): Acumatica marks the bad field of the bad line.
+    let mut line_errors: Vec<(&str, usize, &str, String)> = Vec::new();
     for (detail, _) in spec.details {
-        for line in plain
+        for (n, line) in plain
             .get(*detail)
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .enumerate()
         {
             if let Some(Value::String(item)) = line.get("InventoryID")
                 && spec.name != "ItemSalesCategory"
                 && find(&data, schema::spec("StockItem").unwrap_or(spec), item).is_none()
             {
-                field_errors.insert(
-                    format!("{detail}.InventoryID"),
-                    format!("'Inventory ID' {item} cannot be found in the system."),
-                );
+                let message = format!("'Inventory ID' {item} cannot be found in the system.");
+                field_errors.insert(format!("{detail}.InventoryID"), message.clone());
+                line_errors.push((detail, n, "InventoryID", message));
             }
         }
     }
@@ -902,8 +957,20 @@ async fn put(
     if !field_errors.is_empty() {
         // 422 echoes the entity with an error on each bad field.
         let mut echo = input.clone();
+        for (detail, n, field, message) in &line_errors {
+            if let Some(Value::Object(f)) = echo
+                .get_mut(*detail)
+                .and_then(|d| d.get_mut(*n))
+                .and_then(|l| l.get_mut(*field))
+            {
+                f.insert("error".into(), json!(message));
+            }
+        }
         for (field, message) in &field_errors {
             let top = field.split('.').next().unwrap_or(field);
+            if field.contains('.') && echo.get(top).is_some_and(Value::is_array) {
+                continue;
+            }
             match echo.get_mut(top) {
                 Some(Value::Object(o)) => {
                     o.insert("error".into(), json!(message));
