@@ -427,6 +427,27 @@ async fn category_trees_keep_parents() {
 }
 
 #[tokio::test]
+async fn categories_filter_by_exact_name_or_by_part_of_it() {
+    let s = Store::start(SeedSize::Empty, None).await;
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/v3/catalog/trees/categories",
+            Some(json!([{ "name": "Kettles", "tree_id": 1 }, { "name": "Tea Kettles", "tree_id": 1 }])),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let total = |v: &Value| v["meta"]["pagination"]["total"].as_u64().unwrap();
+    let (_, exact) = s.get("/v3/catalog/trees/categories?name=Kettles").await;
+    assert_eq!(total(&exact), 1);
+    assert_eq!(exact["data"][0]["name"], "Kettles");
+    let (_, none) = s.get("/v3/catalog/trees/categories?name=Kettle").await;
+    assert_eq!(total(&none), 0, "name matches whole names only");
+    let (_, like) = s.get("/v3/catalog/trees/categories?name:like=kettle").await;
+    assert_eq!(total(&like), 2);
+}
+
+#[tokio::test]
 async fn customers_come_in_tens_with_unique_emails() {
     let s = Store::start(SeedSize::Small, None).await;
     let new = json!([{

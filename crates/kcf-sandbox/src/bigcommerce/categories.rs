@@ -198,6 +198,7 @@ pub(super) async fn list(
     let ids = p.ids("category_id:in")?;
     let trees = p.ids("tree_id:in")?;
     let parents = p.ids("parent_id:in")?;
+    let name = p.get("name");
     let like = p.get("name:like").map(str::to_lowercase);
     let visible = p.flag("is_visible")?;
     let page = p.page()?;
@@ -208,6 +209,7 @@ pub(super) async fn list(
         .filter(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.category_id)))
         .filter(|c| trees.as_ref().is_none_or(|t| t.contains(&c.tree_id)))
         .filter(|c| parents.as_ref().is_none_or(|ps| ps.contains(&c.parent_id)))
+        .filter(|c| name.is_none_or(|n| c.name == n))
         .filter(|c| {
             like.as_ref()
                 .is_none_or(|l| c.name.to_lowercase().contains(l))
