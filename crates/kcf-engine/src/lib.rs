@@ -1,1 +1,145 @@
-//! kcf engine (being written).
+//! kcf's sync engine: processors per entity and direction, real-time intake, batch windows,
+//! workers and the scheduler. Data flows one way:
+//!
+//! ```text
+//! notification / batch window ─> intake ─> message store ─> worker (claim, lease)
+//!     ─> processor (fetch source, map, look up binding, upsert target) ─> complete / fail
+//! ```
+
+pub mod batch;
+pub mod connector;
+pub mod error;
+pub mod intake;
+pub mod processors;
+pub mod schedule;
+pub mod worker;
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, RwLock},
+};
+
+use kcf_domain::{Connector, ConnectorId, Mapping, MappingKind, Platform};
+use kcf_store::Store;
+
+pub use batch::BatchRequest;
+pub use connector::{ConnectorRuntime, ConnectorSpec, Ctx, IngressSecrets};
+pub use error::{ApplyError, Applied, EngineError};
+pub use intake::{IntakeError, IntakeReport};
+pub use worker::WorkerConfig;
+
+/// The BigCommerce webhook scopes a connector listens to.
+pub const WEBHOOK_SCOPES: &[&str] = &[
+    "store/order/created",
+    "store/order/updated",
+    "store/order/statusUpdated",
+    "store/customer/created",
+    "store/customer/updated",
+];
+
+/// The engine: the store and the connectors configured in this process.
+#[derive(Debug)]
+pub struct Engine {
+    /// kcf's database.
+    pub store: Arc<dyn Store>,
+    connectors: RwLock<BTreeMap<ConnectorId, Arc<ConnectorRuntime>>>,
+}
+
+impl Engine {
+    /// An engine with no connectors yet.
+    pub fn new(store: Arc<dyn Store>) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            connectors: RwLock::new(BTreeMap::new()),
+        })
+    }
+
+    /// Configures a connector: stores it (keeping a person's Pause/Stop and their settings
+    /// and mappings), seeds the default order-status mapping the first time, builds its
+    /// clients.
+    pub async fn add_connector(
+        &self,
+        spec: ConnectorSpec,
+    ) -> Result<Arc<ConnectorRuntime>, EngineError> {
+        let runtime = Arc::new(ConnectorRuntime::new(spec.clone())?);
+        let existing = self.store.connector(&spec.id).await?;
+        let mut connector = existing.clone().unwrap_or_else(|| {
+            Connector::new(
+                spec.id.clone(),
+                spec.name.clone(),
+                Platform::Acumatica,
+                Platform::BigCommerce,
+            )
+        });
+        if !spec.name.is_empty() {
+            connector.name = spec.name.clone();
+        }
+        connector.settings = serde_json::json!({
+            "acumatica": { "base_url": spec.acumatica.base_url, "endpoint": spec.acumatica.endpoint },
+            "bigcommerce": { "base_url": spec.bigcommerce.base_url, "store_hash": spec.bigcommerce.store_hash },
+        });
+        self.store.put_connector(&connector).await?;
+        if existing.is_none() {
+            for (erp, store) in processors::order_status::DEFAULTS {
+                self.store
+                    .put_mapping(&Mapping {
+                        connector: spec.id.clone(),
+                        kind: MappingKind::OrderStatus,
+                        erp_value: (*erp).to_owned(),
+                        store_value: (*store).to_owned(),
+                    })
+                    .await?;
+            }
+        }
+        self.connectors
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(spec.id.clone(), runtime.clone());
+        Ok(runtime)
+    }
+
+    /// A configured connector.
+    pub fn runtime(&self, id: &ConnectorId) -> Option<Arc<ConnectorRuntime>> {
+        self.connectors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Every configured connector.
+    pub fn runtimes(&self) -> Vec<Arc<ConnectorRuntime>> {
+        self.connectors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// "Start real-time": registers the store's webhooks (one per scope, pointing at
+    /// `webhook_url` with the connector's secret header), idempotently.
+    pub async fn start_realtime(
+        &self,
+        id: &ConnectorId,
+        webhook_url: &str,
+    ) -> Result<usize, EngineError> {
+        let conn = self
+            .runtime(id)
+            .ok_or_else(|| EngineError::UnknownConnector(id.to_string()))?;
+        let mut headers = BTreeMap::new();
+        let ingress = &conn.spec.ingress;
+        if !ingress.webhook_secret.is_empty() {
+            headers.insert(
+                ingress.webhook_header.clone(),
+                ingress.webhook_secret.expose().to_owned(),
+            );
+        }
+        let hooks = conn
+            .store
+            .ensure_hooks(WEBHOOK_SCOPES, webhook_url, &headers)
+            .await
+            .map_err(|e| EngineError::External(format!("registering BigCommerce webhooks: {e}")))?;
+        Ok(hooks.len())
+    }
+}

@@ -1,1 +1,84 @@
-//! kcf server (being written).
+//! kcf's HTTP server (the api role): notification ingress, the REST API, metrics and health.
+//!
+//! One [`router`] serves everything; [`serve`] runs it until shutdown. Tests start it on
+//! `127.0.0.1:0` through the same call as `kcf up`.
+
+mod api;
+pub mod app;
+mod error;
+mod ingress;
+mod ops;
+pub mod wiring;
+
+use std::sync::Arc;
+
+use axum::{Router, extract::DefaultBodyLimit, routing::get, routing::post};
+use kcf_domain::Secret;
+use kcf_engine::Engine;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::{net::TcpListener, sync::watch};
+
+pub use api::parse_when;
+pub use app::{AppConfig, Running, start};
+pub use error::ApiError;
+
+/// The largest notification or API body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The engine (store + connectors).
+    pub engine: Arc<Engine>,
+    /// Bearer tokens accepted by `/api/v1`.
+    pub api_tokens: Arc<Vec<Secret>>,
+    /// Renders `/metrics`.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Installs the Prometheus recorder once per process; later calls return the same handle.
+pub fn metrics_recorder() -> Option<PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                ])
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
+        .clone()
+}
+
+/// Every route of the api role.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/push/acumatica/{connector}", post(ingress::push))
+        .route("/webhooks/bigcommerce/{connector}", post(ingress::webhook))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .nest("/api/v1", api::routes(state.clone()))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+}

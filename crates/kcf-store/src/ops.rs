@@ -260,7 +260,8 @@ pub(crate) async fn complete(
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE messages SET status = $3, lease_owner = NULL, lease_token = NULL,
-             lease_expires_at = NULL, last_error = NULL, updated_at = $4,
+             lease_expires_at = NULL,
+             last_error = CASE WHEN $3 = 'invalid' THEN $5 ELSE NULL END, updated_at = $4,
              transition_seq = transition_seq + 1, status_actor = lease_owner, status_reason = $5
          WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
     )

@@ -30,9 +30,9 @@ pub enum Command {
     /// Run the local emulators of the Acumatica and BigCommerce APIs.
     Sandbox(SandboxArgs),
     /// List or process what a source changed in a date range (talks to a running server).
-    Batch(RemoteArgs),
+    Batch(BatchArgs),
     /// List, process, retry or skip messages (talks to a running server).
-    Messages(RemoteArgs),
+    Messages(MessagesArgs),
     /// Create or upgrade the database schema.
     Migrate(MigrateArgs),
     /// Delete finished messages older than the retention period, in small batches.
@@ -107,18 +107,97 @@ pub struct SandboxArgs {
     pub faults: Option<String>,
 }
 
-/// Commands that talk to a running server.
-#[derive(Debug, Args)]
-pub struct RemoteArgs {
+/// Where the running server is.
+#[derive(Debug, Clone, Args)]
+pub struct Remote {
     /// The server's URL.
-    #[arg(long, env = "KCF_URL")]
-    pub url: Option<String>,
+    #[arg(long, env = "KCF_URL", global = true, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
     /// An API token.
-    #[arg(long, env = "KCF_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "KCF_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
-    /// The rest of the command line.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
+    /// The connector.
+    #[arg(long, global = true, default_value = "sandbox")]
+    pub connector: String,
+}
+
+/// `kcf batch …`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+    #[command(subcommand)]
+    pub command: BatchCommand,
+}
+
+/// A date range of one entity.
+#[derive(Debug, Clone, Args)]
+pub struct Window {
+    /// product, category, customer, order or shipment.
+    pub entity: String,
+    /// Start (inclusive): 2026-11-01, 2026-11-01T10:00:00Z.
+    #[arg(long)]
+    pub from: String,
+    /// End (exclusive); default now.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+/// Batch commands.
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// List the records the source changed in the range (they wait when auto-process is off).
+    List(Window),
+    /// List the range, then process all of it or the given record keys, with a progress bar.
+    Process {
+        #[command(flatten)]
+        window: Window,
+        /// Process every listed record.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// Process only these record keys (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        ids: Vec<String>,
+    },
+}
+
+/// `kcf messages …`.
+#[derive(Debug, Args)]
+pub struct MessagesArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+    #[command(subcommand)]
+    pub command: MessagesCommand,
+}
+
+/// Filters for listing messages.
+#[derive(Debug, Clone, Args)]
+pub struct MessageFilterArgs {
+    /// Only this entity.
+    #[arg(long)]
+    pub entity: Option<String>,
+    /// Only these statuses (comma-separated: pending,failed,aborted…).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Record key or description contains this.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+/// Message commands.
+#[derive(Debug, Subcommand)]
+pub enum MessagesCommand {
+    /// List messages, newest first.
+    List(MessageFilterArgs),
+    /// Process these messages now (ids), even when auto-process is off.
+    Process { ids: Vec<i64> },
+    /// Retry failed or aborted messages.
+    Retry { ids: Vec<i64> },
+    /// Skip messages (they will not be processed).
+    Skip { ids: Vec<i64> },
 }
 
 /// `kcf migrate`.

@@ -21,6 +21,53 @@ pub struct Config {
     pub retry: RetrySection,
     /// How long finished messages are kept.
     pub retention: RetentionSection,
+    /// The api role.
+    pub server: ServerSection,
+    /// The worker role.
+    pub worker: WorkerSection,
+    /// Connectors (`[[connectors]]` tables; see `docs/kcf.sample.toml`).
+    pub connectors: Vec<toml::Value>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Where the api listens.
+    pub listen: String,
+    /// Bearer tokens the REST API accepts.
+    pub api_tokens: Vec<kcf_domain::Secret>,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            api_tokens: Vec::new(),
+        }
+    }
+}
+
+/// `[worker]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSection {
+    /// Messages applied at once per loop.
+    pub concurrency: usize,
+    /// Worker loops in this process.
+    pub loops: usize,
+    /// Lease length in seconds.
+    pub lease_secs: u64,
+}
+
+impl Default for WorkerSection {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            loops: 2,
+            lease_secs: 60,
+        }
+    }
 }
 
 /// A database URL; `Debug` and `Display` hide its password.
@@ -75,6 +122,9 @@ impl Default for Config {
             store: StoreSection::default(),
             retry: RetrySection::default(),
             retention: RetentionSection::default(),
+            server: ServerSection::default(),
+            worker: WorkerSection::default(),
+            connectors: Vec::new(),
         }
     }
 }
@@ -163,6 +213,13 @@ impl Config {
         if self.retry.base_ms == 0 || self.retry.cap_ms < self.retry.base_ms {
             bail!("retry.base_ms must be positive and retry.cap_ms at least retry.base_ms");
         }
+        if self.worker.concurrency == 0 || self.worker.loops == 0 {
+            bail!("worker.concurrency and worker.loops must be at least 1");
+        }
+        if self.worker.lease_secs < 5 {
+            bail!("worker.lease_secs must be at least 5");
+        }
+        self.connector_specs()?;
         Ok(())
     }
 
@@ -173,6 +230,19 @@ impl Config {
             self.validate()?;
         }
         Ok(self)
+    }
+
+    /// The `[[connectors]]`, parsed.
+    pub fn connector_specs(&self) -> anyhow::Result<Vec<kcf_engine::ConnectorSpec>> {
+        self.connectors
+            .iter()
+            .enumerate()
+            .map(|(n, v)| {
+                v.clone().try_into().map_err(|e: toml::de::Error| {
+                    anyhow::anyhow!("connectors[{n}]: {}", e.message())
+                })
+            })
+            .collect()
     }
 
     /// The store settings.

@@ -4,7 +4,11 @@ mod bench;
 mod bench_sandbox;
 mod cli;
 mod config;
+mod remote;
 mod sandbox;
+mod serve;
+mod signals;
+mod up;
 
 use std::{process::ExitCode, time::Duration};
 
@@ -39,25 +43,15 @@ fn init_tracing(json: bool) {
     }
 }
 
-/// Commands that later work brings: declared so the CLI's shape is visible, but honest.
-fn not_yet(command: &str, what: &str) -> ExitCode {
-    eprintln!(
-        "kcf {command}: not available yet. {what} is being built; this build has the message \
-         store (`kcf migrate`, `kcf prune`), the sandbox emulators (`kcf sandbox`) and the \
-         queue benchmark (`kcf bench queue`)."
-    );
-    ExitCode::from(2)
-}
-
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let env = config::process_env();
     let config = Config::load(cli.config.as_deref(), &env)?;
     Ok(match cli.command {
-        Command::Up(_) => not_yet("up", "The all-in-one mode (sandbox + server + workers)"),
-        Command::Serve(_) => not_yet("serve", "The api and worker roles"),
+        Command::Up(args) => up::run(args, config).await?,
+        Command::Serve(args) => serve::run(args, config).await?,
         Command::Sandbox(args) => sandbox::run(args).await?,
-        Command::Batch(_) => not_yet("batch", "Batch processing through a running server"),
-        Command::Messages(_) => not_yet("messages", "Message commands against a running server"),
+        Command::Batch(args) => remote::batch(args).await?,
+        Command::Messages(args) => remote::messages(args).await?,
         Command::Migrate(args) => {
             let config = config.with_database_url(args.database_url)?;
             let store = kcf_store::open(&config.store_config()).await?;

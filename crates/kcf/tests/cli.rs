@@ -153,21 +153,19 @@ fn bad_configuration_is_explained() {
 }
 
 #[test]
-fn commands_still_to_come_say_so() {
-    for cmd in [
-        &["up"][..],
-        &["serve"],
-        &["batch", "list", "product"],
-        &["messages", "list"],
-    ] {
-        let out = kcf(cmd);
-        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
-        assert!(
-            text(&out).contains("not available yet"),
-            "{cmd:?}: {}",
-            text(&out)
-        );
-    }
+fn remote_commands_and_serve_say_what_is_missing() {
+    let out = kcf(&["serve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("no connectors configured"), "{}", text(&out));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kcf"))
+        .args(["messages", "list"])
+        .env_remove("KCF_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("API token is needed"), "{}", text(&out));
+    let out = kcf(&["batch", "list"]);
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
 }
 
 /// Kills the child process however the test ends, so no orphan keeps the test's pipes open.

@@ -1,0 +1,331 @@
+//! Batch windows: list what the source changed in [from, to), page by page inside the frozen
+//! window by keyset (the entity's key after the last one listed), so records sharing one
+//! modification time across a page boundary are listed once each; enqueue one batch message
+//! per record; record the checkpoint after every page so a restart resumes where it stopped.
+
+use kcf_acumatica::{ChangedQuery, ErpEntity};
+use kcf_bigcommerce::OrderQuery;
+use kcf_domain::{
+    BatchMode, BatchRun, BatchStatus, ConnectorId, Direction, Entity, ManualAction, MessageId,
+    MessageStatus, Mode, NewBatchRun, NewMessage, RecordKey, Timestamp, Transition,
+};
+use kcf_store::{ActionReport, MessageFilter, PageRequest};
+use serde_json::Value;
+
+use crate::{Engine, connector::Ctx, error::EngineError};
+
+/// Records per listing page.
+pub const PAGE: u32 = 500;
+/// The longest window one batch may cover (a guard against a typo listing years).
+pub const MAX_WINDOW_DAYS: i64 = 3660;
+
+/// A batch to prepare.
+#[derive(Debug, Clone)]
+pub struct BatchRequest {
+    /// The connector.
+    pub connector: ConnectorId,
+    /// The entity.
+    pub entity: Entity,
+    /// How the window was chosen.
+    pub mode: BatchMode,
+    /// Start (inclusive).
+    pub from: Timestamp,
+    /// End (exclusive).
+    pub to: Timestamp,
+}
+
+/// One listed record.
+#[derive(Debug, Clone)]
+struct Listed {
+    key: String,
+    description: String,
+    payload: Value,
+    modified: Option<Timestamp>,
+}
+
+/// The entities with a batch screen, and where their records come from.
+pub fn source_of(entity: Entity) -> Option<Direction> {
+    match entity {
+        Entity::Product | Entity::Category | Entity::Customer | Entity::Shipment => {
+            Some(Direction::ErpToStore)
+        }
+        Entity::Order => Some(Direction::StoreToErp),
+        Entity::OrderStatus => None,
+    }
+}
+
+impl Engine {
+    /// Lists what the source changed in the window as batch messages; returns the run.
+    #[tracing::instrument(skip_all, fields(connector = %req.connector, entity = %req.entity), err)]
+    pub async fn prepare_batch(&self, req: BatchRequest) -> Result<BatchRun, EngineError> {
+        let Some(direction) = source_of(req.entity) else {
+            return Err(EngineError::Invalid(format!(
+                "{} has no batch process; it syncs in real time only",
+                req.entity
+            )));
+        };
+        if req.from >= req.to {
+            return Err(EngineError::Invalid(
+                "the From date must be before the To date".into(),
+            ));
+        }
+        if req.to.0 - req.from.0 > MAX_WINDOW_DAYS * 86_400_000 {
+            return Err(EngineError::Invalid(format!(
+                "a batch window may cover at most {MAX_WINDOW_DAYS} days"
+            )));
+        }
+        let conn = self
+            .runtime(&req.connector)
+            .ok_or_else(|| EngineError::UnknownConnector(req.connector.to_string()))?;
+        let run = self
+            .store
+            .create_batch_run(&NewBatchRun {
+                connector: req.connector.clone(),
+                entity: req.entity,
+                mode: req.mode,
+                window_from: req.from,
+                window_to: req.to,
+            })
+            .await?;
+        let ctx = Ctx {
+            store: self.store.clone(),
+            conn,
+        };
+        self.list_run(&ctx, run, direction).await
+    }
+
+    /// Lists (or goes on listing, from its checkpoint) a run.
+    pub(crate) async fn list_run(
+        &self,
+        ctx: &Ctx,
+        mut run: BatchRun,
+        direction: Direction,
+    ) -> Result<BatchRun, EngineError> {
+        let mut checkpoint = run.checkpoint.clone();
+        loop {
+            let page = match list_page(ctx, &run, checkpoint.as_deref()).await {
+                Ok(p) => p,
+                Err(e) => {
+                    let message = e.to_string();
+                    self.store
+                        .update_batch_run(
+                            run.id,
+                            checkpoint.as_deref(),
+                            0,
+                            0,
+                            BatchStatus::Failed,
+                            Some(&message),
+                        )
+                        .await?;
+                    return Err(e);
+                }
+            };
+            let (records, next) = page;
+            let listed = records.len() as u64;
+            let mut messages = Vec::with_capacity(records.len());
+            for r in records {
+                let Ok(key) = RecordKey::parse(r.key.clone()) else {
+                    continue;
+                };
+                let mut m = NewMessage::new(
+                    ctx.id().clone(),
+                    run.entity,
+                    direction,
+                    Mode::Batch,
+                    key,
+                    "batch",
+                )
+                .with_dedup_key(format!("batch:{}:{}", run.id, r.key))
+                .with_description(r.description)
+                .with_payload(r.payload);
+                m.batch_run = Some(run.id);
+                m.source_modified_at = r.modified;
+                messages.push(m);
+            }
+            let enqueued = if messages.is_empty() {
+                0
+            } else {
+                self.store
+                    .enqueue_many(messages)
+                    .await?
+                    .iter()
+                    .filter(|e| !e.duplicate)
+                    .count() as u64
+            };
+            let status = if next.is_some() {
+                BatchStatus::Listing
+            } else {
+                BatchStatus::Listed
+            };
+            run = self
+                .store
+                .update_batch_run(run.id, next.as_deref(), listed, enqueued, status, None)
+                .await?;
+            match next {
+                Some(n) => checkpoint = Some(n),
+                None => return Ok(run),
+            }
+        }
+    }
+
+    /// Asks for a run's messages (all, or the given ones) to be processed now.
+    pub async fn process_batch(
+        &self,
+        run_id: i64,
+        ids: Option<Vec<MessageId>>,
+        actor: &str,
+    ) -> Result<ActionReport, EngineError> {
+        let run = self
+            .store
+            .batch_run(run_id)
+            .await?
+            .ok_or_else(|| EngineError::Invalid(format!("there is no batch run {run_id}")))?;
+        let ids = match ids {
+            Some(ids) => ids,
+            None => {
+                let filter = MessageFilter {
+                    batch_run: Some(run.id),
+                    statuses: vec![
+                        MessageStatus::Pending,
+                        MessageStatus::Failed,
+                        MessageStatus::Aborted,
+                    ],
+                    ..MessageFilter::default()
+                };
+                let mut all = Vec::new();
+                let mut page = PageRequest {
+                    before: None,
+                    limit: kcf_store::MAX_PAGE,
+                };
+                loop {
+                    let p = self.store.list_messages(&filter, page).await?;
+                    all.extend(p.items.iter().map(|m| m.id));
+                    match p.next {
+                        Some(next) => page.before = Some(next),
+                        None => break,
+                    }
+                }
+                all
+            }
+        };
+        let mut report = ActionReport::default();
+        for chunk in ids.chunks(500) {
+            let mut process = ManualAction {
+                transition: Transition::ProcessNow,
+                actor: actor.to_owned(),
+                reason: Some(format!("batch run {run_id}")),
+            };
+            let r = self.store.act(chunk, &process).await?;
+            // Failed or aborted ones go back to the queue as retries.
+            let refused: Vec<MessageId> = r.refused.iter().map(|(id, _)| *id).collect();
+            report.changed.extend(r.changed);
+            if !refused.is_empty() {
+                process.transition = Transition::Retry;
+                let again = self.store.act(&refused, &process).await?;
+                report.changed.extend(again.changed);
+                report.refused.extend(again.refused);
+            }
+        }
+        Ok(report)
+    }
+}
+
+async fn list_page(
+    ctx: &Ctx,
+    run: &BatchRun,
+    checkpoint: Option<&str>,
+) -> Result<(Vec<Listed>, Option<String>), EngineError> {
+    if run.entity == Entity::Order {
+        return list_orders(ctx, run, checkpoint).await;
+    }
+    let entity = match run.entity {
+        Entity::Product => ErpEntity::StockItem,
+        Entity::Category => ErpEntity::ItemSalesCategory,
+        Entity::Customer => ErpEntity::Customer,
+        Entity::Shipment => ErpEntity::Shipment,
+        other => {
+            return Err(EngineError::Invalid(format!("{other} has no batch process")));
+        }
+    };
+    let query = ChangedQuery {
+        from: (run.mode != BatchMode::Full).then_some(run.window_from),
+        to: Some(run.window_to),
+        after_key: checkpoint.map(str::to_owned),
+        top: PAGE,
+        select: None,
+    };
+    let rows = ctx
+        .conn
+        .erp
+        .changed(entity, &query)
+        .await
+        .map_err(|e| EngineError::External(format!("listing Acumatica {}: {e}", entity.name())))?;
+    let full = rows.len() as u32 >= PAGE;
+    let next = if full { rows.last().and_then(|r| entity.key_of(r)) } else { None };
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(key) = entity.record_key(&row) else {
+            continue;
+        };
+        let modified = row
+            .get(entity.modified_field())
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+            .map(|t| Timestamp(t.as_millisecond()));
+        let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let description = match run.entity {
+            Entity::Product => format!("{key} {}", text("Description")),
+            Entity::Category => format!("{key} {}", text("Description")),
+            Entity::Customer => format!("{key} {}", text("CustomerName")),
+            _ => format!("{key} {}", text("Status")),
+        };
+        out.push(Listed {
+            key,
+            description: description.trim().to_owned(),
+            payload: row,
+            modified,
+        });
+    }
+    Ok((out, next))
+}
+
+async fn list_orders(
+    ctx: &Ctx,
+    run: &BatchRun,
+    checkpoint: Option<&str>,
+) -> Result<(Vec<Listed>, Option<String>), EngineError> {
+    let after: u64 = checkpoint.and_then(|c| c.parse().ok()).unwrap_or(0);
+    let query = OrderQuery {
+        min_date_modified: (run.mode != BatchMode::Full).then_some(run.window_from),
+        max_date_modified: Some(run.window_to),
+        min_id: Some(after + 1),
+        limit: 250,
+        page: 1,
+        sort: Some("id:asc".into()),
+        ..OrderQuery::default()
+    };
+    let orders = ctx
+        .conn
+        .store
+        .orders(&query)
+        .await
+        .map_err(|e| EngineError::External(format!("listing BigCommerce orders: {e}")))?;
+    let full = orders.len() >= 250;
+    let last = orders.last().map(|o| o.id);
+    let mut out = Vec::new();
+    for o in orders {
+        let modified = o.date_modified_ms().map(Timestamp);
+        // The API's max is inclusive; the window's end is not.
+        if modified.is_some_and(|m| m >= run.window_to) {
+            continue;
+        }
+        out.push(Listed {
+            key: o.id.to_string(),
+            description: format!("Order #{} {} ({})", o.id, o.billing_address.email, o.status),
+            payload: serde_json::to_value(&o).unwrap_or(Value::Null),
+            modified,
+        });
+    }
+    let next = if full { last.map(|id| id.to_string()) } else { None };
+    Ok((out, next))
+}

@@ -1,0 +1,164 @@
+//! A connector at run time: its two clients, the secrets its notification receivers check, and
+//! the bindings helpers every processor uses.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use kcf_acumatica::{AcumaticaClient, AcumaticaConfig};
+use kcf_bigcommerce::{BigCommerceClient, BigCommerceConfig};
+use kcf_domain::{Binding, ConnectorId, Entity, MappingKind, Secret, Timestamp};
+use kcf_store::{BindingKey, Store};
+use serde::Deserialize;
+
+use crate::error::{ApplyResult, EngineError};
+
+/// How a connector is configured (from `kcf serve`'s file, or wired by `kcf up`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorSpec {
+    /// Its id, used in URLs (`/push/acumatica/{id}`).
+    pub id: ConnectorId,
+    /// A human name.
+    #[serde(default)]
+    pub name: String,
+    /// The ERP.
+    pub acumatica: AcumaticaConfig,
+    /// The store.
+    pub bigcommerce: BigCommerceConfig,
+    /// What the notification receivers check.
+    #[serde(default)]
+    pub ingress: IngressSecrets,
+}
+
+/// The secrets that authenticate notifications for one connector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngressSecrets {
+    /// The header Acumatica's push destination sends (SM302000 → Header Name).
+    #[serde(default = "default_push_header")]
+    pub push_header: String,
+    /// Its value (Header Value). Empty: push notifications are refused.
+    #[serde(default)]
+    pub push_secret: Secret,
+    /// The custom header the BigCommerce hooks are registered with.
+    #[serde(default = "default_webhook_header")]
+    pub webhook_header: String,
+    /// Its value. Empty: only the signature is checked.
+    #[serde(default)]
+    pub webhook_secret: Secret,
+    /// The app's client secret, which signs webhooks (Standard Webhooks); empty: not checked.
+    #[serde(default)]
+    pub signing_secret: Secret,
+}
+
+fn default_push_header() -> String {
+    "X-KCF-Push-Secret".into()
+}
+
+fn default_webhook_header() -> String {
+    "X-KCF-Webhook-Secret".into()
+}
+
+impl Default for IngressSecrets {
+    fn default() -> Self {
+        Self {
+            push_header: default_push_header(),
+            push_secret: Secret::default(),
+            webhook_header: default_webhook_header(),
+            webhook_secret: Secret::default(),
+            signing_secret: Secret::default(),
+        }
+    }
+}
+
+/// A connector's live parts.
+#[derive(Debug)]
+pub struct ConnectorRuntime {
+    /// Its id.
+    pub id: ConnectorId,
+    /// How it was configured.
+    pub spec: ConnectorSpec,
+    /// The ERP client.
+    pub erp: AcumaticaClient,
+    /// The store client (its rate limiter is the connector's budget).
+    pub store: BigCommerceClient,
+}
+
+impl ConnectorRuntime {
+    /// Builds the clients.
+    pub fn new(spec: ConnectorSpec) -> Result<Self, EngineError> {
+        let erp = AcumaticaClient::new(spec.acumatica.clone())
+            .map_err(|e| EngineError::Setup(format!("connector {}: Acumatica: {e}", spec.id)))?;
+        let store = BigCommerceClient::new(spec.bigcommerce.clone())
+            .map_err(|e| EngineError::Setup(format!("connector {}: BigCommerce: {e}", spec.id)))?;
+        Ok(Self {
+            id: spec.id.clone(),
+            spec,
+            erp,
+            store,
+        })
+    }
+}
+
+/// What a processor works with: the store and one connector.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// kcf's database.
+    pub store: Arc<dyn Store>,
+    /// The connector.
+    pub conn: Arc<ConnectorRuntime>,
+}
+
+impl Ctx {
+    /// The connector's id.
+    pub fn id(&self) -> &ConnectorId {
+        &self.conn.id
+    }
+
+    /// The binding of an ERP key.
+    pub async fn by_erp(&self, entity: Entity, key: &str) -> ApplyResult<Option<Binding>> {
+        Ok(self
+            .store
+            .binding(self.id(), entity, BindingKey::Erp(key))
+            .await?)
+    }
+
+    /// The binding of a store id.
+    pub async fn by_external(&self, entity: Entity, id: &str) -> ApplyResult<Option<Binding>> {
+        Ok(self
+            .store
+            .binding(self.id(), entity, BindingKey::External(id))
+            .await?)
+    }
+
+    /// Records (or refreshes) a binding.
+    pub async fn bind(
+        &self,
+        entity: Entity,
+        erp_key: &str,
+        external_id: &str,
+        fingerprint: Option<String>,
+    ) -> ApplyResult<()> {
+        self.store
+            .put_binding(&Binding {
+                connector: self.id().clone(),
+                entity,
+                erp_key: erp_key.to_owned(),
+                external_id: external_id.to_owned(),
+                fingerprint,
+                synced_at: Timestamp::now(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// A mapping table, ERP value → store value.
+    pub async fn mapping(&self, kind: MappingKind) -> ApplyResult<BTreeMap<String, String>> {
+        Ok(self
+            .store
+            .mappings(self.id(), Some(kind))
+            .await?
+            .into_iter()
+            .map(|m| (m.erp_value, m.store_value))
+            .collect())
+    }
+}

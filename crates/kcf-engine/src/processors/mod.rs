@@ -1,0 +1,42 @@
+//! One processor per entity and direction. Each fetches the current source record (a
+//! notification only says *that* something changed), maps it through the platform crates'
+//! `mapping` modules, looks its target up by binding (then by a deterministic reference)
+//! before creating anything, and records the binding.
+
+pub mod category;
+pub mod customer;
+pub mod order;
+pub mod order_status;
+pub mod product;
+pub mod shipment;
+
+use kcf_domain::{Direction, Entity, Message};
+
+use crate::{
+    connector::Ctx,
+    error::{ApplyResult, Applied},
+};
+
+/// Applies one message.
+#[tracing::instrument(skip_all, fields(connector = %m.connector, entity = %m.entity, key = %m.record_key, id = %m.id))]
+pub async fn apply(ctx: &Ctx, m: &Message) -> ApplyResult {
+    let key = m.record_key.as_str();
+    match (m.entity, m.direction) {
+        (Entity::Product, Direction::ErpToStore) => product::to_store(ctx, key).await,
+        (Entity::Category, Direction::ErpToStore) => category::to_store(ctx, key).await,
+        (Entity::Customer, Direction::ErpToStore) => customer::to_store(ctx, key).await,
+        (Entity::Customer, Direction::StoreToErp) => customer::to_erp(ctx, key).await,
+        (Entity::Order, Direction::StoreToErp) => order::to_erp(ctx, key).await,
+        (Entity::Shipment, Direction::ErpToStore) => shipment::to_store(ctx, key).await,
+        (Entity::OrderStatus, Direction::ErpToStore) => order_status::to_store(ctx, key).await,
+        (Entity::OrderStatus, Direction::StoreToErp) => order_status::to_erp(ctx, key).await,
+        (entity, direction) => Ok(Applied::filtered(format!(
+            "{entity} {direction} is not synced by kcf yet"
+        ))),
+    }
+}
+
+/// Whether messages of this kind are applied together (store batch updates).
+pub fn batches(entity: Entity, direction: Direction) -> bool {
+    entity == Entity::Product && direction == Direction::ErpToStore
+}

@@ -1,0 +1,305 @@
+//! Workers: claim due messages under a lease, apply them, record the outcome. A claim is one
+//! short transaction; no transaction is held across an HTTP call; the lease is extended while
+//! an apply runs, and a failed apply is rescheduled, never slept on.
+
+use std::{sync::Arc, time::Duration};
+
+use kcf_domain::{Claimed, Direction, Entity, Outcome, Timestamp};
+use kcf_store::FailOutcome;
+use tokio::{sync::watch, task::JoinSet};
+
+use crate::{
+    Engine,
+    connector::Ctx,
+    error::{ApplyError, ApplyResult},
+    processors,
+};
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Its name in leases and history (host and process, by default).
+    pub owner: String,
+    /// Messages applied at once.
+    pub concurrency: usize,
+    /// How long a claim holds a message before another worker may rescue it.
+    pub lease: Duration,
+    /// The longest wait between looks at the queue when nothing wakes the worker.
+    pub idle_wait: Duration,
+    /// On shutdown, how long in-flight applies may finish before their leases are released.
+    pub grace: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            owner: format!("worker-{}", std::process::id()),
+            concurrency: 8,
+            lease: Duration::from_secs(60),
+            idle_wait: Duration::from_secs(1),
+            grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Runs until `shutdown` turns true: then stops claiming, lets in-flight work finish within
+/// the grace period, and releases what is left so another worker takes it at once.
+pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    let mut last_reap = Timestamp(0);
+    tracing::info!(owner = %config.owner, concurrency = config.concurrency, "worker started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        while tasks.try_join_next().is_some() {}
+        let now = Timestamp::now();
+        if now.0 - last_reap.0 > 5_000 {
+            last_reap = now;
+            match engine.store.reap_expired(500).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(count = n, "rescued messages whose worker stopped"),
+                Err(e) => tracing::error!(error = %e, "reaping expired leases failed"),
+            }
+        }
+        let free = config.concurrency.saturating_sub(tasks.len());
+        if free == 0 {
+            tokio::select! {
+                _ = tasks.join_next() => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let claimed = match engine
+            .store
+            .claim(&config.owner, (free * 4).min(100) as u32, config.lease)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "claiming messages failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(config.idle_wait) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = engine.store.wait_for_work(config.idle_wait) => {}
+                _ = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        for group in group(claimed) {
+            let engine = engine.clone();
+            let lease = config.lease;
+            tasks.spawn(async move { process_group(engine, group, lease).await });
+        }
+    }
+    let drained = tokio::time::timeout(config.grace, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            left = tasks.len(),
+            "grace period over; releasing in-flight messages"
+        );
+        // Aborting drops each task's guard, which releases its leases.
+        tasks.shutdown().await;
+    }
+    tracing::info!(owner = %config.owner, "worker stopped");
+}
+
+/// Products of one connector go together (batch updates of 10); everything else alone.
+fn group(claimed: Vec<Claimed>) -> Vec<Vec<Claimed>> {
+    let mut out: Vec<Vec<Claimed>> = Vec::new();
+    let mut batches: Vec<Vec<Claimed>> = Vec::new();
+    for c in claimed {
+        if processors::batches(c.message.entity, c.message.direction) {
+            match batches.iter_mut().find(|b| {
+                b.len() < processors::product::BATCH && b[0].message.connector == c.message.connector
+            }) {
+                Some(b) => b.push(c),
+                None => batches.push(vec![c]),
+            }
+        } else {
+            out.push(vec![c]);
+        }
+    }
+    out.extend(batches);
+    out
+}
+
+/// Releases leases that were not finished (a task aborted at shutdown, a panic).
+struct Unfinished {
+    engine: Arc<Engine>,
+    leases: Vec<kcf_domain::Lease>,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if self.leases.is_empty() {
+            return;
+        }
+        let engine = self.engine.clone();
+        let leases = std::mem::take(&mut self.leases);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                for lease in leases {
+                    let _ = engine.store.release(&lease).await;
+                }
+            });
+        }
+    }
+}
+
+async fn process_group(engine: Arc<Engine>, group: Vec<Claimed>, lease: Duration) {
+    let Some(first) = group.first() else {
+        return;
+    };
+    let mut guard = Unfinished {
+        engine: engine.clone(),
+        leases: group.iter().map(|c| c.lease.clone()).collect(),
+    };
+    let Some(conn) = engine.runtime(&first.message.connector) else {
+        for c in &group {
+            let _ = engine
+                .store
+                .fail(
+                    &c.lease,
+                    &format!(
+                        "connector {} is not configured in this kcf process",
+                        c.message.connector
+                    ),
+                    None,
+                )
+                .await;
+        }
+        guard.leases.clear();
+        return;
+    };
+    let ctx = Ctx {
+        store: engine.store.clone(),
+        conn,
+    };
+    let started = std::time::Instant::now();
+    let work = async {
+        if group.len() > 1 || processors::batches(first.message.entity, first.message.direction) {
+            let keys: Vec<String> = group
+                .iter()
+                .map(|c| c.message.record_key.as_str().to_owned())
+                .collect();
+            processors::product::to_store_many(&ctx, &keys).await
+        } else {
+            vec![processors::apply(&ctx, &first.message).await]
+        }
+    };
+    let results = with_heartbeat(&engine, &group, lease, work).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    for (c, result) in group.iter().zip(results) {
+        finish(&engine, &ctx, c, result, elapsed).await;
+    }
+    guard.leases.clear();
+}
+
+/// Runs `work`, extending the group's leases every third of the lease meanwhile.
+async fn with_heartbeat<F: std::future::Future<Output = Vec<ApplyResult>>>(
+    engine: &Engine,
+    group: &[Claimed],
+    lease: Duration,
+    work: F,
+) -> Vec<ApplyResult> {
+    tokio::pin!(work);
+    let mut beat = tokio::time::interval(lease / 3);
+    beat.tick().await;
+    loop {
+        tokio::select! {
+            results = &mut work => return results,
+            _ = beat.tick() => {
+                for c in group {
+                    let _ = engine.store.heartbeat(&c.lease, lease).await;
+                }
+            }
+        }
+    }
+}
+
+async fn finish(engine: &Engine, ctx: &Ctx, c: &Claimed, result: ApplyResult, elapsed: f64) {
+    let m = &c.message;
+    let entity = m.entity.as_str();
+    let outcome_label;
+    let stored = match result {
+        Ok(applied) => {
+            outcome_label = applied.outcome.as_str();
+            tracing::debug!(id = %m.id, key = %m.record_key, note = %applied.note, "applied");
+            engine
+                .store
+                .complete(&c.lease, applied.outcome, Some(&applied.note))
+                .await
+                .map(|_| ())
+        }
+        Err(ApplyError::Invalid(error)) => {
+            outcome_label = "invalid";
+            tracing::warn!(id = %m.id, key = %m.record_key, %error, "cannot be synced");
+            engine
+                .store
+                .complete(&c.lease, Outcome::Invalid, Some(&error))
+                .await
+                .map(|_| ())
+        }
+        Err(ApplyError::Retry { message, after }) => {
+            outcome_label = "failed";
+            tracing::info!(id = %m.id, key = %m.record_key, error = %message, "attempt failed");
+            match engine.store.fail(&c.lease, &message, after).await {
+                Ok(FailOutcome::Aborted) => {
+                    tracing::warn!(id = %m.id, key = %m.record_key, error = %message, "aborted after max attempts");
+                    Ok(())
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        Err(ApplyError::RateLimited { message, until }) => {
+            outcome_label = "rate-limited";
+            // Every worker of this connector, in every process, waits for the reset.
+            let _ = engine
+                .store
+                .hold_connector(ctx.id(), Some(until), Some(&message))
+                .await;
+            metrics::counter!("kcf_rate_limit_pauses_total", "connector" => ctx.id().to_string())
+                .increment(1);
+            engine.store.release(&c.lease).await.map(|_| ())
+        }
+        Err(ApplyError::Store(e)) => {
+            outcome_label = "released";
+            tracing::error!(id = %m.id, error = %e, "database error while applying; released");
+            engine.store.release(&c.lease).await.map(|_| ())
+        }
+    };
+    if let Err(e) = stored {
+        tracing::error!(id = %m.id, error = %e, "recording the outcome failed; the lease will expire and the message be retried");
+    }
+    let labels = [
+        ("connector", m.connector.to_string()),
+        ("entity", entity.to_owned()),
+        ("outcome", outcome_label.to_owned()),
+    ];
+    metrics::counter!("kcf_messages_applied_total", &labels).increment(1);
+    metrics::histogram!("kcf_apply_seconds", "entity" => entity.to_owned()).record(elapsed);
+    if outcome_label == "processed" {
+        let age = (Timestamp::now().0 - m.created_at.0).max(0) as f64 / 1000.0;
+        metrics::histogram!("kcf_end_to_end_seconds", "entity" => entity.to_owned(), "mode" => m.mode.as_str()).record(age);
+    }
+}
+
+/// Entities whose messages come from the ERP side by default.
+pub fn erp_side(entity: Entity) -> Direction {
+    match entity {
+        Entity::Order => Direction::StoreToErp,
+        _ => Direction::ErpToStore,
+    }
+}

@@ -1,0 +1,383 @@
+//! The REST API under `/api/v1` (bearer tokens): messages, manual actions, batch runs,
+//! connectors. The `kcf batch` and `kcf messages` commands use it.
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, Request, State},
+    http::header,
+    middleware::{self, Next},
+    response::Response,
+    routing::{get, post},
+};
+use kcf_domain::{
+    BatchMode, BatchRun, ConnectorId, ConnectorState, Entity, HistoryEntry, ManualAction, Message,
+    MessageId, MessageStatus, Mode, Timestamp, Transition,
+};
+use kcf_engine::BatchRequest;
+use kcf_store::{ActionReport, MessageFilter, Page, PageRequest, StatusCount};
+use serde::{Deserialize, Serialize};
+
+use crate::{AppState, error::ApiError};
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/connectors", get(connectors))
+        .route("/connectors/{id}/state", post(set_state))
+        .route("/connectors/{id}/realtime", post(start_realtime))
+        .route("/messages", get(list_messages))
+        .route("/messages/counts", get(counts))
+        .route("/messages/actions", post(act))
+        .route("/messages/{id}", get(message))
+        .route("/batches", post(prepare_batch))
+        .route("/batches/{id}", get(batch))
+        .route("/batches/{id}/process", post(process_batch))
+        .layer(middleware::from_fn_with_state(state, authenticate))
+}
+
+/// Bearer-token check, constant time per token.
+async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return Err(ApiError::unauthorized(
+            "send an API token as 'Authorization: Bearer TOKEN'",
+        ));
+    };
+    let ok = state
+        .api_tokens
+        .iter()
+        .any(|t| !t.is_empty() && constant_eq(t.expose().as_bytes(), presented.as_bytes()));
+    if !ok {
+        return Err(ApiError::unauthorized("the API token is not valid"));
+    }
+    Ok(next.run(request).await)
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn connector_id(s: &str) -> Result<ConnectorId, ApiError> {
+    ConnectorId::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// A connector as the API shows it.
+#[derive(Debug, Serialize)]
+struct ConnectorView {
+    id: ConnectorId,
+    name: String,
+    state: ConnectorState,
+    paused_until: Option<Timestamp>,
+    pause_reason: Option<String>,
+    configured: bool,
+    rate_limit: Option<serde_json::Value>,
+}
+
+async fn connectors(State(state): State<AppState>) -> Result<Json<Vec<ConnectorView>>, ApiError> {
+    let mut out = Vec::new();
+    for c in state.engine.store.connectors().await? {
+        let runtime = state.engine.runtime(&c.id);
+        out.push(ConnectorView {
+            rate_limit: runtime.as_ref().map(|r| {
+                let l = r.store.rate_limit();
+                serde_json::json!({
+                    "quota": l.quota, "remaining": l.remaining, "window_ms": l.window_ms,
+                    "paused_until": l.paused_until,
+                })
+            }),
+            configured: runtime.is_some(),
+            id: c.id,
+            name: c.name,
+            state: c.state,
+            paused_until: c.paused_until,
+            pause_reason: c.pause_reason,
+        });
+    }
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateBody {
+    state: ConnectorState,
+}
+
+async fn set_state(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<StateBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = connector_id(&id)?;
+    state.engine.store.set_connector_state(&id, body.state).await?;
+    if body.state == ConnectorState::Running {
+        state.engine.store.hold_connector(&id, None, None).await?;
+    }
+    Ok(Json(serde_json::json!({ "id": id, "state": body.state })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RealtimeBody {
+    /// The public URL of this server's `/webhooks/bigcommerce/{id}`.
+    webhook_url: String,
+}
+
+async fn start_realtime(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<RealtimeBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = connector_id(&id)?;
+    if !(body.webhook_url.starts_with("http://") || body.webhook_url.starts_with("https://")) {
+        return Err(ApiError::bad_request("webhook_url must be an http(s) URL"));
+    }
+    let hooks = state.engine.start_realtime(&id, &body.webhook_url).await?;
+    Ok(Json(serde_json::json!({ "id": id, "hooks": hooks })))
+}
+
+/// Filters for message lists; comma-separated statuses.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    connector: Option<String>,
+    entity: Option<Entity>,
+    mode: Option<Mode>,
+    status: Option<String>,
+    text: Option<String>,
+    batch_run: Option<i64>,
+    from: Option<i64>,
+    to: Option<i64>,
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<MessageFilter, ApiError> {
+        let statuses = match &self.status {
+            Some(s) => s
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| p.trim().parse::<MessageStatus>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            None => Vec::new(),
+        };
+        Ok(MessageFilter {
+            connector: self.connector.as_deref().map(connector_id).transpose()?,
+            entity: self.entity,
+            mode: self.mode,
+            statuses,
+            created_from: self.from.map(Timestamp),
+            created_to: self.to.map(Timestamp),
+            text: self.text.clone().filter(|t| !t.is_empty()),
+            batch_run: self.batch_run,
+        })
+    }
+}
+
+async fn list_messages(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Page<Message>>, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if limit == 0 || limit > kcf_store::MAX_PAGE {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {}",
+            kcf_store::MAX_PAGE
+        )));
+    }
+    let page = PageRequest {
+        before: q.before.map(MessageId),
+        limit,
+    };
+    Ok(Json(state.engine.store.list_messages(&q.filter()?, page).await?))
+}
+
+async fn counts(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<StatusCount>>, ApiError> {
+    Ok(Json(state.engine.store.count_by_status(&q.filter()?).await?))
+}
+
+#[derive(Debug, Serialize)]
+struct MessageDetail {
+    message: Message,
+    history: Vec<HistoryEntry>,
+}
+
+async fn message(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<MessageDetail>, ApiError> {
+    let store = &state.engine.store;
+    let message = store
+        .message(MessageId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no message {id}")))?;
+    let history = store.history(MessageId(id)).await?;
+    Ok(Json(MessageDetail { message, history }))
+}
+
+/// A manual action on messages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActBody {
+    /// `process`, `retry` or `skip`.
+    action: String,
+    ids: Vec<i64>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn act(
+    State(state): State<AppState>,
+    Json(body): Json<ActBody>,
+) -> Result<Json<ActionReport>, ApiError> {
+    let transition = match body.action.as_str() {
+        "process" => Transition::ProcessNow,
+        "retry" => Transition::Retry,
+        "skip" => Transition::Skip,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown action '{other}'; use process, retry or skip"
+            )));
+        }
+    };
+    if body.ids.is_empty() || body.ids.len() > 10_000 {
+        return Err(ApiError::bad_request("ids must hold 1 to 10,000 message ids"));
+    }
+    let ids: Vec<MessageId> = body.ids.into_iter().map(MessageId).collect();
+    let action = ManualAction {
+        transition,
+        actor: "api".into(),
+        reason: body.reason,
+    };
+    Ok(Json(state.engine.store.act(&ids, &action).await?))
+}
+
+/// A batch window to list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    connector: String,
+    entity: Entity,
+    /// Start, inclusive: RFC 3339 or a date (`2026-11-01`, UTC midnight).
+    from: Option<String>,
+    /// End, exclusive: same forms; default now.
+    to: Option<String>,
+    #[serde(default)]
+    mode: Option<BatchMode>,
+}
+
+/// Parses `2026-11-01`, `2026-11-01T10:00:00Z` or epoch milliseconds.
+pub fn parse_when(s: &str) -> Result<Timestamp, String> {
+    let s = s.trim();
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(Timestamp(ms));
+    }
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(Timestamp(t.as_millisecond()));
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        return jiff::tz::Offset::UTC
+            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+            .map(|t| Timestamp(t.as_millisecond()))
+            .map_err(|e| e.to_string());
+    }
+    Err(format!(
+        "'{s}' is not a date; use 2026-11-01, 2026-11-01T10:00:00Z or epoch milliseconds"
+    ))
+}
+
+async fn prepare_batch(
+    State(state): State<AppState>,
+    Json(body): Json<BatchBody>,
+) -> Result<Json<BatchView>, ApiError> {
+    let mode = body.mode.unwrap_or(BatchMode::ByDate);
+    let from = match (&body.from, mode) {
+        (Some(f), _) => parse_when(f).map_err(ApiError::bad_request)?,
+        (None, BatchMode::Full) => Timestamp(0),
+        (None, _) => return Err(ApiError::bad_request("from is required (or mode full)")),
+    };
+    let to = match &body.to {
+        Some(t) => parse_when(t).map_err(ApiError::bad_request)?,
+        None => Timestamp::now(),
+    };
+    let run = state
+        .engine
+        .prepare_batch(BatchRequest {
+            connector: connector_id(&body.connector)?,
+            entity: body.entity,
+            mode,
+            from,
+            to,
+        })
+        .await?;
+    Ok(Json(batch_view(&state, run).await?))
+}
+
+/// A batch run with its messages' counts.
+#[derive(Debug, Serialize)]
+struct BatchView {
+    run: BatchRun,
+    counts: Vec<StatusCount>,
+}
+
+async fn batch_view(state: &AppState, run: BatchRun) -> Result<BatchView, ApiError> {
+    let counts = state
+        .engine
+        .store
+        .count_by_status(&MessageFilter {
+            batch_run: Some(run.id),
+            ..MessageFilter::default()
+        })
+        .await?;
+    Ok(BatchView { run, counts })
+}
+
+async fn batch(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<BatchView>, ApiError> {
+    let run = state
+        .engine
+        .store
+        .batch_run(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no batch run {id}")))?;
+    Ok(Json(batch_view(&state, run).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProcessBody {
+    #[serde(default)]
+    all: bool,
+    #[serde(default)]
+    ids: Vec<i64>,
+}
+
+async fn process_batch(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<ProcessBody>,
+) -> Result<Json<ActionReport>, ApiError> {
+    let ids = match (body.all, body.ids.is_empty()) {
+        (true, true) => None,
+        (false, false) => Some(body.ids.into_iter().map(MessageId).collect()),
+        _ => return Err(ApiError::bad_request("give either all: true or a list of ids")),
+    };
+    Ok(Json(state.engine.process_batch(id, ids, "api").await?))
+}

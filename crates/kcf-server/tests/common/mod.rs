@@ -1,0 +1,401 @@
+//! The end-to-end harness: both emulators, a fresh database (SQLite or PostgreSQL), the engine
+//! with one connector wired between them, and the api + workers started through the same
+//! call as `kcf up`. Tests drive the emulators over their public HTTP APIs only.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod db;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use kcf_domain::{ConnectorId, Entity, EntitySettings, Message, Secret};
+use kcf_engine::{Engine, WorkerConfig};
+use kcf_sandbox::{Dataset, Emulator, Faults, SeedSize};
+use kcf_server::{AppConfig, Running, wiring};
+use kcf_store::{MessageFilter, PageRequest};
+use reqwest::{Client, Method};
+use serde_json::{Value, json};
+
+pub const TOKEN: &str = "test-token";
+const ACU: &str = "/entity/Default/24.200.001";
+const BC3: &str = "/stores/sandbox/v3";
+const BC2: &str = "/stores/sandbox/v2";
+
+/// Options for a harness.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub seed: SeedSize,
+    pub faults: Faults,
+    pub bc_rate_limit: Option<(u32, u64)>,
+    pub initial_sync: bool,
+    pub workers: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            seed: SeedSize::Small,
+            faults: Faults::default(),
+            bc_rate_limit: None,
+            initial_sync: false,
+            workers: true,
+        }
+    }
+}
+
+pub struct Harness {
+    pub db: db::TestDb,
+    pub acu: Emulator,
+    pub bc: Emulator,
+    pub engine: Arc<Engine>,
+    pub app: Option<Running>,
+    pub id: ConnectorId,
+    pub http: Client,
+    erp: Client,
+}
+
+impl Harness {
+    pub async fn start(backend: &str) -> Self {
+        Self::with(backend, Options::default()).await
+    }
+
+    pub async fn with(backend: &str, options: Options) -> Self {
+        let db = db::TestDb::open(backend).await;
+        let dataset = Dataset::generate(options.seed);
+        let acu_config = kcf_sandbox::acumatica::AcumaticaConfig {
+            max_sessions: 16,
+            push_retry_delay: Duration::from_millis(50),
+            ..Default::default()
+        };
+        let acu = kcf_sandbox::start_acumatica(
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            acu_config,
+            options.faults.clone(),
+            &dataset,
+        )
+        .await
+        .unwrap();
+        let mut bc_config = kcf_sandbox::bigcommerce::BigCommerceConfig {
+            webhook_time_scale: 0.001,
+            ..Default::default()
+        };
+        match options.bc_rate_limit {
+            Some((quota, window_ms)) => {
+                if let Some(limit) = bc_config.rate_limit.as_mut() {
+                    limit.quota = quota;
+                    limit.window = Duration::from_millis(window_ms);
+                }
+            }
+            None => bc_config.rate_limit = None,
+        }
+        let bc = kcf_sandbox::start_bigcommerce(
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            bc_config,
+            options.faults.clone(),
+            &dataset,
+        )
+        .await
+        .unwrap();
+        let engine = Engine::new(db.store.clone());
+        let id = ConnectorId::parse("test").unwrap();
+        let mut spec = wiring::sandbox_connector(id.clone(), &acu.url(), &bc.url());
+        if let Some((quota, window_ms)) = options.bc_rate_limit {
+            spec.bigcommerce.quota = quota;
+            spec.bigcommerce.window = Duration::from_millis(window_ms);
+        } else {
+            spec.bigcommerce.quota = 100_000;
+        }
+        spec.acumatica.timeout = Duration::from_secs(5);
+        spec.bigcommerce.timeout = Duration::from_secs(5);
+        engine.add_connector(spec).await.unwrap();
+        let app = kcf_server::start(
+            engine.clone(),
+            Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            AppConfig {
+                worker: options.workers,
+                workers: WorkerConfig {
+                    owner: format!("test-{backend}"),
+                    concurrency: 8,
+                    lease: Duration::from_secs(30),
+                    idle_wait: Duration::from_millis(200),
+                    grace: Duration::from_secs(5),
+                },
+                worker_loops: 2,
+                api_tokens: vec![Secret::new(TOKEN)],
+                schedule_tick: Duration::from_millis(500),
+            },
+        )
+        .await
+        .unwrap();
+        let url = app.url().unwrap();
+        wiring::wire_sandbox(&engine, &id, &url, &acu.url())
+            .await
+            .unwrap();
+        if options.initial_sync {
+            wiring::initial_sync(&engine, &id).await.unwrap();
+        }
+        let erp = Client::builder().cookie_store(true).build().unwrap();
+        let login = erp
+            .post(format!("{}/entity/auth/login", acu.url()))
+            .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 204);
+        Self {
+            db,
+            acu,
+            bc,
+            engine,
+            app: Some(app),
+            id,
+            http: Client::new(),
+            erp,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.app.as_ref().and_then(Running::url).unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+    }
+
+    // ---- Acumatica, over its public API ----
+
+    pub async fn erp(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .erp
+            .request(method, format!("{}{ACU}{path}", self.acu.url()));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// PUTs a plain record (wrapped here), returning the plain answer.
+    pub async fn erp_put(&self, entity: &str, plain: Value) -> Value {
+        let (status, body) = self
+            .erp(Method::PUT, &format!("/{entity}"), Some(wrap(&plain)))
+            .await;
+        assert_eq!(status, 200, "PUT {entity}: {body}");
+        unwrap(&body)
+    }
+
+    pub async fn erp_get(&self, path: &str) -> Option<Value> {
+        let (status, body) = self.erp(Method::GET, path, None).await;
+        (status == 200).then(|| unwrap(&body))
+    }
+
+    /// Runs an action to completion.
+    pub async fn erp_action(&self, path: &str, entity: Value) {
+        let r = self
+            .erp
+            .post(format!("{}{ACU}{path}", self.acu.url()))
+            .json(&json!({ "entity": wrap(&entity), "parameters": {} }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202, "{path}: {}", r.text().await.unwrap());
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        for _ in 0..200 {
+            let p = self
+                .erp
+                .get(format!("{}{location}", self.acu.url()))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if p == 204 {
+                return;
+            }
+            assert_eq!(p, 202, "{path} failed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{path} never finished");
+    }
+
+    // ---- BigCommerce, over its public API ----
+
+    pub async fn store(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let base = if path.starts_with("/v2") { BC2 } else { BC3 };
+        let path = path.trim_start_matches("/v2").trim_start_matches("/v3");
+        let mut req = self
+            .http
+            .request(method, format!("{}{base}{path}", self.bc.url()))
+            .header("X-Auth-Token", "sandbox")
+            .header("Accept", "application/json");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn products_with_sku(&self, sku: &str) -> Vec<Value> {
+        let (_, body) = self
+            .store(Method::GET, &format!("/v3/catalog/products?sku={sku}"), None)
+            .await;
+        body["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Places an order in the store (`POST /v2/orders`), returning it.
+    pub async fn place_order(&self, email: &str, lines: &[(&str, u32)]) -> Value {
+        let mut products = Vec::new();
+        for (sku, qty) in lines {
+            let found = self.products_with_sku(sku).await;
+            let product = found.first().unwrap_or_else(|| panic!("no store product {sku}"));
+            products.push(json!({ "product_id": product["id"], "quantity": qty }));
+        }
+        let body = json!({
+            "customer_id": 0,
+            "status_id": 11,
+            "billing_address": {
+                "first_name": "Test", "last_name": "Buyer", "street_1": "1 Main St", "city": "Austin",
+                "state": "Texas", "zip": "78701", "country": "United States", "country_iso2": "US",
+                "email": email, "phone": "555-0100"
+            },
+            "shipping_addresses": [{
+                "first_name": "Test", "last_name": "Buyer", "street_1": "1 Main St", "city": "Austin",
+                "state": "Texas", "zip": "78701", "country": "United States", "country_iso2": "US",
+                "email": email
+            }],
+            "products": products,
+        });
+        let (status, order) = self.store(Method::POST, "/v2/orders", Some(body)).await;
+        assert!(status == 200 || status == 201, "create order: {status} {order}");
+        order
+    }
+
+    // ---- kcf's own view ----
+
+    pub async fn messages(&self, entity: Entity) -> Vec<Message> {
+        let filter = MessageFilter {
+            entity: Some(entity),
+            ..MessageFilter::default()
+        };
+        self.db
+            .store
+            .list_messages(&filter, PageRequest { before: None, limit: 500 })
+            .await
+            .unwrap()
+            .items
+    }
+
+    pub async fn set_settings(&self, entity: Entity, f: impl FnOnce(&mut EntitySettings)) {
+        let mut all = self.db.store.entity_settings(&self.id).await.unwrap();
+        let s = all.iter_mut().find(|s| s.entity == entity).unwrap();
+        f(s);
+        self.db.store.put_entity_settings(s).await.unwrap();
+    }
+
+    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.url()))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+/// Polls `check` until it returns Some or `timeout` passes; panics with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Plain JSON → Acumatica's value wrapper.
+pub fn wrap(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let w = match v {
+                        Value::Array(a) => Value::Array(a.iter().map(wrap).collect()),
+                        Value::Object(_) => wrap(v),
+                        _ if k == "id" || k == "delete" => v.clone(),
+                        other => json!({ "value": other }),
+                    };
+                    (k.clone(), w)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Acumatica's value wrapper → plain JSON.
+pub fn unwrap(v: &Value) -> Value {
+    match v {
+        Value::Object(o) if o.len() == 1 && o.contains_key("value") => o["value"].clone(),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| *k != "rowNumber" && *k != "custom" && *k != "_links")
+                .map(|(k, v)| (k.clone(), unwrap(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(unwrap).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Runs a test body once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::$name("sqlite").await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::$name("postgres").await;
+                }
+            )*
+        }
+    };
+}
+
+/// A Standard Webhooks signature, as BigCommerce sends it.
+pub fn sign(secret: &[u8], id: &str, timestamp: i64, body: &str) -> String {
+    use base64::Engine as _;
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}

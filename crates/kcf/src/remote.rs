@@ -1,0 +1,355 @@
+//! `kcf batch …` and `kcf messages …`: commands that talk to a running server's REST API, like
+//! `kubectl` or `gh`.
+
+use std::{process::ExitCode, time::Duration};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::cli::{BatchArgs, BatchCommand, MessagesArgs, MessagesCommand, Remote, Window};
+
+/// A REST API client for one server.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    fn new(remote: &Remote) -> anyhow::Result<Self> {
+        let Some(token) = remote.token.clone().filter(|t| !t.is_empty()) else {
+            bail!("an API token is needed: pass --token or set KCF_TOKEN (kcf up prints one)");
+        };
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(600))
+                .build()?,
+            base: format!("{}/api/v1", remote.url.trim_end_matches('/')),
+            token,
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the kcf server at {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
+        if !status.is_success() {
+            let message = value["error"]["message"]
+                .as_str()
+                .map_or_else(|| text.clone(), str::to_owned);
+            bail!("the server answered {status}: {message}");
+        }
+        Ok(value)
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The workspace grid's columns per entity (field in the listed record, heading).
+fn columns(entity: &str) -> &'static [(&'static str, &'static str)] {
+    match entity {
+        "product" => &[
+            ("InventoryID", "InventoryID"),
+            ("Description", "Description"),
+            ("ItemType", "Type"),
+            ("ItemClass", "Item Class"),
+            ("PostingClass", "Posting Class"),
+            ("TaxCategory", "Tax Category"),
+            ("BaseUOM", "Base Unit"),
+            ("DefaultPrice", "Default Price"),
+            ("ItemStatus", "Item Status"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        "category" => &[
+            ("CategoryID", "Category ID"),
+            ("Description", "Description"),
+            ("ParentCategoryID", "Parent"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        "customer" => &[
+            ("CustomerID", "Customer ID"),
+            ("CustomerName", "Customer Name"),
+            ("CustomerClass", "Customer Class"),
+            ("Status", "Status"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        "shipment" => &[
+            ("ShipmentNbr", "Shipment Nbr"),
+            ("Status", "Status"),
+            ("CustomerID", "Customer"),
+            ("ShipmentDate", "Shipment Date"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        "order" => &[
+            ("id", "Order ID"),
+            ("status", "Status"),
+            ("total_inc_tax", "Total"),
+            ("date_created", "Created"),
+            ("date_modified", "Last Modified On"),
+        ],
+        _ => &[],
+    }
+}
+
+fn print_table(headings: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headings.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count().min(40));
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let c: String = c.chars().take(40).collect();
+                format!("{c:<w$}", w = widths[i])
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    println!("{}", line(headings.iter().map(|h| (*h).to_owned()).collect()));
+    for row in rows {
+        println!("{}", line(row.clone()));
+    }
+}
+
+async fn list_all(api: &Api, run: i64) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let mut path = format!("/messages?batch_run={run}&limit=500");
+        if let Some(b) = before {
+            path.push_str(&format!("&before={b}"));
+        }
+        let page = api.get(&path).await?;
+        out.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next"].as_i64() {
+            Some(n) => before = Some(n),
+            None => break,
+        }
+    }
+    out.reverse();
+    Ok(out)
+}
+
+async fn prepare(api: &Api, remote: &Remote, w: &Window) -> anyhow::Result<Value> {
+    api.post(
+        "/batches",
+        json!({ "connector": remote.connector, "entity": w.entity, "from": w.from, "to": w.to, "mode": "by-date" }),
+    )
+    .await
+}
+
+/// `kcf batch …`.
+pub async fn batch(args: BatchArgs) -> anyhow::Result<ExitCode> {
+    let api = Api::new(&args.remote)?;
+    match args.command {
+        BatchCommand::List(w) => {
+            let view = prepare(&api, &args.remote, &w).await?;
+            let run = view["run"]["id"].as_i64().unwrap_or_default();
+            let messages = list_all(&api, run).await?;
+            let cols = columns(&w.entity);
+            let mut headings: Vec<&str> = vec!["Message", "Status"];
+            headings.extend(cols.iter().map(|(_, h)| *h));
+            let rows: Vec<Vec<String>> = messages
+                .iter()
+                .map(|m| {
+                    let mut row = vec![text(&m["id"]), text(&m["status"])];
+                    row.extend(cols.iter().map(|(f, _)| text(&m["payload"][*f])));
+                    row
+                })
+                .collect();
+            if rows.is_empty() {
+                println!("No records found. Try to modify parameters above to see records here.");
+            } else {
+                print_table(&headings, &rows);
+            }
+            println!(
+                "\nbatch run {run}: {} listed in [{}, {}); process with: kcf batch process {} --from {} --all",
+                rows.len(),
+                w.from,
+                w.to.as_deref().unwrap_or("now"),
+                w.entity,
+                w.from
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        BatchCommand::Process { window, all, ids } => {
+            if !all && ids.is_empty() {
+                bail!("say what to process: --all, or --ids KEY,KEY");
+            }
+            let view = prepare(&api, &args.remote, &window).await?;
+            let run = view["run"]["id"].as_i64().unwrap_or_default();
+            let body = if all {
+                json!({ "all": true })
+            } else {
+                let messages = list_all(&api, run).await?;
+                let wanted: Vec<i64> = messages
+                    .iter()
+                    .filter(|m| ids.iter().any(|k| Some(k.as_str()) == m["record_key"].as_str()))
+                    .filter_map(|m| m["id"].as_i64())
+                    .collect();
+                if wanted.is_empty() {
+                    bail!("none of {} was changed in that range", ids.join(", "));
+                }
+                json!({ "ids": wanted })
+            };
+            let report = api.post(&format!("/batches/{run}/process"), body).await?;
+            let asked = report["changed"].as_array().map_or(0, Vec::len)
+                + report["refused"].as_array().map_or(0, Vec::len);
+            let total = if all {
+                view["run"]["listed"].as_u64().unwrap_or(0)
+            } else {
+                asked as u64
+            };
+            let counts = follow(&api, run, total).await?;
+            summary(&counts);
+            let bad = counts
+                .iter()
+                .filter(|(s, _)| matches!(s.as_str(), "failed" | "aborted" | "invalid"))
+                .map(|(_, n)| n)
+                .sum::<u64>();
+            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(3) })
+        }
+    }
+}
+
+const FINAL: &[&str] = &["processed", "aborted", "skipped", "filtered", "invalid", "deleted"];
+
+/// Shows a progress bar until every message of the run is in a final status (or stalls).
+async fn follow(api: &Api, run: i64, total: u64) -> anyhow::Result<Vec<(String, u64)>> {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut last_done = 0;
+    let mut idle = 0;
+    loop {
+        let view = api.get(&format!("/batches/{run}")).await?;
+        let counts: Vec<(String, u64)> = view["counts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| (text(&c["status"]), c["count"].as_u64().unwrap_or(0)))
+            .collect();
+        let done: u64 = counts
+            .iter()
+            .filter(|(s, _)| FINAL.contains(&s.as_str()))
+            .map(|(_, n)| n)
+            .sum();
+        let failed: u64 = counts.iter().filter(|(s, _)| s == "failed").map(|(_, n)| n).sum();
+        bar.set_position(done.min(total));
+        bar.set_message(if failed > 0 { format!("{failed} retrying") } else { String::new() });
+        if done >= total {
+            bar.finish();
+            return Ok(counts);
+        }
+        idle = if done == last_done { idle + 1 } else { 0 };
+        last_done = done;
+        // Ten minutes without progress: report what is there instead of waiting forever.
+        if idle > 1200 {
+            bar.abandon_with_message("no progress for 10 minutes; see kcf messages list");
+            return Ok(counts);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn summary(counts: &[(String, u64)]) {
+    let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    println!("{}", if parts.is_empty() { "nothing listed".into() } else { parts.join(", ") });
+}
+
+/// `kcf messages …`.
+pub async fn messages(args: MessagesArgs) -> anyhow::Result<ExitCode> {
+    let api = Api::new(&args.remote)?;
+    let (action, ids) = match args.command {
+        MessagesCommand::List(f) => {
+            let mut path = format!(
+                "/messages?connector={}&limit={}",
+                args.remote.connector, f.limit
+            );
+            for (k, v) in [("entity", &f.entity), ("status", &f.status), ("text", &f.text)] {
+                if let Some(v) = v {
+                    path.push_str(&format!("&{k}={}", urlencode(v)));
+                }
+            }
+            let page = api.get(&path).await?;
+            let rows: Vec<Vec<String>> = page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| {
+                    vec![
+                        text(&m["id"]),
+                        text(&m["entity"]),
+                        text(&m["record_key"]),
+                        text(&m["status"]),
+                        text(&m["attempts"]),
+                        text(&m["description"]),
+                        text(&m["last_error"]),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["ID", "Entity", "Key", "Status", "Attempts", "Description", "Last error"],
+                &rows,
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        MessagesCommand::Process { ids } => ("process", ids),
+        MessagesCommand::Retry { ids } => ("retry", ids),
+        MessagesCommand::Skip { ids } => ("skip", ids),
+    };
+    if ids.is_empty() {
+        bail!("give the message ids to {action}");
+    }
+    let report = api
+        .post("/messages/actions", json!({ "action": action, "ids": ids }))
+        .await?;
+    let changed = report["changed"].as_array().map_or(0, Vec::len);
+    println!("{action}: {changed} changed");
+    for r in report["refused"].as_array().into_iter().flatten() {
+        println!("  {} refused: {}", text(&r[0]), text(&r[1]));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b',' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,109 @@
+//! `kcf up`: the sandbox emulators (seeded), the server and the workers on an embedded SQLite
+//! file, one connector wired between the two emulators, the initial sync, and a banner that
+//! says where to look. Stops gracefully on Ctrl-C or SIGTERM.
+
+use std::{io::Write, path::PathBuf, process::ExitCode, sync::Arc};
+
+use anyhow::Context;
+use kcf_domain::{ConnectorId, Secret};
+use kcf_sandbox::{Dataset, Faults, SeedSize};
+use kcf_server::{AppConfig, wiring};
+
+use crate::{cli::UpArgs, config::Config};
+
+async fn listen(port: u16, flag: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port} ({flag}); is it in use?"))
+}
+
+/// Runs everything until interrupted.
+pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
+    let data_dir = args.data_dir.unwrap_or_else(|| PathBuf::from("kcf-data"));
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let seed: SeedSize = args
+        .seed
+        .as_deref()
+        .unwrap_or("small")
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let api_listener = listen(args.port.unwrap_or(8080), "--port").await?;
+    let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
+    let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
+    let dataset = Dataset::generate(seed);
+    let mut acu_config = kcf_sandbox::acumatica::AcumaticaConfig::default();
+    // kcf's workers hold a few sessions; a person's script may want one too.
+    acu_config.max_sessions = acu_config.max_sessions.max(8);
+    let acumatica =
+        kcf_sandbox::start_acumatica(acu_listener, acu_config, Faults::default(), &dataset).await?;
+    let bigcommerce = kcf_sandbox::start_bigcommerce(
+        bc_listener,
+        kcf_sandbox::bigcommerce::BigCommerceConfig::default(),
+        Faults::default(),
+        &dataset,
+    )
+    .await?;
+
+    let db = data_dir.join("kcf.db");
+    let mut store_config = config.store_config();
+    store_config.url = format!("sqlite://{}", db.display());
+    let store = kcf_store::open(&store_config).await?;
+    store.migrate().await?;
+    let engine = kcf_engine::Engine::new(store);
+    let id = ConnectorId::parse("sandbox").map_err(anyhow::Error::msg)?;
+    engine
+        .add_connector(wiring::sandbox_connector(
+            id.clone(),
+            &acumatica.url(),
+            &bigcommerce.url(),
+        ))
+        .await?;
+    let token = args.api_token.unwrap_or_else(|| {
+        use rand::RngExt;
+        format!("kcf_{:032x}", rand::rng().random::<u128>())
+    });
+    let app = kcf_server::start(
+        engine.clone(),
+        Some(api_listener),
+        AppConfig {
+            api_tokens: vec![Secret::new(token.clone())],
+            worker_loops: 2,
+            ..AppConfig::default()
+        },
+    )
+    .await?;
+    let url = app.url().unwrap_or_default();
+    wiring::wire_sandbox(&engine, &id, &url, &acumatica.url()).await?;
+    let runs = wiring::initial_sync(&engine, &id).await?;
+
+    let banner = format!(
+        "\nkcf is up.\n\n\
+         api & metrics     {url}/api/v1   {url}/metrics   {url}/healthz\n\
+         api token         {token}\n\
+         Acumatica         {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\
+         BigCommerce       {bc}/stores/sandbox/v3   (X-Auth-Token: sandbox)\n\
+         database          {db}\n\
+         connector         sandbox: push notifications and webhooks wired; initial sync queued \
+         (batch runs {runs:?})\n\n\
+         try:  export KCF_URL={url} KCF_TOKEN={token}\n      \
+         kcf messages list --status failed\n      \
+         kcf batch list product --from 2020-01-01 --to 2030-01-01\n\n\
+         Ctrl-C stops it.\n",
+        acu = acumatica.url(),
+        bc = bigcommerce.url(),
+        db = db.display(),
+    );
+    let _ = std::io::stdout().write_all(banner.as_bytes());
+    let _ = std::io::stdout().flush();
+    crate::signals::wait().await;
+    tracing::info!("stopping: finishing in-flight work");
+    app.shutdown().await;
+    for conn in engine.runtimes() {
+        let _ = conn.erp.logout().await;
+    }
+    drop(Arc::clone(&engine));
+    bigcommerce.stop().await;
+    acumatica.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
