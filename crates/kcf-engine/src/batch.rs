@@ -244,7 +244,9 @@ async fn list_page(
         Entity::Customer => ErpEntity::Customer,
         Entity::Shipment => ErpEntity::Shipment,
         other => {
-            return Err(EngineError::Invalid(format!("{other} has no batch process")));
+            return Err(EngineError::Invalid(format!(
+                "{other} has no batch process"
+            )));
         }
     };
     let query = ChangedQuery {
@@ -254,14 +256,16 @@ async fn list_page(
         top: PAGE,
         select: None,
     };
-    let rows = ctx
-        .conn
-        .erp
-        .changed(entity, &query)
-        .await
-        .map_err(|e| EngineError::External(format!("listing Acumatica {}: {e}", entity.name())))?;
+    let rows =
+        ctx.conn.erp.changed(entity, &query).await.map_err(|e| {
+            EngineError::External(format!("listing Acumatica {}: {e}", entity.name()))
+        })?;
     let full = rows.len() as u32 >= PAGE;
-    let next = if full { rows.last().and_then(|r| entity.key_of(r)) } else { None };
+    let next = if full {
+        rows.last().and_then(|r| entity.key_of(r))
+    } else {
+        None
+    };
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(key) = entity.record_key(&row) else {
@@ -272,7 +276,12 @@ async fn list_page(
             .and_then(Value::as_str)
             .and_then(|s| s.parse::<jiff::Timestamp>().ok())
             .map(|t| Timestamp(t.as_millisecond()));
-        let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = |k: &str| {
+            row.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let description = match run.entity {
             Entity::Product => format!("{key} {}", text("Description")),
             Entity::Category => format!("{key} {}", text("Description")),
@@ -326,6 +335,10 @@ async fn list_orders(
             modified,
         });
     }
-    let next = if full { last.map(|id| id.to_string()) } else { None };
+    let next = if full {
+        last.map(|id| id.to_string())
+    } else {
+        None
+    };
     Ok((out, next))
 }

@@ -74,8 +74,8 @@ impl Engine {
                 ingress.push_header
             )));
         }
-        let notification =
-            kcf_acumatica::notify::parse(body).map_err(|e| IntakeError::BadRequest(e.to_string()))?;
+        let notification = kcf_acumatica::notify::parse(body)
+            .map_err(|e| IntakeError::BadRequest(e.to_string()))?;
         let changes = notification
             .changes()
             .map_err(|e| IntakeError::BadRequest(e.to_string()))?;
@@ -84,14 +84,17 @@ impl Engine {
         let settings = self.settings(&conn.id).await?;
         for change in changes {
             let direction = Direction::ErpToStore;
-            if let Some(why) = unwanted(&settings, &conn.id, change.entity, direction).await {
-                report.ignored.push(format!("{} {}: {why}", change.entity, change.record_key));
+            if let Some(why) = unwanted(&settings, &conn.id, change.entity, direction) {
+                report
+                    .ignored
+                    .push(format!("{} {}: {why}", change.entity, change.record_key));
                 continue;
             }
             let Ok(key) = RecordKey::parse(change.record_key.clone()) else {
-                report
-                    .ignored
-                    .push(format!("{} '{}': not a usable key", change.entity, change.record_key));
+                report.ignored.push(format!(
+                    "{} '{}': not a usable key",
+                    change.entity, change.record_key
+                ));
                 continue;
             };
             let description = describe(change.entity, &change.row, change.deleted);
@@ -159,27 +162,44 @@ impl Engine {
                  webhooks are refused"
             )));
         }
-        let event =
-            kcf_bigcommerce::notify::parse(body).map_err(|e| IntakeError::BadRequest(e.to_string()))?;
+        let event = kcf_bigcommerce::notify::parse(body)
+            .map_err(|e| IntakeError::BadRequest(e.to_string()))?;
         let mut report = IntakeReport::default();
         let Some(entity) = event.entity else {
-            report.ignored.push(format!("scope {} is not synced", event.scope));
+            report
+                .ignored
+                .push(format!("scope {} is not synced", event.scope));
             return Ok(report);
         };
         let direction = Direction::StoreToErp;
         let settings = self.settings(&conn.id).await?;
-        if let Some(why) = unwanted(&settings, &conn.id, entity, direction).await {
-            report.ignored.push(format!("{entity} {}: {why}", event.resource_id));
+        if let Some(why) = unwanted(&settings, &conn.id, entity, direction) {
+            report
+                .ignored
+                .push(format!("{entity} {}: {why}", event.resource_id));
             return Ok(report);
         }
         let key = RecordKey::parse(event.resource_id.clone())
             .map_err(|e| IntakeError::BadRequest(format!("data.id: {e}")))?;
         let payload = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
-        let message = NewMessage::new(conn.id.clone(), entity, direction, Mode::RealTime, key, "bigcommerce")
-            .with_dedup_key(event.hash.clone())
-            .with_description(format!("{} {} ({})", entity_label(entity), event.resource_id, event.scope))
-            .with_payload(payload);
-        self.enqueue(vec![message], &mut report, "bigcommerce").await?;
+        let message = NewMessage::new(
+            conn.id.clone(),
+            entity,
+            direction,
+            Mode::RealTime,
+            key,
+            "bigcommerce",
+        )
+        .with_dedup_key(event.hash.clone())
+        .with_description(format!(
+            "{} {} ({})",
+            entity_label(entity),
+            event.resource_id,
+            event.scope
+        ))
+        .with_payload(payload);
+        self.enqueue(vec![message], &mut report, "bigcommerce")
+            .await?;
         Ok(report)
     }
 
@@ -216,19 +236,23 @@ impl Engine {
 }
 
 /// Why a record should not become a message, if it should not.
-async fn unwanted(
+fn unwanted(
     settings: &[EntitySettings],
     id: &ConnectorId,
     entity: Entity,
     direction: Direction,
 ) -> Option<String> {
     let Some(s) = settings.iter().find(|s| s.entity == entity) else {
-        return Some(format!("connector {id} is stopped or has no settings for {entity}"));
+        return Some(format!(
+            "connector {id} is stopped or has no settings for {entity}"
+        ));
     };
     if !s.active {
         Some(format!("{entity} sync is not active"))
     } else if !s.realtime {
-        Some(format!("real-time {entity} sync is off (batches still run)"))
+        Some(format!(
+            "real-time {entity} sync is off (batches still run)"
+        ))
     } else if !s.direction.allows(direction) {
         Some(format!("{entity} syncs {} only", s.direction))
     } else {
@@ -259,7 +283,12 @@ fn describe(entity: Entity, row: &serde_json::Value, deleted: bool) -> String {
         Entity::Category => format!("{} {}", text("CategoryID"), text("Description")),
         Entity::Customer => format!("{} {}", text("CustomerID"), text("CustomerName")),
         Entity::OrderStatus | Entity::Order => {
-            format!("{} {} → {}", text("OrderNbr"), text("ExternalRef"), text("Status"))
+            format!(
+                "{} {} → {}",
+                text("OrderNbr"),
+                text("ExternalRef"),
+                text("Status")
+            )
         }
         Entity::Shipment => format!("{} {}", text("ShipmentNbr"), text("Status")),
     };

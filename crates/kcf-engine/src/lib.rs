@@ -24,7 +24,7 @@ use kcf_store::Store;
 
 pub use batch::BatchRequest;
 pub use connector::{ConnectorRuntime, ConnectorSpec, Ctx, IngressSecrets};
-pub use error::{ApplyError, Applied, EngineError};
+pub use error::{Applied, ApplyError, EngineError};
 pub use intake::{IntakeError, IntakeReport};
 pub use worker::WorkerConfig;
 

@@ -59,8 +59,12 @@ pub async fn run(engine: Arc<Engine>, tick: Duration, mut shutdown: watch::Recei
                     to: now,
                 };
                 match engine.prepare_batch(request).await {
-                    Ok(run) => tracing::info!(connector = %conn.id, entity = %s.entity, run = run.id, listed = run.listed, "scheduled batch listed"),
-                    Err(e) => tracing::warn!(connector = %conn.id, entity = %s.entity, error = %e, "scheduled batch failed"),
+                    Ok(run) => {
+                        tracing::info!(connector = %conn.id, entity = %s.entity, run = run.id, listed = run.listed, "scheduled batch listed")
+                    }
+                    Err(e) => {
+                        tracing::warn!(connector = %conn.id, entity = %s.entity, error = %e, "scheduled batch failed")
+                    }
                 }
             }
         }
@@ -156,7 +160,10 @@ async fn resume_interrupted(engine: &Arc<Engine>) {
             let Ok(runs) = engine.store.batch_runs(&conn.id, *entity, 5).await else {
                 continue;
             };
-            for run in runs.into_iter().filter(|r| r.status == BatchStatus::Listing) {
+            for run in runs
+                .into_iter()
+                .filter(|r| r.status == BatchStatus::Listing)
+            {
                 tracing::info!(connector = %conn.id, entity = %entity, run = run.id, "resuming an interrupted batch listing");
                 let ctx = Ctx {
                     store: engine.store.clone(),
@@ -175,17 +182,37 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> Timestamp {
-        Timestamp(s.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).unwrap_or(0))
+        Timestamp(
+            s.parse::<jiff::Timestamp>()
+                .map(|t| t.as_millisecond())
+                .unwrap_or(0),
+        )
     }
 
     #[test]
     fn due_fires_once_per_occurrence() {
         let every_hour = "0 * * * *";
-        assert!(due(every_hour, at("2026-01-01T10:59:00Z"), at("2026-01-01T11:00:00Z")));
-        assert!(!due(every_hour, at("2026-01-01T11:00:00Z"), at("2026-01-01T11:30:00Z")));
+        assert!(due(
+            every_hour,
+            at("2026-01-01T10:59:00Z"),
+            at("2026-01-01T11:00:00Z")
+        ));
+        assert!(!due(
+            every_hour,
+            at("2026-01-01T11:00:00Z"),
+            at("2026-01-01T11:30:00Z")
+        ));
         let nightly = "30 2 * * *";
-        assert!(due(nightly, at("2026-01-01T02:00:00Z"), at("2026-01-01T03:00:00Z")));
-        assert!(!due(nightly, at("2026-01-01T03:00:00Z"), at("2026-01-02T02:00:00Z")));
+        assert!(due(
+            nightly,
+            at("2026-01-01T02:00:00Z"),
+            at("2026-01-01T03:00:00Z")
+        ));
+        assert!(!due(
+            nightly,
+            at("2026-01-01T03:00:00Z"),
+            at("2026-01-02T02:00:00Z")
+        ));
     }
 
     #[test]
@@ -193,6 +220,10 @@ mod tests {
         assert!(check_schedule("0 * * * *").is_ok());
         let e = check_schedule("every night").unwrap_err();
         assert!(e.contains("every night"), "{e}");
-        assert!(!due("nonsense", at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z")));
+        assert!(!due(
+            "nonsense",
+            at("2026-01-01T00:00:00Z"),
+            at("2027-01-01T00:00:00Z")
+        ));
     }
 }

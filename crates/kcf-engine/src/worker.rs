@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use kcf_domain::{Claimed, Direction, Entity, Outcome, Timestamp};
+use kcf_domain::{Claimed, Outcome, Timestamp};
 use kcf_store::FailOutcome;
 use tokio::{sync::watch, task::JoinSet};
 
@@ -121,7 +121,8 @@ fn group(claimed: Vec<Claimed>) -> Vec<Vec<Claimed>> {
     for c in claimed {
         if processors::batches(c.message.entity, c.message.direction) {
             match batches.iter_mut().find(|b| {
-                b.len() < processors::product::BATCH && b[0].message.connector == c.message.connector
+                b.len() < processors::product::BATCH
+                    && b[0].message.connector == c.message.connector
             }) {
                 Some(b) => b.push(c),
                 None => batches.push(vec![c]),
@@ -293,13 +294,5 @@ async fn finish(engine: &Engine, ctx: &Ctx, c: &Claimed, result: ApplyResult, el
     if outcome_label == "processed" {
         let age = (Timestamp::now().0 - m.created_at.0).max(0) as f64 / 1000.0;
         metrics::histogram!("kcf_end_to_end_seconds", "entity" => entity.to_owned(), "mode" => m.mode.as_str()).record(age);
-    }
-}
-
-/// Entities whose messages come from the ERP side by default.
-pub fn erp_side(entity: Entity) -> Direction {
-    match entity {
-        Entity::Order => Direction::StoreToErp,
-        _ => Direction::ErpToStore,
     }
 }

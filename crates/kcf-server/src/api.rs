@@ -119,7 +119,11 @@ async fn set_state(
     Json(body): Json<StateBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = connector_id(&id)?;
-    state.engine.store.set_connector_state(&id, body.state).await?;
+    state
+        .engine
+        .store
+        .set_connector_state(&id, body.state)
+        .await?;
     if body.state == ConnectorState::Running {
         state.engine.store.hold_connector(&id, None, None).await?;
     }
@@ -201,14 +205,18 @@ async fn list_messages(
         before: q.before.map(MessageId),
         limit,
     };
-    Ok(Json(state.engine.store.list_messages(&q.filter()?, page).await?))
+    Ok(Json(
+        state.engine.store.list_messages(&q.filter()?, page).await?,
+    ))
 }
 
 async fn counts(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<StatusCount>>, ApiError> {
-    Ok(Json(state.engine.store.count_by_status(&q.filter()?).await?))
+    Ok(Json(
+        state.engine.store.count_by_status(&q.filter()?).await?,
+    ))
 }
 
 #[derive(Debug, Serialize)]
@@ -256,7 +264,9 @@ async fn act(
         }
     };
     if body.ids.is_empty() || body.ids.len() > 10_000 {
-        return Err(ApiError::bad_request("ids must hold 1 to 10,000 message ids"));
+        return Err(ApiError::bad_request(
+            "ids must hold 1 to 10,000 message ids",
+        ));
     }
     let ids: Vec<MessageId> = body.ids.into_iter().map(MessageId).collect();
     let action = ManualAction {
@@ -377,7 +387,11 @@ async fn process_batch(
     let ids = match (body.all, body.ids.is_empty()) {
         (true, true) => None,
         (false, false) => Some(body.ids.into_iter().map(MessageId).collect()),
-        _ => return Err(ApiError::bad_request("give either all: true or a list of ids")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "give either all: true or a list of ids",
+            ));
+        }
     };
     Ok(Json(state.engine.process_batch(id, ids, "api").await?))
 }

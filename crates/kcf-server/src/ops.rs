@@ -47,7 +47,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 .set(f64::from(left));
         }
     }
-    let body = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
     (
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         body,

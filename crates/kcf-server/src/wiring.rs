@@ -13,7 +13,11 @@ use kcf_engine::{BatchRequest, ConnectorSpec, Engine, EngineError, IngressSecret
 pub const SANDBOX_SIGNING_SECRET: &str = "sandbox-client-secret";
 
 /// A connector between the two emulators, with fresh random ingress secrets.
-pub fn sandbox_connector(id: ConnectorId, acumatica_url: &str, bigcommerce_url: &str) -> ConnectorSpec {
+pub fn sandbox_connector(
+    id: ConnectorId,
+    acumatica_url: &str,
+    bigcommerce_url: &str,
+) -> ConnectorSpec {
     ConnectorSpec {
         name: "Sandbox: Acumatica ↔ BigCommerce".into(),
         acumatica: AcumaticaConfig::sandbox(acumatica_url),
@@ -77,7 +81,12 @@ pub async fn wire_sandbox(
 /// customers; orders from the store). Returns the run ids.
 pub async fn initial_sync(engine: &Engine, id: &ConnectorId) -> Result<Vec<i64>, EngineError> {
     let mut runs = Vec::new();
-    for entity in [Entity::Category, Entity::Product, Entity::Customer, Entity::Order] {
+    for entity in [
+        Entity::Category,
+        Entity::Product,
+        Entity::Customer,
+        Entity::Order,
+    ] {
         let run = engine
             .prepare_batch(BatchRequest {
                 connector: id.clone(),

@@ -111,7 +111,12 @@ pub struct SandboxArgs {
 #[derive(Debug, Clone, Args)]
 pub struct Remote {
     /// The server's URL.
-    #[arg(long, env = "KCF_URL", global = true, default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "KCF_URL",
+        global = true,
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub url: String,
     /// An API token.
     #[arg(long, env = "KCF_TOKEN", hide_env_values = true, global = true)]

@@ -29,7 +29,12 @@ impl Api {
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -136,7 +141,10 @@ fn print_table(headings: &[&str], rows: &[Vec<String>]) {
             .trim_end()
             .to_owned()
     };
-    println!("{}", line(headings.iter().map(|h| (*h).to_owned()).collect()));
+    println!(
+        "{}",
+        line(headings.iter().map(|h| (*h).to_owned()).collect())
+    );
     for row in rows {
         println!("{}", line(row.clone()));
     }
@@ -215,7 +223,10 @@ pub async fn batch(args: BatchArgs) -> anyhow::Result<ExitCode> {
                 let messages = list_all(&api, run).await?;
                 let wanted: Vec<i64> = messages
                     .iter()
-                    .filter(|m| ids.iter().any(|k| Some(k.as_str()) == m["record_key"].as_str()))
+                    .filter(|m| {
+                        ids.iter()
+                            .any(|k| Some(k.as_str()) == m["record_key"].as_str())
+                    })
                     .filter_map(|m| m["id"].as_i64())
                     .collect();
                 if wanted.is_empty() {
@@ -238,12 +249,23 @@ pub async fn batch(args: BatchArgs) -> anyhow::Result<ExitCode> {
                 .filter(|(s, _)| matches!(s.as_str(), "failed" | "aborted" | "invalid"))
                 .map(|(_, n)| n)
                 .sum::<u64>();
-            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(3) })
+            Ok(if bad == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
         }
     }
 }
 
-const FINAL: &[&str] = &["processed", "aborted", "skipped", "filtered", "invalid", "deleted"];
+const FINAL: &[&str] = &[
+    "processed",
+    "aborted",
+    "skipped",
+    "filtered",
+    "invalid",
+    "deleted",
+];
 
 /// Shows a progress bar until every message of the run is in a final status (or stalls).
 async fn follow(api: &Api, run: i64, total: u64) -> anyhow::Result<Vec<(String, u64)>> {
@@ -267,9 +289,17 @@ async fn follow(api: &Api, run: i64, total: u64) -> anyhow::Result<Vec<(String, 
             .filter(|(s, _)| FINAL.contains(&s.as_str()))
             .map(|(_, n)| n)
             .sum();
-        let failed: u64 = counts.iter().filter(|(s, _)| s == "failed").map(|(_, n)| n).sum();
+        let failed: u64 = counts
+            .iter()
+            .filter(|(s, _)| s == "failed")
+            .map(|(_, n)| n)
+            .sum();
         bar.set_position(done.min(total));
-        bar.set_message(if failed > 0 { format!("{failed} retrying") } else { String::new() });
+        bar.set_message(if failed > 0 {
+            format!("{failed} retrying")
+        } else {
+            String::new()
+        });
         if done >= total {
             bar.finish();
             return Ok(counts);
@@ -287,7 +317,14 @@ async fn follow(api: &Api, run: i64, total: u64) -> anyhow::Result<Vec<(String, 
 
 fn summary(counts: &[(String, u64)]) {
     let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-    println!("{}", if parts.is_empty() { "nothing listed".into() } else { parts.join(", ") });
+    println!(
+        "{}",
+        if parts.is_empty() {
+            "nothing listed".into()
+        } else {
+            parts.join(", ")
+        }
+    );
 }
 
 /// `kcf messages …`.
@@ -299,7 +336,11 @@ pub async fn messages(args: MessagesArgs) -> anyhow::Result<ExitCode> {
                 "/messages?connector={}&limit={}",
                 args.remote.connector, f.limit
             );
-            for (k, v) in [("entity", &f.entity), ("status", &f.status), ("text", &f.text)] {
+            for (k, v) in [
+                ("entity", &f.entity),
+                ("status", &f.status),
+                ("text", &f.text),
+            ] {
                 if let Some(v) = v {
                     path.push_str(&format!("&{k}={}", urlencode(v)));
                 }
@@ -322,7 +363,15 @@ pub async fn messages(args: MessagesArgs) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             print_table(
-                &["ID", "Entity", "Key", "Status", "Attempts", "Description", "Last error"],
+                &[
+                    "ID",
+                    "Entity",
+                    "Key",
+                    "Status",
+                    "Attempts",
+                    "Description",
+                    "Last error",
+                ],
                 &rows,
             );
             return Ok(ExitCode::SUCCESS);
@@ -348,7 +397,9 @@ pub async fn messages(args: MessagesArgs) -> anyhow::Result<ExitCode> {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b',' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b',' => {
+                (b as char).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()

@@ -40,7 +40,9 @@ pub async fn run(args: ServeArgs, config: Config) -> anyhow::Result<ExitCode> {
         Some(
             tokio::net::TcpListener::bind(&config.server.listen)
                 .await
-                .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?,
+                .with_context(|| {
+                    format!("cannot listen on {} (server.listen)", config.server.listen)
+                })?,
         )
     } else {
         None
@@ -67,7 +69,10 @@ pub async fn run(args: ServeArgs, config: Config) -> anyhow::Result<ExitCode> {
     )
     .await?;
     if let Some(url) = app.url() {
-        eprintln!("kcf serving on {url} (api{})", if worker { " + workers" } else { "" });
+        eprintln!(
+            "kcf serving on {url} (api{})",
+            if worker { " + workers" } else { "" }
+        );
     } else {
         eprintln!("kcf worker running");
     }

@@ -2,7 +2,7 @@
 //! file, one connector wired between the two emulators, the initial sync, and a banner that
 //! says where to look. Stops gracefully on Ctrl-C or SIGTERM.
 
-use std::{io::Write, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use kcf_domain::{ConnectorId, Secret};
@@ -102,7 +102,6 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     for conn in engine.runtimes() {
         let _ = conn.erp.logout().await;
     }
-    drop(Arc::clone(&engine));
     bigcommerce.stop().await;
     acumatica.stop().await;
     Ok(ExitCode::SUCCESS)

@@ -156,7 +156,11 @@ fn bad_configuration_is_explained() {
 fn remote_commands_and_serve_say_what_is_missing() {
     let out = kcf(&["serve"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).contains("no connectors configured"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no connectors configured"),
+        "{}",
+        text(&out)
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kcf"))
         .args(["messages", "list"])
         .env_remove("KCF_TOKEN")

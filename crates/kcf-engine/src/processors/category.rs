@@ -8,7 +8,7 @@ use kcf_domain::{Entity, records::CategoryRecord, records::fingerprint};
 
 use crate::{
     connector::Ctx,
-    error::{ApplyError, ApplyResult, Applied},
+    error::{Applied, ApplyError, ApplyResult},
 };
 
 /// Deeper than this is a cycle in the ERP's tree (or a tree no storefront can show).
@@ -64,7 +64,11 @@ fn fingerprint_of(record: &CategoryRecord, parent_id: u64) -> String {
 }
 
 /// Creates or updates the store category of `record`; returns its id and what was done.
-async fn sync(ctx: &Ctx, record: &CategoryRecord, depth: usize) -> ApplyResult<(u64, &'static str)> {
+async fn sync(
+    ctx: &Ctx,
+    record: &CategoryRecord,
+    depth: usize,
+) -> ApplyResult<(u64, &'static str)> {
     let parent_id = match &record.parent_key {
         Some(parent) => ensure(ctx, parent, depth + 1).await?,
         None => 0,
@@ -98,14 +102,24 @@ async fn sync(ctx: &Ctx, record: &CategoryRecord, depth: usize) -> ApplyResult<(
         tree_id: Some(tree_id),
         ..CategoryQuery::default()
     };
-    let existing = ctx.conn.store.categories(&query).await?.items.into_iter().next();
+    let existing = ctx
+        .conn
+        .store
+        .categories(&query)
+        .await?
+        .items
+        .into_iter()
+        .next();
     let (id, note) = match existing {
         Some(c) => {
             let id = c.category_id;
             ctx.conn.store.update_category(id, &input).await?;
             (id, "matched by name and updated")
         }
-        None => (ctx.conn.store.create_category(&input).await?.category_id, "created"),
+        None => (
+            ctx.conn.store.create_category(&input).await?.category_id,
+            "created",
+        ),
     };
     ctx.bind(Entity::Category, &record.key, &id.to_string(), Some(fp))
         .await?;

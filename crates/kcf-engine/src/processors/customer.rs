@@ -8,7 +8,7 @@ use kcf_domain::{Entity, records::CustomerRecord, records::fingerprint};
 
 use crate::{
     connector::Ctx,
-    error::{ApplyError, ApplyResult, Applied},
+    error::{Applied, ApplyError, ApplyResult},
 };
 
 /// The fields both sides hold.

@@ -14,7 +14,7 @@ use kcf_domain::{Direction, Entity, Message};
 
 use crate::{
     connector::Ctx,
-    error::{ApplyResult, Applied},
+    error::{Applied, ApplyResult},
 };
 
 /// Applies one message.

@@ -8,7 +8,7 @@ use kcf_domain::{Entity, MappingKind, records::OrderRecord};
 
 use crate::{
     connector::Ctx,
-    error::{ApplyError, ApplyResult, Applied},
+    error::{Applied, ApplyError, ApplyResult},
     processors::customer,
 };
 
@@ -36,7 +36,9 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
         )));
     }
     let Some(order) = ctx.conn.store.order(id).await? else {
-        return Ok(Applied::deleted(format!("store order {id} no longer exists")));
+        return Ok(Applied::deleted(format!(
+            "store order {id} no longer exists"
+        )));
     };
     if order.status_id == 0 {
         return Ok(Applied::filtered(format!(
@@ -71,10 +73,7 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
 }
 
 /// Mapping tables are keyed ERP value → store value; find the ERP value for a store value.
-fn store_to_erp(
-    table: &std::collections::BTreeMap<String, String>,
-    store: &str,
-) -> Option<String> {
+fn store_to_erp(table: &std::collections::BTreeMap<String, String>, store: &str) -> Option<String> {
     table
         .iter()
         .find(|(_, s)| s.eq_ignore_ascii_case(store))
@@ -126,5 +125,7 @@ async fn resolve_customer(ctx: &Ctx, r: &OrderRecord) -> ApplyResult<String> {
         modified_at: None,
     };
     let fp = customer::fingerprint_of(&record);
-    Ok(customer::upsert_in_erp(ctx, &record, external, &fp).await?.0)
+    Ok(customer::upsert_in_erp(ctx, &record, external, &fp)
+        .await?
+        .0)
 }

@@ -6,12 +6,14 @@ use kcf_domain::{Entity, MappingKind};
 
 use crate::{
     connector::Ctx,
-    error::{ApplyError, ApplyResult, Applied},
+    error::{Applied, ApplyError, ApplyResult},
     processors::{order, shipment},
 };
 
 /// BigCommerce's Cancelled.
 pub const STORE_CANCELLED: i64 = 5;
+/// Store statuses the ERP never overwrites: Refunded, Cancelled, Declined.
+pub const STORE_FINAL: &[i64] = &[4, 5, 6];
 /// BigCommerce's Partially Shipped.
 pub const STORE_PARTIALLY_SHIPPED: i64 = 3;
 
@@ -70,10 +72,15 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
             "store order {store_id} already has status {target}"
         )));
     }
-    ctx.conn
-        .store
-        .update_order_status(store_id, target)
-        .await?;
+    // A cancellation (or refund, or decline) made in the store is final there: it travels to
+    // the ERP instead of being overwritten by the ERP's older view.
+    if STORE_FINAL.contains(&current.status_id) && target != STORE_CANCELLED {
+        return Ok(Applied::filtered(format!(
+            "store order {store_id} is {} in the store; Acumatica's '{}' does not overwrite it",
+            current.status, status.status
+        )));
+    }
+    ctx.conn.store.update_order_status(store_id, target).await?;
     Ok(Applied::processed(format!(
         "store order {store_id}: status {} → {target} (Acumatica {})",
         current.status_id, status.status
@@ -86,7 +93,9 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
         .parse()
         .map_err(|_| ApplyError::Invalid(format!("'{key}' is not a store order id")))?;
     let Some(current) = ctx.conn.store.order(id).await? else {
-        return Ok(Applied::deleted(format!("store order {id} no longer exists")));
+        return Ok(Applied::deleted(format!(
+            "store order {id} no longer exists"
+        )));
     };
     if current.status_id != STORE_CANCELLED {
         return Ok(Applied::filtered(format!(
@@ -107,7 +116,9 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
     };
     let (order_type, order_nbr) = erp.split_once('/').unwrap_or(("SO", erp.as_str()));
     let Some(so) = ctx.conn.erp.sales_order(order_type, order_nbr).await? else {
-        return Ok(Applied::deleted(format!("Acumatica order {erp} no longer exists")));
+        return Ok(Applied::deleted(format!(
+            "Acumatica order {erp} no longer exists"
+        )));
     };
     if so.status == "Cancelled" {
         return Ok(Applied::processed(format!(
@@ -126,5 +137,7 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
         .erp
         .cancel_sales_order(order_type, order_nbr)
         .await?;
-    Ok(Applied::processed(format!("cancelled Acumatica order {erp}")))
+    Ok(Applied::processed(format!(
+        "cancelled Acumatica order {erp}"
+    )))
 }

@@ -9,7 +9,7 @@ use kcf_domain::{Entity, records::ProductRecord, records::fingerprint};
 
 use crate::{
     connector::Ctx,
-    error::{ApplyError, ApplyResult, Applied},
+    error::{Applied, ApplyError, ApplyResult},
     processors::category,
 };
 
@@ -103,14 +103,21 @@ pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
         }
     }
     for chunk in updates.chunks(BATCH) {
-        let items: Vec<(u64, ProductInput)> =
-            chunk.iter().map(|(_, id, input, _)| (*id, input.clone())).collect();
+        let items: Vec<(u64, ProductInput)> = chunk
+            .iter()
+            .map(|(_, id, input, _)| (*id, input.clone()))
+            .collect();
         match ctx.conn.store.update_products(&items).await {
             Ok(answers) => {
                 for ((i, id, input, fp), answer) in chunk.iter().zip(answers) {
                     results[*i] = Some(match answer {
                         Ok(_) => ctx
-                            .bind(Entity::Product, &keys[*i], &id.to_string(), Some(fp.clone()))
+                            .bind(
+                                Entity::Product,
+                                &keys[*i],
+                                &id.to_string(),
+                                Some(fp.clone()),
+                            )
                             .await
                             .map(|()| Applied::processed(format!("updated store product {id}"))),
                         // Deleted in the store behind our back: create it again.

@@ -7,7 +7,7 @@ use kcf_domain::Entity;
 
 use crate::{
     connector::Ctx,
-    error::{ApplyError, ApplyResult, Applied},
+    error::{Applied, ApplyError, ApplyResult},
     processors::order,
 };
 

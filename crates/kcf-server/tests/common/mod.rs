@@ -112,6 +112,7 @@ impl Harness {
             engine.clone(),
             Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
             AppConfig {
+                api: true,
                 worker: options.workers,
                 workers: WorkerConfig {
                     owner: format!("test-{backend}"),
@@ -242,7 +243,11 @@ impl Harness {
 
     pub async fn products_with_sku(&self, sku: &str) -> Vec<Value> {
         let (_, body) = self
-            .store(Method::GET, &format!("/v3/catalog/products?sku={sku}"), None)
+            .store(
+                Method::GET,
+                &format!("/v3/catalog/products?sku={sku}"),
+                None,
+            )
             .await;
         body["data"].as_array().cloned().unwrap_or_default()
     }
@@ -252,7 +257,9 @@ impl Harness {
         let mut products = Vec::new();
         for (sku, qty) in lines {
             let found = self.products_with_sku(sku).await;
-            let product = found.first().unwrap_or_else(|| panic!("no store product {sku}"));
+            let product = found
+                .first()
+                .unwrap_or_else(|| panic!("no store product {sku}"));
             products.push(json!({ "product_id": product["id"], "quantity": qty }));
         }
         let body = json!({
@@ -271,7 +278,10 @@ impl Harness {
             "products": products,
         });
         let (status, order) = self.store(Method::POST, "/v2/orders", Some(body)).await;
-        assert!(status == 200 || status == 201, "create order: {status} {order}");
+        assert!(
+            status == 200 || status == 201,
+            "create order: {status} {order}"
+        );
         order
     }
 
@@ -284,7 +294,13 @@ impl Harness {
         };
         self.db
             .store
-            .list_messages(&filter, PageRequest { before: None, limit: 500 })
+            .list_messages(
+                &filter,
+                PageRequest {
+                    before: None,
+                    limit: 500,
+                },
+            )
             .await
             .unwrap()
             .items
@@ -308,7 +324,10 @@ impl Harness {
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }
 
@@ -365,8 +384,10 @@ pub fn unwrap(v: &Value) -> Value {
     }
 }
 
-/// Runs a test body once on SQLite and once on PostgreSQL.
+/// Runs a test body once on SQLite and once on PostgreSQL (the bodies live in the test file,
+/// hence `crate::`).
 #[macro_export]
+#[allow(clippy::crate_in_macro_def)]
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
