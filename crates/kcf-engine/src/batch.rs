@@ -69,7 +69,7 @@ impl Engine {
                 "the From date must be before the To date".into(),
             ));
         }
-        if req.to.0 - req.from.0 > MAX_WINDOW_DAYS * 86_400_000 {
+        if req.mode != BatchMode::Full && req.to.0 - req.from.0 > MAX_WINDOW_DAYS * 86_400_000 {
             return Err(EngineError::Invalid(format!(
                 "a batch window may cover at most {MAX_WINDOW_DAYS} days"
             )));

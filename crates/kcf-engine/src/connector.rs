@@ -81,6 +81,11 @@ pub struct ConnectorRuntime {
     pub erp: AcumaticaClient,
     /// The store client (its rate limiter is the connector's budget).
     pub store: BigCommerceClient,
+    /// The store's category tree, looked up once.
+    tree_id: tokio::sync::OnceCell<u64>,
+    /// Serialises category creation in this process: products being applied in parallel may
+    /// all need the same new category.
+    pub(crate) category_lock: tokio::sync::Mutex<()>,
 }
 
 impl ConnectorRuntime {
@@ -95,7 +100,17 @@ impl ConnectorRuntime {
             spec,
             erp,
             store,
+            tree_id: tokio::sync::OnceCell::new(),
+            category_lock: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The store's category tree (one request per process, not one per category).
+    pub async fn tree_id(&self) -> Result<u64, kcf_bigcommerce::Error> {
+        self.tree_id
+            .get_or_try_init(|| self.store.default_tree_id())
+            .await
+            .copied()
     }
 }
 

@@ -10,8 +10,8 @@ use axum::{
     routing::{get, post},
 };
 use kcf_domain::{
-    BatchMode, BatchRun, ConnectorId, ConnectorState, Entity, HistoryEntry, ManualAction, Message,
-    MessageId, MessageStatus, Mode, Timestamp, Transition,
+    BatchMode, BatchRun, ConnectorId, ConnectorState, Entity, EntitySettings, HistoryEntry,
+    ManualAction, Message, MessageId, MessageStatus, Mode, SyncDirection, Timestamp, Transition,
 };
 use kcf_engine::BatchRequest;
 use kcf_store::{ActionReport, MessageFilter, Page, PageRequest, StatusCount};
@@ -24,6 +24,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/connectors", get(connectors))
         .route("/connectors/{id}/state", post(set_state))
         .route("/connectors/{id}/realtime", post(start_realtime))
+        .route("/connectors/{id}/entities", get(entity_settings))
+        .route(
+            "/connectors/{id}/entities/{entity}",
+            axum::routing::patch(update_entity),
+        )
         .route("/messages", get(list_messages))
         .route("/messages/counts", get(counts))
         .route("/messages/actions", post(act))
@@ -148,6 +153,84 @@ async fn start_realtime(
     }
     let hooks = state.engine.start_realtime(&id, &body.webhook_url).await?;
     Ok(Json(serde_json::json!({ "id": id, "hooks": hooks })))
+}
+
+async fn entity_settings(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<EntitySettings>>, ApiError> {
+    let id = connector_id(&id)?;
+    if state.engine.store.connector(&id).await?.is_none() {
+        return Err(ApiError::not_found(format!("there is no connector '{id}'")));
+    }
+    Ok(Json(state.engine.store.entity_settings(&id).await?))
+}
+
+/// A change to one entity's settings; absent fields stay as they are.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntityPatch {
+    active: Option<bool>,
+    direction: Option<SyncDirection>,
+    realtime: Option<bool>,
+    auto_process: Option<bool>,
+    paused: Option<bool>,
+    /// A cron expression; empty to remove the schedule.
+    schedule: Option<String>,
+    max_attempts: Option<u32>,
+}
+
+async fn update_entity(
+    State(state): State<AppState>,
+    Path((id, entity)): Path<(String, String)>,
+    Json(patch): Json<EntityPatch>,
+) -> Result<Json<EntitySettings>, ApiError> {
+    let id = connector_id(&id)?;
+    let entity: Entity = entity
+        .parse()
+        .map_err(|e: kcf_domain::UnknownName| ApiError::bad_request(e.to_string()))?;
+    let mut settings = state
+        .engine
+        .store
+        .entity_settings(&id)
+        .await?
+        .into_iter()
+        .find(|s| s.entity == entity)
+        .ok_or_else(|| ApiError::not_found(format!("there is no connector '{id}'")))?;
+    if let Some(v) = patch.active {
+        settings.active = v;
+    }
+    if let Some(v) = patch.direction {
+        settings.direction = v;
+    }
+    if let Some(v) = patch.realtime {
+        settings.realtime = v;
+    }
+    if let Some(v) = patch.auto_process {
+        settings.auto_process = v;
+    }
+    if let Some(v) = patch.paused {
+        settings.paused = v;
+    }
+    if let Some(v) = patch.schedule {
+        let v = v.trim().to_owned();
+        if v.is_empty() {
+            settings.schedule = None;
+        } else {
+            kcf_engine::schedule::check_schedule(&v).map_err(ApiError::bad_request)?;
+            settings.schedule = Some(v);
+        }
+    }
+    if let Some(v) = patch.max_attempts {
+        if !(1..=100).contains(&v) {
+            return Err(ApiError::bad_request(
+                "max_attempts must be between 1 and 100",
+            ));
+        }
+        settings.max_attempts = v;
+    }
+    state.engine.store.put_entity_settings(&settings).await?;
+    Ok(Json(settings))
 }
 
 /// Filters for message lists; comma-separated statuses.

@@ -421,11 +421,25 @@ pub(crate) async fn act_one(
     .bind(current.as_str())
     .execute(&mut *c)
     .await?;
-    if done.rows_affected() == 1 {
-        Ok(Ok(()))
-    } else {
-        Ok(Err(format!("message {id} changed while the action ran; try again")))
+    if done.rows_affected() != 1 {
+        return Ok(Err(format!("message {id} changed while the action ran; try again")));
     }
+    if action.transition == Transition::ProcessNow {
+        // Older messages of the same record that are still waiting would hold this one back
+        // (per-record order): asking for this one asks for them too, oldest first.
+        sqlx::query(
+            "UPDATE messages SET manual = $2,
+                 next_attempt_at = CASE WHEN next_attempt_at > $3 THEN $3 ELSE next_attempt_at END
+             WHERE queue_key = (SELECT queue_key FROM messages WHERE id = $1)
+               AND id < $1 AND status IN ('pending', 'failed') AND NOT manual",
+        )
+        .bind(id.0)
+        .bind(true)
+        .bind(now.0)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(Ok(()))
 }
 
 // ---------------------------------------------------------------- reading

@@ -509,6 +509,20 @@ async fn auto_process_off_waits_for_a_person(db: &TestDb) {
         [a]
     );
     assert_eq!(status_of(s, b).await, MessageStatus::Pending);
+    // Asking for a newer message of a record carries the older waiting ones along, in order,
+    // rather than leaving it stuck behind them.
+    let b2 = s.enqueue(msg(&c, "B1")).await.unwrap().id;
+    s.act(&[b2], &person(Transition::ProcessNow)).await.unwrap();
+    let first = s.claim("w", 10, lease_time()).await.unwrap();
+    assert_eq!(first.iter().map(|c| c.message.id).collect::<Vec<_>>(), [b]);
+    s.complete(&first[0].lease, Outcome::Processed, None)
+        .await
+        .unwrap();
+    let second = s.claim("w", 10, lease_time()).await.unwrap();
+    assert_eq!(
+        second.iter().map(|c| c.message.id).collect::<Vec<_>>(),
+        [b2]
+    );
 }
 
 async fn manual_actions_follow_the_state_machine(db: &TestDb) {

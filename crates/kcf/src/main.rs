@@ -20,6 +20,8 @@ use kcf_domain::Timestamp;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // reqwest is built without a default TLS provider (aws-lc is slow to build): use ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     init_tracing(cli.log_json);
     match run(cli).await {
         Ok(code) => code,

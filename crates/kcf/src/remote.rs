@@ -306,9 +306,9 @@ async fn follow(api: &Api, run: i64, total: u64) -> anyhow::Result<Vec<(String, 
         }
         idle = if done == last_done { idle + 1 } else { 0 };
         last_done = done;
-        // Ten minutes without progress: report what is there instead of waiting forever.
-        if idle > 1200 {
-            bar.abandon_with_message("no progress for 10 minutes; see kcf messages list");
+        // Two minutes without progress: report what is there instead of waiting forever.
+        if idle > 240 {
+            bar.abandon_with_message("no progress for 2 minutes; see kcf messages list");
             return Ok(counts);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -22,6 +22,7 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
         )));
     };
     let record = kcf_acumatica::mapping::category(&category);
+    let _guard = ctx.conn.category_lock.lock().await;
     let (id, note) = sync(ctx, &record, 0).await?;
     Ok(Applied::processed(format!("{note} store category {id}")))
 }
@@ -38,6 +39,15 @@ pub fn ensure<'a>(
                 "category {key} is more than {MAX_DEPTH} levels deep; check its parents for a cycle"
             )));
         }
+        if let Some(b) = ctx.by_erp(Entity::Category, key).await? {
+            return store_id(&b.external_id);
+        }
+        // Only the outermost call takes the lock (parents are ensured while it is held).
+        let _guard = if depth == 0 {
+            Some(ctx.conn.category_lock.lock().await)
+        } else {
+            None
+        };
         if let Some(b) = ctx.by_erp(Entity::Category, key).await? {
             return store_id(&b.external_id);
         }
@@ -74,7 +84,7 @@ async fn sync(
         None => 0,
     };
     let fp = fingerprint_of(record, parent_id);
-    let tree_id = ctx.conn.store.default_tree_id().await?;
+    let tree_id = ctx.conn.tree_id().await?;
     let input = bc_map::category_input(record, parent_id, tree_id);
     if let Some(b) = ctx.by_erp(Entity::Category, &record.key).await? {
         let id = store_id(&b.external_id)?;

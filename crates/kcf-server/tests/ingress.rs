@@ -1,0 +1,328 @@
+//! Notification ingress and the API's front door: what is refused, with which status and
+//! reason, and that nothing refused is stored. Runs on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Harness, Options};
+use serde_json::json;
+
+both_backends!(
+    bad_push_notifications_are_refused_and_not_stored,
+    bad_webhooks_are_refused_and_not_stored,
+    api_needs_a_token_and_says_what_is_wrong,
+    push_dedups_on_id_query_and_key,
+);
+
+async fn quiet(backend: &str) -> Harness {
+    Harness::with(
+        backend,
+        Options {
+            workers: false,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
+async fn stored(h: &Harness) -> u64 {
+    h.db.store
+        .count_by_status(&kcf_store::MessageFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.count)
+        .sum()
+}
+
+fn push_body(id: &str, key: &str) -> String {
+    json!({
+        "Inserted": [{ "InventoryID": key, "Description": "x", "ItemStatus": "Active", "DefaultPrice": 1 }],
+        "Deleted": [], "Query": "Stock Items: Last Modified Date", "CompanyId": "Company",
+        "Id": id, "TimeStamp": 1, "AdditionalInfo": {},
+    })
+    .to_string()
+}
+
+async fn bad_push_notifications_are_refused_and_not_stored(backend: &str) {
+    let h = quiet(backend).await;
+    let conn = h.engine.runtime(&h.id).unwrap();
+    let (header, secret) = (
+        conn.spec.ingress.push_header.clone(),
+        conn.spec.ingress.push_secret.expose().to_owned(),
+    );
+    let url = format!("{}/push/acumatica/{}", h.url(), h.id);
+    let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated", br#"{"Inserted": [{"InventoryID": "A"#.to_vec()),
+        ("not an object", b"[1,2,3]".to_vec()),
+        (
+            "wrong types",
+            br#"{"Inserted": "x", "Deleted": [], "Query": 5, "Id": 7}"#.to_vec(),
+        ),
+        (
+            "no Id",
+            br#"{"Inserted": [], "Deleted": [], "Query": "q"}"#.to_vec(),
+        ),
+        (
+            "no key column",
+            br#"{"Inserted": [{"Foo": 1}], "Deleted": [], "Query": "q", "Id": "i"}"#.to_vec(),
+        ),
+        ("deep nesting", deep.into_bytes()),
+        ("invalid utf-8", vec![0xff, 0xfe, b'{', b'}']),
+    ];
+    for (what, body) in bodies {
+        let r = h
+            .http
+            .post(&url)
+            .header(header.as_str(), secret.as_str())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, 400, "{what}: {text}");
+        assert!(text.contains("\"message\""), "{what}: a reason: {text}");
+    }
+    let huge = vec![b' '; kcf_server::MAX_BODY + 10];
+    let r = h
+        .http
+        .post(&url)
+        .header(header.as_str(), secret.as_str())
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413, "oversized body");
+    for (what, value) in [
+        ("missing", None),
+        ("wrong", Some("nope")),
+        ("empty", Some("")),
+    ] {
+        let mut req = h.http.post(&url).body(push_body("a", "SKU-1"));
+        if let Some(v) = value {
+            req = req.header(header.as_str(), v);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{what} secret");
+    }
+    let r = h
+        .http
+        .post(format!("{}/push/acumatica/nobody", h.url()))
+        .header(header.as_str(), secret.as_str())
+        .body(push_body("a", "SKU-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(stored(&h).await, 0, "nothing refused is stored");
+    h.stop().await;
+}
+
+async fn bad_webhooks_are_refused_and_not_stored(backend: &str) {
+    let h = quiet(backend).await;
+    let conn = h.engine.runtime(&h.id).unwrap();
+    let ingress = conn.spec.ingress.clone();
+    let url = format!("{}/webhooks/bigcommerce/{}", h.url(), h.id);
+    let body = json!({ "scope": "store/order/created", "store_id": "1", "hash": "h1",
+        "created_at": 1, "producer": "stores/sandbox", "data": { "type": "order", "id": 5 } })
+    .to_string();
+    let now = kcf_domain::Timestamp::now().0 / 1000;
+    let secret = ingress.signing_secret.expose().as_bytes().to_vec();
+    let send = |header: Option<&str>, ts: i64, sig: String, body: String| {
+        let mut req = h
+            .http
+            .post(&url)
+            .header("webhook-id", "msg_1")
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", sig)
+            .body(body);
+        if let Some(v) = header {
+            req = req.header(ingress.webhook_header.as_str(), v);
+        }
+        req.send()
+    };
+    let good_sig = common::sign(&secret, "msg_1", now, &body);
+    let secret_value = ingress.webhook_secret.expose();
+    let cases = vec![
+        (
+            "no secret header",
+            None,
+            now,
+            good_sig.clone(),
+            body.clone(),
+            401,
+        ),
+        (
+            "wrong secret header",
+            Some("nope"),
+            now,
+            good_sig.clone(),
+            body.clone(),
+            401,
+        ),
+        (
+            "tampered body",
+            Some(secret_value),
+            now,
+            good_sig.clone(),
+            body.replace("h1", "h2"),
+            401,
+        ),
+        (
+            "wrong key",
+            Some(secret_value),
+            now,
+            common::sign(b"other", "msg_1", now, &body),
+            body.clone(),
+            401,
+        ),
+        (
+            "stale",
+            Some(secret_value),
+            now - 3600,
+            common::sign(&secret, "msg_1", now - 3600, &body),
+            body.clone(),
+            401,
+        ),
+        (
+            "future",
+            Some(secret_value),
+            now + 3600,
+            common::sign(&secret, "msg_1", now + 3600, &body),
+            body.clone(),
+            401,
+        ),
+        (
+            "garbage signature",
+            Some(secret_value),
+            now,
+            "v1,@@@".into(),
+            body.clone(),
+            401,
+        ),
+    ];
+    for (what, header, ts, sig, body, want) in cases {
+        let r = send(header, ts, sig, body).await.unwrap();
+        assert_eq!(r.status().as_u16(), want, "{what}");
+    }
+    for (what, bad) in [
+        (
+            "truncated",
+            r#"{"scope": "store/order/created", "data": {"#.to_owned(),
+        ),
+        (
+            "no hash",
+            json!({ "scope": "store/order/created", "data": { "id": 5 } }).to_string(),
+        ),
+        (
+            "wrong types",
+            json!({ "scope": 1, "data": "x", "hash": [] }).to_string(),
+        ),
+    ] {
+        let sig = common::sign(&secret, "msg_1", now, &bad);
+        let r = send(Some(secret_value), now, sig, bad).await.unwrap();
+        assert_eq!(r.status(), 400, "{what}");
+    }
+    assert_eq!(stored(&h).await, 0, "nothing refused is stored");
+    let r = send(Some(secret_value), now, good_sig, body).await.unwrap();
+    assert_eq!(r.status(), 200, "the good one is accepted");
+    assert_eq!(stored(&h).await, 1);
+    h.stop().await;
+}
+
+async fn api_needs_a_token_and_says_what_is_wrong(backend: &str) {
+    let h = quiet(backend).await;
+    let base = format!("{}/api/v1", h.url());
+    for path in ["/messages", "/connectors", "/batches/1"] {
+        let r = h.http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path} without a token");
+        let r = h
+            .http
+            .get(format!("{base}{path}"))
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path} with a wrong token");
+    }
+    let (status, body) = h
+        .api(reqwest::Method::GET, "/messages?status=bogus", None)
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("bogus"),
+        "{body}"
+    );
+    let (status, _) = h.api(reqwest::Method::GET, "/messages?limit=0", None).await;
+    assert_eq!(status, 400);
+    let (status, body) = h
+        .api(
+            reqwest::Method::POST,
+            "/batches",
+            Some(json!({ "connector": "test", "entity": "product", "from": "yesterday" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = h
+        .api(
+            reqwest::Method::POST,
+            "/batches",
+            Some(json!({ "connector": "test", "entity": "order-status", "from": "2026-01-01" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = h.api(reqwest::Method::GET, "/messages/999999", None).await;
+    assert_eq!(status, 404);
+    let (status, body) = h
+        .api(
+            reqwest::Method::PATCH,
+            "/connectors/test/entities/product",
+            Some(json!({ "schedule": "every night" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let r = h
+            .http
+            .get(format!("{}{path}", h.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path} needs no token");
+    }
+    h.stop().await;
+}
+
+async fn push_dedups_on_id_query_and_key(backend: &str) {
+    let h = quiet(backend).await;
+    let conn = h.engine.runtime(&h.id).unwrap();
+    let (header, secret) = (
+        conn.spec.ingress.push_header.clone(),
+        conn.spec.ingress.push_secret.expose().to_owned(),
+    );
+    let url = format!("{}/push/acumatica/{}", h.url(), h.id);
+    let send = |body: String| {
+        h.http
+            .post(&url)
+            .header(header.as_str(), secret.as_str())
+            .body(body)
+            .send()
+    };
+    // Acumatica resends on an error reply; concurrent duplicates collapse too.
+    let replies =
+        futures_util::future::join_all((0..5).map(|_| send(push_body("n-1", "SKU-000001")))).await;
+    assert!(replies.iter().all(|r| r.as_ref().unwrap().status() == 200));
+    assert_eq!(stored(&h).await, 1);
+    send(push_body("n-2", "SKU-000001")).await.unwrap();
+    assert_eq!(
+        stored(&h).await,
+        2,
+        "another notification is another message"
+    );
+    h.stop().await;
+}

@@ -1,0 +1,249 @@
+//! `kcf up` as a user runs it, driven through the sandboxes' public APIs and kcf's CLI: the
+//! initial sync finishes, a batch window lists exactly what changed with the grid's columns
+//! and processes it, and SIGTERM stops it cleanly.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn kcf(url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kcf"))
+        .args(args)
+        .env("KCF_URL", url)
+        .env("KCF_TOKEN", "up-test-token")
+        .output()
+        .unwrap()
+}
+
+async fn counts(http: &reqwest::Client, url: &str) -> Vec<(String, String, u64)> {
+    let v: Value = http
+        .get(format!("{url}/api/v1/messages/counts"))
+        .bearer_auth("up-test-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["entity"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+                c["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_syncs_and_the_batch_commands_work() {
+    kcf_sandbox::install_crypto_provider();
+    let (api, acu, bc) = (free_port(), free_port(), free_port());
+    let dir = std::env::temp_dir().join(format!("kcf-up-{}", std::process::id()));
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_kcf"))
+            .args([
+                "up",
+                "--seed",
+                "small",
+                "--api-token",
+                "up-test-token",
+                "--data-dir",
+            ])
+            .arg(&dir)
+            .args([
+                "--port",
+                &api.to_string(),
+                "--acumatica-port",
+                &acu.to_string(),
+            ])
+            .args(["--bigcommerce-port", &bc.to_string()])
+            .env("KCF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{api}");
+    let acu_url = format!("http://127.0.0.1:{acu}");
+    let bc_url = format!("http://127.0.0.1:{bc}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    // The initial sync: 50 products, 10 categories and the rest, within the store's budget
+    // of 150 requests / 30 s (so it may take more than one window).
+    loop {
+        let c = counts(&http, &url).await;
+        let open = c
+            .iter()
+            .filter(|(_, s, _)| matches!(s.as_str(), "pending" | "processing" | "failed"))
+            .count();
+        let products: u64 = c
+            .iter()
+            .filter(|(e, s, _)| e == "product" && s == "processed")
+            .map(|(.., n)| *n)
+            .sum();
+        if open == 0 && products >= 50 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "initial sync: {c:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let bad: Vec<_> = counts(&http, &url)
+        .await
+        .into_iter()
+        .filter(|(_, s, _)| s != "processed" && s != "filtered")
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
+
+    // Product: auto-process and real-time off, so a batch window decides.
+    let patch = http
+        .patch(format!("{url}/api/v1/connectors/sandbox/entities/product"))
+        .bearer_auth("up-test-token")
+        .json(&json!({ "auto_process": false, "realtime": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 200);
+    let erp = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = erp
+        .post(format!("{acu_url}/entity/auth/login"))
+        .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 204);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let from = jiff::Timestamp::now();
+    for n in 1..=3 {
+        let r = erp
+            .put(format!("{acu_url}/entity/Default/24.200.001/StockItem"))
+            .json(&json!({
+                "InventoryID": { "value": format!("UPTEST-{n}") },
+                "Description": { "value": format!("Up test item {n}") },
+                "DefaultPrice": { "value": 9.5 }, "ItemStatus": { "value": "Active" },
+                "ItemType": { "value": "Finished Good" }, "BaseUOM": { "value": "EA" },
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let to = jiff::Timestamp::now();
+    let (from, to) = (from.to_string(), to.to_string());
+
+    let out = kcf(
+        &url,
+        &["batch", "list", "product", "--from", &from, "--to", &to],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for heading in [
+        "InventoryID",
+        "Description",
+        "Type",
+        "Item Class",
+        "Default Price",
+        "Item Status",
+        "Last Modified On",
+    ] {
+        assert!(text.contains(heading), "{heading} missing:\n{text}");
+    }
+    for n in 1..=3 {
+        assert!(text.contains(&format!("UPTEST-{n}")), "{text}");
+    }
+    assert!(text.contains("3 listed"), "{text}");
+    assert!(
+        !text.contains("SKU-000001"),
+        "only what changed in the window:\n{text}"
+    );
+
+    let out = kcf(
+        &url,
+        &[
+            "batch", "process", "product", "--from", &from, "--to", &to, "--all",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("3 processed"), "{text}");
+    for n in 1..=3 {
+        let v: Value = http
+            .get(format!(
+                "{bc_url}/stores/sandbox/v3/catalog/products?sku=UPTEST-{n}"
+            ))
+            .header("X-Auth-Token", "sandbox")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            v["data"].as_array().unwrap().len(),
+            1,
+            "UPTEST-{n} in the store"
+        );
+    }
+
+    let out = kcf(
+        &url,
+        &["messages", "list", "--entity", "product", "--limit", "5"],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("UPTEST-"));
+
+    // SIGTERM: a clean stop.
+    let pid = child.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            assert!(status.success(), "kcf up exited with {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "kcf up did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
