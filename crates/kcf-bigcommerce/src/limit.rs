@@ -181,11 +181,15 @@ impl Limiter {
             .map(Duration::from_millis)
             .or_else(|| retry_after_header(headers))
             .unwrap_or(OVERLOADED_PAUSE);
-        // BigCommerce: "back off further if it repeats".
-        let doubling = 2u32.saturating_pow(s.throttled_in_a_row - 1);
-        let backoff = Duration::from_secs(1)
-            .saturating_mul(doubling)
-            .min(self.window);
+        // The first 429 waits exactly for the reset it names; BigCommerce: "back off further
+        // if it repeats".
+        let backoff = if s.throttled_in_a_row > 1 {
+            Duration::from_secs(1)
+                .saturating_mul(2u32.saturating_pow(s.throttled_in_a_row - 1))
+                .min(self.window)
+        } else {
+            Duration::ZERO
+        };
         let pause = asked.max(backoff) + MARGIN;
         let resume = now.plus(pause);
         s.paused_until = s.paused_until.max(Some(resume));

@@ -34,6 +34,10 @@ pub struct Faults {
     pub error_rate: f64,
     /// Share of requests answered 429.
     pub throttle_rate: f64,
+    /// How long an injected 429 asks the client to wait, in milliseconds (0 = 1 s): sent as
+    /// `Retry-After` (whole seconds, rounded up) and, as BigCommerce does on every 429, as
+    /// `X-Rate-Limit-Time-Reset-Ms`.
+    pub throttle_reset_ms: u64,
     /// Share of requests that hang for `timeout_ms` and then fail.
     pub timeout_rate: f64,
     /// How long a hanging request hangs, in milliseconds.
@@ -79,6 +83,7 @@ impl FromStr for Faults {
             match key {
                 "latency" => f.latency_ms = millis()?,
                 "timeout" => f.timeout_ms = millis()?,
+                "throttle_reset" => f.throttle_reset_ms = millis()?,
                 "error_rate" => f.error_rate = rate()?,
                 "throttle_rate" => f.throttle_rate = rate()?,
                 "timeout_rate" => f.timeout_rate = rate()?,
@@ -88,7 +93,7 @@ impl FromStr for Faults {
                 other => {
                     return Err(format!(
                         "unknown fault '{other}'; known: latency, timeout, error_rate, throttle_rate, \
-                         timeout_rate, malformed_rate, drop_notifications, duplicate_notifications"
+                         throttle_reset, timeout_rate, malformed_rate, drop_notifications, duplicate_notifications"
                     ));
                 }
             }
@@ -245,8 +250,20 @@ pub async fn observe(
         fault_response(StatusCode::INTERNAL_SERVER_ERROR, "injected server error")
     } else if control.roll(faults.throttle_rate) {
         let mut r = fault_response(StatusCode::TOO_MANY_REQUESTS, "injected throttling");
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        let reset = if faults.throttle_reset_ms == 0 {
+            1000
+        } else {
+            faults.throttle_reset_ms
+        };
+        let headers = r.headers_mut();
+        headers.insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(reset.div_ceil(1000)),
+        );
+        headers.insert(
+            "x-rate-limit-time-reset-ms",
+            header::HeaderValue::from(reset),
+        );
         r
     } else {
         let response = next.run(request).await;

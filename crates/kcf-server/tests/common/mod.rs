@@ -29,6 +29,7 @@ pub struct Options {
     pub bc_rate_limit: Option<(u32, u64)>,
     pub initial_sync: bool,
     pub workers: bool,
+    pub client_timeout: Duration,
 }
 
 impl Default for Options {
@@ -39,6 +40,7 @@ impl Default for Options {
             bc_rate_limit: None,
             initial_sync: false,
             workers: true,
+            client_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -105,8 +107,8 @@ impl Harness {
         } else {
             spec.bigcommerce.quota = 100_000;
         }
-        spec.acumatica.timeout = Duration::from_secs(5);
-        spec.bigcommerce.timeout = Duration::from_secs(5);
+        spec.acumatica.timeout = options.client_timeout;
+        spec.bigcommerce.timeout = options.client_timeout;
         engine.add_connector(spec).await.unwrap();
         let app = kcf_server::start(
             engine.clone(),
