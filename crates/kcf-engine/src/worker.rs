@@ -70,9 +70,14 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
             }
             continue;
         }
+        // Enough for `free` full product batches; what does not fit is given back below.
         let claimed = match engine
             .store
-            .claim(&config.owner, (free * 4).min(100) as u32, config.lease)
+            .claim(
+                &config.owner,
+                (free * processors::product::BATCH).min(100) as u32,
+                config.lease,
+            )
             .await
         {
             Ok(c) => c,
@@ -93,7 +98,16 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
             }
             continue;
         }
-        for group in group(claimed) {
+        let mut groups = group(claimed);
+        // Full batches first, so the budget goes to requests that carry ten products.
+        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+        for (n, group) in groups.into_iter().enumerate() {
+            if n >= free {
+                for c in &group {
+                    let _ = engine.store.release(&c.lease).await;
+                }
+                continue;
+            }
             let engine = engine.clone();
             let lease = config.lease;
             tasks.spawn(async move { process_group(engine, group, lease).await });

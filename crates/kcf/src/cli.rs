@@ -231,6 +231,23 @@ pub enum BenchCommand {
     Queue(BenchQueueArgs),
     /// The emulators: simple GETs and writes per second, limits off.
     Sandbox(BenchSandboxArgs),
+    /// kcf end to end: notification → downstream latency, and a batch against the store's
+    /// rate limit.
+    Sync(BenchSyncArgs),
+}
+
+/// `kcf bench sync`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchSyncArgs {
+    /// Latency samples per direction.
+    #[arg(long, default_value_t = 100)]
+    pub samples: usize,
+    /// Products in the rate-limited batch.
+    #[arg(long, default_value_t = 10_000)]
+    pub products: usize,
+    /// The store's rate-limit window in ms (BigCommerce: 30000; the quota stays 150).
+    #[arg(long, default_value_t = 30_000)]
+    pub window_ms: u64,
 }
 
 /// Which store to benchmark.

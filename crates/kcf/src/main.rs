@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_sandbox;
+mod bench_sync;
 mod cli;
 mod config;
 mod remote;
@@ -82,6 +83,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(cli::BenchCommand::Sandbox(args)) => {
             bench_sandbox::run(&args).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Bench(cli::BenchCommand::Sync(args)) => {
+            bench_sync::run(&args).await?;
             ExitCode::SUCCESS
         }
     })
