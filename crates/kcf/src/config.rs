@@ -356,6 +356,33 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_config_parses_with_its_connector() {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/kcf.sample.toml");
+        let c = Config::load(Some(&sample), &Env::new()).unwrap();
+        let specs = c.connector_specs().unwrap();
+        assert_eq!(specs.len(), 1);
+        assert_eq!(specs[0].id.as_str(), "main");
+        assert_eq!(specs[0].bigcommerce.quota, 150);
+        assert_eq!(c.worker.loops, 2);
+        let shown = format!("{:?}", specs[0]);
+        assert!(
+            !shown.contains("CHANGE-ME-random"),
+            "secrets hidden: {shown}"
+        );
+    }
+
+    #[test]
+    fn a_bad_connector_says_where() {
+        let dir = std::env::temp_dir().join(format!("kcf-config-c-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("kcf.toml");
+        std::fs::write(&file, "[[connectors]]\nid = \"main\"\n").unwrap();
+        let e = Config::load(Some(&file), &Env::new()).unwrap_err();
+        assert!(e.to_string().contains("connectors[0]"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn debug_hides_the_database_password() {
         let c = Config::load(
             None,
