@@ -155,6 +155,11 @@ impl Control {
         Arc::new(c)
     }
 
+    /// Every request answered so far, oldest first (up to the ledger's capacity).
+    pub fn ledger_snapshot(&self) -> Vec<LedgerEntry> {
+        self.lock().ledger.iter().cloned().collect()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -9,6 +9,7 @@ pub mod acumatica;
 pub mod bigcommerce;
 pub mod control;
 pub mod seed;
+pub mod tls;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -25,14 +26,15 @@ pub struct Emulator {
     pub addr: SocketAddr,
     /// Its control state (ledger, counters, faults), also reachable over `/_sandbox/`.
     pub control: Arc<Control>,
+    scheme: &'static str,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
 impl Emulator {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when started with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops serving and waits for the server to finish.
@@ -66,6 +68,18 @@ async fn serve(
     router: Router,
     control: Arc<Control>,
 ) -> std::io::Result<Emulator> {
+    serve_on(listener, "http", router, control).await
+}
+
+async fn serve_on<L>(
+    listener: L,
+    scheme: &'static str,
+    router: Router,
+    control: Arc<Control>,
+) -> std::io::Result<Emulator>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -82,9 +96,23 @@ async fn serve(
     Ok(Emulator {
         addr,
         control,
+        scheme,
         stop: Some(stop),
         task: Some(task),
     })
+}
+
+/// Starts the BigCommerce emulator over HTTPS with the sandbox's test certificate
+/// ([`tls::CERT_PEM`]), for clients that only speak HTTPS.
+pub async fn start_bigcommerce_tls(
+    listener: TcpListener,
+    config: bigcommerce::BigCommerceConfig,
+    faults: Faults,
+    dataset: &Dataset,
+) -> std::io::Result<Emulator> {
+    let control = Control::with_faults(faults);
+    let router = bigcommerce::router(config, control.clone(), dataset);
+    serve_on(tls::TlsListener::new(listener)?, "https", router, control).await
 }
 
 /// Starts the BigCommerce emulator on `listener` (bind port 0 in tests).

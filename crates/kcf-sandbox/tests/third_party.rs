@@ -5,7 +5,9 @@
 
 use std::{path::PathBuf, process::Command};
 
-use kcf_sandbox::{Dataset, Faults, SeedSize, acumatica::AcumaticaConfig};
+use kcf_sandbox::{
+    Dataset, Faults, SeedSize, acumatica::AcumaticaConfig, bigcommerce::BigCommerceConfig,
+};
 
 fn python() -> String {
     std::env::var("KCF_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
@@ -63,4 +65,51 @@ async fn easy_acumatica_signs_in_lists_creates_updates_and_reads_back() {
         counters["writes"]["StockItem/PYCLIENT-1"], 2,
         "one create and one update: {counters}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bigcommerce_py_signs_in_lists_creates_updates_and_reads_back() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let emulator = kcf_sandbox::start_bigcommerce_tls(
+        listener,
+        BigCommerceConfig::default(),
+        Faults::default(),
+        &Dataset::generate(SeedSize::Small),
+    )
+    .await
+    .unwrap();
+    assert!(emulator.url().starts_with("https://"));
+    let cert = std::env::temp_dir().join(format!("kcf-sandbox-ca-{}.pem", std::process::id()));
+    std::fs::write(&cert, kcf_sandbox::tls::CERT_PEM).unwrap();
+    let host = emulator.addr.to_string();
+    let interpreter = python();
+    let cert_path = cert.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(&interpreter)
+            .arg(script("bigcommerce_py.py"))
+            .arg("1")
+            .env("BC_API_ENDPOINT", host)
+            .env("REQUESTS_CA_BUNDLE", cert_path)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("cannot run {}: {e}", python()));
+    let _ = std::fs::remove_file(cert);
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !err.contains("No module named 'bigcommerce'"),
+        "the bigcommerce client is not installed for {}: run scripts/test.sh",
+        python()
+    );
+    assert!(output.status.success(), "the client failed:\n{out}\n{err}");
+    assert!(out.contains("read back: ok"), "{out}");
+    // The ledger saw exactly one order created, over HTTPS.
+    let ledger = emulator.control.ledger_snapshot();
+    let creates = ledger
+        .iter()
+        .filter(|e| e.method == "POST" && e.route.ends_with("/v2/orders"))
+        .count();
+    assert_eq!(creates, 1, "one create");
 }

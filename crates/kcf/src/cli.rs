@@ -105,6 +105,10 @@ pub struct SandboxArgs {
     /// Faults to inject from the start.
     #[arg(long)]
     pub faults: Option<String>,
+    /// Serve BigCommerce over HTTPS with the sandbox's self-signed test certificate (for
+    /// clients that only speak HTTPS); the certificate is written to a file to trust.
+    #[arg(long)]
+    pub bigcommerce_tls: bool,
 }
 
 /// Where the running server is.

@@ -32,13 +32,33 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     let dataset = Dataset::generate(seed);
     let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
     let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
-    let bigcommerce = kcf_sandbox::start_bigcommerce(
-        bc_listener,
-        BigCommerceConfig::default(),
-        faults.clone(),
-        &dataset,
-    )
-    .await?;
+    let bigcommerce = if args.bigcommerce_tls {
+        kcf_sandbox::start_bigcommerce_tls(
+            bc_listener,
+            BigCommerceConfig::default(),
+            faults.clone(),
+            &dataset,
+        )
+        .await?
+    } else {
+        kcf_sandbox::start_bigcommerce(
+            bc_listener,
+            BigCommerceConfig::default(),
+            faults.clone(),
+            &dataset,
+        )
+        .await?
+    };
+    let mut tls_note = String::new();
+    if args.bigcommerce_tls {
+        let cert = std::env::temp_dir().join("kcf-sandbox-ca.pem");
+        std::fs::write(&cert, kcf_sandbox::tls::CERT_PEM)
+            .with_context(|| format!("cannot write {}", cert.display()))?;
+        tls_note = format!(
+            "test certificate     {} (trust it: REQUESTS_CA_BUNDLE=…, curl --cacert …)\n",
+            cert.display()
+        );
+    }
     let acumatica =
         kcf_sandbox::start_acumatica(acu_listener, AcumaticaConfig::default(), faults, &dataset)
             .await?;
@@ -46,6 +66,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         "BigCommerce sandbox  {bc}/stores/sandbox/v3   (X-Auth-Token: sandbox)\n\
          Acumatica sandbox    {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\
          control              {bc}/_sandbox/… and {acu}/_sandbox/… (ledger, counters, faults, webhooks)\n\
+         {tls_note}\
          seeded               {} products, {} categories, {} customers, {} orders\n",
         dataset.products.len(),
         dataset.categories.len(),

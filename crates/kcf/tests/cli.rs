@@ -185,6 +185,7 @@ impl Drop for KillOnDrop {
 #[test]
 fn sandbox_serves_both_emulators_until_stopped() {
     use std::io::{BufRead, BufReader};
+    kcf_sandbox::install_crypto_provider();
     let free_port = || {
         std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
