@@ -44,6 +44,8 @@ struct Inner {
     base: String,
     store_hash: String,
     limiter: Limiter,
+    /// Requests sent (for metrics).
+    requests: std::sync::atomic::AtomicU64,
 }
 
 /// One page of a v3 list.
@@ -159,6 +161,7 @@ impl BigCommerceClient {
                 ),
                 store_hash: config.store_hash,
                 limiter: Limiter::new(config.quota, config.window)?,
+                requests: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -199,6 +202,13 @@ impl BigCommerceClient {
         self.inner.limiter.pause_until(until);
     }
 
+    /// Requests this client has sent to the store so far.
+    pub fn requests_sent(&self) -> u64 {
+        self.inner
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Sends one request under the rate limit; any answer but 2xx becomes an [`Error`].
     async fn send<B: Serialize + ?Sized>(
         &self,
@@ -221,6 +231,9 @@ impl BigCommerceClient {
             request = request.json(body);
         }
         let started = Instant::now();
+        inner
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let response = request
             .send()
             .await

@@ -41,6 +41,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
     for conn in state.engine.runtimes() {
+        metrics::counter!("kcf_external_requests_total", "connector" => conn.id.to_string(), "platform" => "acumatica")
+            .absolute(conn.erp.requests_sent());
+        metrics::counter!("kcf_external_requests_total", "connector" => conn.id.to_string(), "platform" => "bigcommerce")
+            .absolute(conn.store.requests_sent());
         let limit = conn.store.rate_limit();
         if let Some(left) = limit.remaining {
             metrics::gauge!("kcf_store_rate_limit_remaining", "connector" => conn.id.to_string())

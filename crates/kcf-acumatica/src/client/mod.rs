@@ -59,6 +59,8 @@ struct Inner {
     generation: AtomicU64,
     signed_in: AtomicBool,
     bearer: std::sync::RwLock<Option<auth::Bearer>>,
+    /// Requests sent (for metrics).
+    requests: AtomicU64,
 }
 
 /// One request, described so it can be sent again after signing in.
@@ -194,6 +196,7 @@ impl AcumaticaClient {
                 generation: AtomicU64::new(0),
                 signed_in: AtomicBool::new(false),
                 bearer: std::sync::RwLock::new(None),
+                requests: AtomicU64::new(0),
             }),
         })
     }
@@ -219,6 +222,11 @@ impl AcumaticaClient {
         let mut all = vec!["entity", name.as_str(), version.as_str()];
         all.extend_from_slice(segments);
         self.url(&all)
+    }
+
+    /// Requests this client has sent to Acumatica so far (sign-ins included).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
     }
 
     /// Sends one request, holding a permit for exactly that exchange.
@@ -253,6 +261,7 @@ impl AcumaticaClient {
         if let Some(token) = self.bearer_token() {
             request = request.bearer_auth(token);
         }
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
         let response = request
             .send()
             .await
