@@ -247,3 +247,163 @@ async fn up_syncs_and_the_batch_commands_work() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_a_configured_connector_against_real_endpoints() {
+    kcf_sandbox::install_crypto_provider();
+    let (api, acu, bc) = (free_port(), free_port(), free_port());
+    let dir = std::env::temp_dir().join(format!("kcf-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The "real endpoints" are the emulators, run as their own process.
+    let _sandbox = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_kcf"))
+            .args(["sandbox", "--seed", "small"])
+            .args([
+                "--acumatica-port",
+                &acu.to_string(),
+                "--bigcommerce-port",
+                &bc.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:{api}"
+api_tokens = ["serve-token"]
+
+[[connectors]]
+id = "shop"
+[connectors.acumatica]
+base_url = "http://127.0.0.1:{acu}"
+[connectors.acumatica.auth]
+kind = "cookie"
+username = "admin"
+password = "sandbox"
+tenant = "Company"
+[connectors.bigcommerce]
+base_url = "http://127.0.0.1:{bc}"
+store_hash = "sandbox"
+access_token = "sandbox"
+[connectors.ingress]
+push_secret = "push-secret-1"
+webhook_secret = "hook-secret-1"
+signing_secret = "sandbox-client-secret"
+"#
+    );
+    let file = dir.join("kcf.toml");
+    std::fs::write(&file, config).unwrap();
+    let db = format!("sqlite://{}", dir.join("kcf.db").display());
+    let mut serve = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_kcf"))
+            .arg("--config")
+            .arg(&file)
+            .args(["serve", "--database-url", &db])
+            .env("KCF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{api}");
+    let acu_url = format!("http://127.0.0.1:{acu}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http
+        .get(format!("{url}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "kcf serve never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // What a merchant does in Acumatica (SM302000), and "Start real-time" for the store.
+    let r = http
+        .put(format!("{acu_url}/_sandbox/push/destinations"))
+        .json(
+            &json!([{ "name": "kcf", "address": format!("{url}/push/acumatica/shop"),
+            "header_name": "X-KCF-Push-Secret", "header_value": "push-secret-1" }]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http
+        .post(format!("{url}/api/v1/connectors/shop/realtime"))
+        .bearer_auth("serve-token")
+        .json(&json!({ "webhook_url": format!("{url}/webhooks/bigcommerce/shop") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    let erp = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = erp
+        .post(format!("{acu_url}/entity/auth/login"))
+        .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 204);
+    let r = erp
+        .put(format!("{acu_url}/entity/Default/24.200.001/StockItem"))
+        .json(
+            &json!({ "InventoryID": { "value": "SERVE-1" }, "Description": { "value": "Served" },
+            "DefaultPrice": { "value": 3.0 }, "ItemStatus": { "value": "Active" } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let v: Value = http
+            .get(format!(
+                "http://127.0.0.1:{bc}/stores/sandbox/v3/catalog/products?sku=SERVE-1"
+            ))
+            .header("X-Auth-Token", "sandbox")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["data"].as_array().is_some_and(|a| a.len() == 1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stock item never reached the store"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = serve.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = serve.0.try_wait().unwrap() {
+            assert!(status.success(), "kcf serve exited with {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kcf serve did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
