@@ -777,6 +777,7 @@ async fn license_throttling_paces_then_refuses_a_full_queue() {
             per_minute: 4,
             concurrent: 2,
             window,
+            max_wait: Duration::from_secs(600),
         }),
         ..Default::default()
     })
@@ -810,6 +811,7 @@ async fn license_throttling_paces_then_refuses_a_full_queue() {
             per_minute: 2,
             concurrent: 1,
             window: Duration::from_secs(30),
+            max_wait: Duration::from_secs(600),
         }),
         ..Default::default()
     })
@@ -933,5 +935,53 @@ async fn sessions_can_be_listed_and_expired_from_the_control_api() {
         erp.call(Method::GET, "/StockItem?$top=1", None).await.0,
         401,
         "an expired session must sign in again"
+    );
+}
+
+#[tokio::test]
+async fn license_throttling_refuses_a_request_that_waited_too_long() {
+    use kcf_sandbox::acumatica::throttle::Limits;
+    use std::time::{Duration, Instant};
+    let erp = Erp::start(AcumaticaConfig {
+        throttle: Some(Limits {
+            per_minute: 4,
+            concurrent: 1,
+            window: Duration::from_secs(30),
+            max_wait: Duration::from_millis(300),
+        }),
+        ..Default::default()
+    })
+    .await;
+    // Two requests use half the window's budget; the next is paced for seconds, longer than
+    // the queue allows, and refused.
+    assert_eq!(erp.login(&erp.http, "sandbox").await, 204);
+    for _ in 0..2 {
+        assert_eq!(
+            erp.call(Method::GET, "/StockItem?$top=1", None).await.0,
+            200
+        );
+    }
+    let started = Instant::now();
+    let (status, body) = erp.call(Method::GET, "/StockItem?$top=1", None).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("waited too long"),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!("600,4".parse::<Limits>().unwrap(), Limits::new(600, 4));
+    assert!("0".parse::<Limits>().is_err());
+    assert!(
+        "lots"
+            .parse::<Limits>()
+            .unwrap_err()
+            .contains("positive number")
     );
 }

@@ -109,6 +109,10 @@ pub struct SandboxArgs {
     /// clients that only speak HTTPS); the certificate is written to a file to trust.
     #[arg(long)]
     pub bigcommerce_tls: bool,
+    /// Acumatica license throttling: `PER_MINUTE[,CONCURRENT]` (off by default), as the
+    /// license's SM604000 limits would apply it.
+    #[arg(long, value_name = "PER_MINUTE[,CONCURRENT]")]
+    pub acumatica_throttle: Option<String>,
 }
 
 /// Where the running server is.

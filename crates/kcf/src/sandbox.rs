@@ -29,6 +29,12 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or("")
         .parse()
         .map_err(anyhow::Error::msg)?;
+    let throttle = args
+        .acumatica_throttle
+        .as_deref()
+        .map(str::parse::<kcf_sandbox::acumatica::throttle::Limits>)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--acumatica-throttle: {e}"))?;
     let dataset = Dataset::generate(seed);
     let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
     let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
@@ -59,9 +65,16 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
             cert.display()
         );
     }
-    let acumatica =
-        kcf_sandbox::start_acumatica(acu_listener, AcumaticaConfig::default(), faults, &dataset)
-            .await?;
+    let acumatica = kcf_sandbox::start_acumatica(
+        acu_listener,
+        AcumaticaConfig {
+            throttle,
+            ..AcumaticaConfig::default()
+        },
+        faults,
+        &dataset,
+    )
+    .await?;
     let banner = format!(
         "BigCommerce sandbox  {bc}/stores/sandbox/v3   (X-Auth-Token: sandbox)\n\
          Acumatica sandbox    {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\

@@ -2,7 +2,8 @@
 //! but sign-out joins one FIFO queue; at most `concurrent` are processed at once; once the
 //! requests processed in the past minute reach half of `per_minute`, each new one is delayed by
 //! (time left until a minute after that window's first request) ÷ (limit − processed); a
-//! request is refused with 429 only when the queue already holds 20. Off by default.
+//! request is refused with 429 only when the queue already holds 20, or when it has waited
+//! longer than the queue's limit (10 minutes). Off by default.
 
 use std::{
     collections::VecDeque,
@@ -29,7 +30,52 @@ pub struct Limits {
     pub concurrent: u32,
     /// The window (a minute; tests shorten it).
     pub window: Duration,
+    /// The longest a request may wait in the queue before it is refused (10 minutes).
+    pub max_wait: Duration,
 }
+
+impl Limits {
+    /// Acumatica's limits for a license: `per_minute` requests per minute, `concurrent` at once,
+    /// at most 10 minutes in the queue.
+    pub fn new(per_minute: u32, concurrent: u32) -> Self {
+        Self {
+            per_minute,
+            concurrent,
+            window: Duration::from_secs(60),
+            max_wait: MAX_WAIT,
+        }
+    }
+}
+
+impl std::str::FromStr for Limits {
+    type Err = String;
+
+    /// `PER_MINUTE` or `PER_MINUTE,CONCURRENT` (default 2 concurrent).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut parts = s.split(',').map(str::trim);
+        let number = |p: Option<&str>, what: &str| -> Result<Option<u32>, String> {
+            p.map(|v| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("{what} must be a positive number, not '{v}'"))
+            })
+            .transpose()
+        };
+        let per_minute = number(parts.next(), "requests per minute")?
+            .ok_or("give requests per minute, e.g. 600 or 600,4")?;
+        let concurrent = number(parts.next(), "concurrent requests")?.unwrap_or(2);
+        if parts.next().is_some() {
+            return Err(format!(
+                "'{s}': expected PER_MINUTE or PER_MINUTE,CONCURRENT"
+            ));
+        }
+        Ok(Self::new(per_minute, concurrent))
+    }
+}
+
+/// How long a request may wait in the queue (Acumatica: 10 minutes).
+pub const MAX_WAIT: Duration = Duration::from_secs(600);
 
 /// The most requests that may wait in the queue.
 pub const QUEUE_LIMIT: usize = 20;
@@ -99,11 +145,22 @@ pub async fn throttle(State(t): State<Arc<Throttle>>, request: Request, next: Ne
         }
         s.queued += 1;
     }
-    let permit = t.workers.acquire().await;
-    let wait = t.delay(Instant::now());
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
-    }
+    let queued = tokio::time::timeout(t.limits.max_wait, async {
+        let permit = t.workers.acquire().await;
+        let wait = t.delay(Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        permit
+    })
+    .await;
+    let Ok(permit) = queued else {
+        t.state.lock().unwrap_or_else(|p| p.into_inner()).queued -= 1;
+        return acu_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "The request waited too long in the API queue (license limits); try again later.",
+        );
+    };
     {
         let mut s = t.state.lock().unwrap_or_else(|p| p.into_inner());
         s.queued -= 1;
