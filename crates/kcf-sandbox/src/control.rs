@@ -132,10 +132,20 @@ struct Inner {
 }
 
 /// An emulator's ledger, counters and faults.
-#[derive(Debug)]
 pub struct Control {
     inner: Mutex<Inner>,
     rng: Mutex<StdRng>,
+    write_total: std::sync::atomic::AtomicU64,
+    /// Writes the state file (set when the emulator has one).
+    flush: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control")
+            .field("write_total", &self.write_total())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Control {
@@ -143,6 +153,8 @@ impl Default for Control {
         Self {
             inner: Mutex::default(),
             rng: Mutex::new(StdRng::seed_from_u64(0x6b6366)),
+            write_total: std::sync::atomic::AtomicU64::new(0),
+            flush: Mutex::new(None),
         }
     }
 }
@@ -177,6 +189,29 @@ impl Control {
     /// Counts a write to one record (`product/12`, `StockItem/AACOMPUT01`).
     pub fn wrote(&self, record: impl Into<String>) {
         *self.lock().writes.entry(record.into()).or_default() += 1;
+        self.write_total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Writes counted so far, over all records.
+    pub fn write_total(&self) -> u64 {
+        self.write_total.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_flush(&self, flush: Box<dyn Fn() + Send + Sync>) {
+        *self.flush.lock().unwrap_or_else(|p| p.into_inner()) = Some(flush);
+    }
+
+    /// Writes the emulator's state file now (when it has one).
+    pub fn flush(&self) {
+        if let Some(f) = self
+            .flush
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            f();
+        }
     }
 
     /// Counts a request refused by the rate limit.

@@ -9,6 +9,7 @@ pub mod acumatica;
 pub mod bigcommerce;
 pub mod control;
 pub mod seed;
+mod state;
 pub mod tls;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -37,7 +38,7 @@ impl Emulator {
         format!("{}://{}", self.scheme, self.addr)
     }
 
-    /// Stops serving and waits for the server to finish.
+    /// Stops serving, waits for the server to finish, and writes the state file (if any).
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -45,6 +46,8 @@ impl Emulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        let control = self.control.clone();
+        let _ = tokio::task::spawn_blocking(move || control.flush()).await;
     }
 }
 
@@ -111,7 +114,7 @@ pub async fn start_bigcommerce_tls(
     dataset: &Dataset,
 ) -> std::io::Result<Emulator> {
     let control = Control::with_faults(faults);
-    let router = bigcommerce::router(config, control.clone(), dataset);
+    let router = bigcommerce::try_router(config, control.clone(), dataset)?;
     serve_on(tls::TlsListener::new(listener)?, "https", router, control).await
 }
 
@@ -124,7 +127,7 @@ pub async fn start_bigcommerce(
 ) -> std::io::Result<Emulator> {
     install_crypto_provider();
     let control = Control::with_faults(faults);
-    let router = bigcommerce::router(config, control.clone(), dataset);
+    let router = bigcommerce::try_router(config, control.clone(), dataset)?;
     serve(listener, router, control).await
 }
 
@@ -137,6 +140,6 @@ pub async fn start_acumatica(
 ) -> std::io::Result<Emulator> {
     install_crypto_provider();
     let control = Control::with_faults(faults);
-    let router = acumatica::router(config, control.clone(), dataset);
+    let router = acumatica::try_router(config, control.clone(), dataset)?;
     serve(listener, router, control).await
 }

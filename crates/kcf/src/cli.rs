@@ -113,6 +113,10 @@ pub struct SandboxArgs {
     /// license's SM604000 limits would apply it.
     #[arg(long, value_name = "PER_MINUTE[,CONCURRENT]")]
     pub acumatica_throttle: Option<String>,
+    /// Keep the emulators' data in this directory across restarts (`acumatica.json`,
+    /// `bigcommerce.json`; loaded instead of the seed when present).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<std::path::PathBuf>,
 }
 
 /// Where the running server is.

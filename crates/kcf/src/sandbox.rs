@@ -36,12 +36,27 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         .transpose()
         .map_err(|e| anyhow::anyhow!("--acumatica-throttle: {e}"))?;
     let dataset = Dataset::generate(seed);
+    let (acu_state, bc_state) = match &args.state {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+            (
+                Some(dir.join("acumatica.json")),
+                Some(dir.join("bigcommerce.json")),
+            )
+        }
+        None => (None, None),
+    };
+    let restored = bc_state.as_ref().is_some_and(|p| p.exists());
     let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
     let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
     let bigcommerce = if args.bigcommerce_tls {
         kcf_sandbox::start_bigcommerce_tls(
             bc_listener,
-            BigCommerceConfig::default(),
+            BigCommerceConfig {
+                state_file: bc_state.clone(),
+                ..BigCommerceConfig::default()
+            },
             faults.clone(),
             &dataset,
         )
@@ -49,7 +64,10 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     } else {
         kcf_sandbox::start_bigcommerce(
             bc_listener,
-            BigCommerceConfig::default(),
+            BigCommerceConfig {
+                state_file: bc_state.clone(),
+                ..BigCommerceConfig::default()
+            },
             faults.clone(),
             &dataset,
         )
@@ -69,22 +87,32 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         acu_listener,
         AcumaticaConfig {
             throttle,
+            state_file: acu_state,
             ..AcumaticaConfig::default()
         },
         faults,
         &dataset,
     )
     .await?;
+    let data = match (&args.state, restored) {
+        (Some(dir), true) => format!(
+            "data                 restored from {} (delete it to start from the seed)",
+            dir.display()
+        ),
+        _ => format!(
+            "seeded               {} products, {} categories, {} customers, {} orders",
+            dataset.products.len(),
+            dataset.categories.len(),
+            dataset.customers.len(),
+            dataset.orders.len()
+        ),
+    };
     let banner = format!(
         "BigCommerce sandbox  {bc}/stores/sandbox/v3   (X-Auth-Token: sandbox)\n\
          Acumatica sandbox    {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\
          control              {bc}/_sandbox/… and {acu}/_sandbox/… (ledger, counters, faults, webhooks)\n\
          {tls_note}\
-         seeded               {} products, {} categories, {} customers, {} orders\n",
-        dataset.products.len(),
-        dataset.categories.len(),
-        dataset.customers.len(),
-        dataset.orders.len(),
+         {data}\n",
         bc = bigcommerce.url(),
         acu = acumatica.url(),
     );

@@ -32,14 +32,24 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
     let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
     let dataset = Dataset::generate(seed);
-    let mut acu_config = kcf_sandbox::acumatica::AcumaticaConfig::default();
+    // The sandbox keeps its data next to kcf's database, so a restart finds both as they were.
+    let acu_state = data_dir.join("sandbox-acumatica.json");
+    let bc_state = data_dir.join("sandbox-bigcommerce.json");
+    let restored = bc_state.exists();
+    let mut acu_config = kcf_sandbox::acumatica::AcumaticaConfig {
+        state_file: Some(acu_state),
+        ..Default::default()
+    };
     // kcf's workers hold a few sessions; a person's script may want one too.
     acu_config.max_sessions = acu_config.max_sessions.max(8);
     let acumatica =
         kcf_sandbox::start_acumatica(acu_listener, acu_config, Faults::default(), &dataset).await?;
     let bigcommerce = kcf_sandbox::start_bigcommerce(
         bc_listener,
-        kcf_sandbox::bigcommerce::BigCommerceConfig::default(),
+        kcf_sandbox::bigcommerce::BigCommerceConfig {
+            state_file: Some(bc_state),
+            ..Default::default()
+        },
         Faults::default(),
         &dataset,
     )
@@ -84,6 +94,7 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
          Acumatica         {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\
          BigCommerce       {bc}/stores/sandbox/v3   (X-Auth-Token: sandbox)\n\
          database          {db}\n\
+         sandbox data      {sandbox_data} (kept in the data directory; delete it to start fresh)\n\
          connector         sandbox: push notifications and webhooks wired; initial sync queued \
          (batch runs {runs:?})\n\n\
          try:  export KCF_URL={url} KCF_TOKEN={token}\n      \
@@ -93,6 +104,11 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
         acu = acumatica.url(),
         bc = bigcommerce.url(),
         db = db.display(),
+        sandbox_data = if restored {
+            "restored from the last run"
+        } else {
+            "seeded"
+        },
     );
     let _ = std::io::stdout().write_all(banner.as_bytes());
     let _ = std::io::stdout().flush();

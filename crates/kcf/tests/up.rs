@@ -245,6 +245,77 @@ async fn up_syncs_and_the_batch_commands_work() {
         assert!(Instant::now() < deadline, "kcf up did not stop on SIGTERM");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // A restart keeps the sandbox's data (state files in the data directory) and kcf's.
+    let _again = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_kcf"))
+            .args(["up", "--api-token", "up-test-token", "--data-dir"])
+            .arg(&dir)
+            .args([
+                "--port",
+                &api.to_string(),
+                "--acumatica-port",
+                &acu.to_string(),
+            ])
+            .args(["--bigcommerce-port", &bc.to_string()])
+            .env("KCF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http
+        .get(format!("{url}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "kcf up did not come back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let v: Value = http
+        .get(format!(
+            "{bc_url}/stores/sandbox/v3/catalog/products?sku=UPTEST-1"
+        ))
+        .header("X-Auth-Token", "sandbox")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["data"].as_array().unwrap().len(),
+        1,
+        "the store kept UPTEST-1"
+    );
+    let r = erp
+        .get(format!(
+            "{acu_url}/entity/Default/24.200.001/StockItem/UPTEST-2"
+        ))
+        .send()
+        .await
+        .unwrap();
+    // A fresh emulator: sign in again (sessions are not kept), then the item is there.
+    let r = if r.status() == 401 {
+        erp.post(format!("{acu_url}/entity/auth/login"))
+            .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
+            .send()
+            .await
+            .unwrap();
+        erp.get(format!(
+            "{acu_url}/entity/Default/24.200.001/StockItem/UPTEST-2"
+        ))
+        .send()
+        .await
+        .unwrap()
+    } else {
+        r
+    };
+    assert_eq!(r.status(), 200, "Acumatica kept UPTEST-2");
+    drop(_again);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -55,11 +55,15 @@ pub struct AcumaticaConfig {
     pub oauth_client_id: String,
     /// Its secret.
     pub oauth_client_secret: String,
+    /// Keep the records in this file across restarts (loaded instead of the seed when it
+    /// exists); `None` keeps them in memory only.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AcumaticaConfig {
     fn default() -> Self {
         Self {
+            state_file: None,
             user: "admin".into(),
             password: "sandbox".into(),
             tenant: "Company".into(),
@@ -190,8 +194,85 @@ pub(crate) fn new_guid() -> String {
 
 /// Builds the emulator's router, seeded with `dataset`.
 pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset) -> Router {
-    let mut data = Data::default();
-    seed(&mut data, dataset);
+    match try_router(config, control, dataset) {
+        Ok(router) => router,
+        Err(e) => {
+            tracing::error!(error = %e, "Acumatica emulator");
+            Router::new()
+        }
+    }
+}
+
+/// The records as a state file: entity → (row, record), the row counter, autonumbers.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Snapshot {
+    records: BTreeMap<String, Vec<(u64, Record)>>,
+    next_row: u64,
+    counters: BTreeMap<String, u64>,
+}
+
+impl Snapshot {
+    fn of(d: &Data) -> Self {
+        Self {
+            records: d
+                .records
+                .iter()
+                .map(|(e, m)| {
+                    (
+                        (*e).to_owned(),
+                        m.iter().map(|(r, v)| (*r, v.clone())).collect(),
+                    )
+                })
+                .collect(),
+            next_row: d.next_row,
+            counters: d
+                .counters
+                .iter()
+                .map(|(e, n)| ((*e).to_owned(), *n))
+                .collect(),
+        }
+    }
+
+    fn into_data(self) -> Data {
+        let mut d = Data {
+            next_row: self.next_row,
+            ..Data::default()
+        };
+        for (entity, rows) in self.records {
+            let Some(spec) = schema::spec(&entity) else {
+                continue;
+            };
+            for (row, record) in rows {
+                d.store(spec, row, record);
+            }
+        }
+        for (entity, n) in self.counters {
+            if let Some(spec) = schema::spec(&entity) {
+                d.counters.insert(spec.name, n);
+            }
+        }
+        d
+    }
+}
+
+/// The router, or why its state file cannot be used.
+pub fn try_router(
+    config: AcumaticaConfig,
+    control: Arc<Control>,
+    dataset: &Dataset,
+) -> std::io::Result<Router> {
+    let loaded = match &config.state_file {
+        Some(path) => crate::state::load::<Snapshot>(path)?,
+        None => None,
+    };
+    let data = match loaded {
+        Some(snapshot) => snapshot.into_data(),
+        None => {
+            let mut data = Data::default();
+            seed(&mut data, dataset);
+            data
+        }
+    };
     let (changes, queue) = tokio::sync::mpsc::unbounded_channel();
     let push = Arc::new(push::Push::default());
     tokio::spawn(push::dispatch(
@@ -210,6 +291,15 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
         tokens: Mutex::default(),
         actions: Mutex::default(),
     });
+    if let Some(path) = acu.config.state_file.clone() {
+        // A strong reference: the state must still be writable after the server stopped.
+        let held = acu.clone();
+        crate::state::persist(control.clone(), path, move || {
+            let acu = &held;
+            let snapshot = Snapshot::of(&acu.data.read().unwrap_or_else(|p| p.into_inner()));
+            serde_json::to_vec(&snapshot).ok()
+        });
+    }
     let sandbox = Router::new()
         .route("/_sandbox/push", get(push::deliveries))
         .route(
@@ -245,7 +335,7 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
             get(|| async { Json(swagger::document()) }),
         )
         .with_state(acu);
-    entities
+    Ok(entities
         .merge(open)
         .fallback(|| async {
             acu_error(
@@ -259,7 +349,7 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
         ))
         .merge(control::routes(control))
         .merge(sandbox)
-        .merge(sessions)
+        .merge(sessions))
 }
 
 fn seed(data: &mut Data, dataset: &Dataset) {

@@ -27,9 +27,9 @@ const DEFAULT_TREE: u64 = 1;
 const MAX_DEPTH: usize = 8;
 
 /// A category as the trees API returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Category {
-    category_id: u64,
+    pub(super) category_id: u64,
     category_uuid: String,
     tree_id: u64,
     parent_id: u64,
@@ -43,7 +43,7 @@ pub struct Category {
     image_url: String,
     url: Value,
     #[serde(skip)]
-    modified_ms: i64,
+    pub(super) modified_ms: i64,
 }
 
 impl Category {

@@ -20,9 +20,9 @@ use super::{
 use crate::seed::SeedCustomer;
 
 /// A customer as BigCommerce returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Customer {
-    id: u64,
+    pub(super) id: u64,
     email: String,
     first_name: String,
     last_name: String,
@@ -37,11 +37,11 @@ pub struct Customer {
     #[serde(skip_serializing_if = "Option::is_none")]
     addresses: Option<Vec<Value>>,
     #[serde(skip)]
-    stored_addresses: Vec<Value>,
+    pub(super) stored_addresses: Vec<Value>,
     #[serde(skip)]
-    created_ms: i64,
+    pub(super) created_ms: i64,
     #[serde(skip)]
-    modified_ms: i64,
+    pub(super) modified_ms: i64,
 }
 
 impl Customer {

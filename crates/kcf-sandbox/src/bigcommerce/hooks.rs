@@ -52,9 +52,9 @@ const SCOPES: &[&str] = &[
 ];
 
 /// A registered webhook.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Hook {
-    id: u64,
+    pub(super) id: u64,
     client_id: String,
     store_hash: String,
     scope: String,

@@ -8,6 +8,7 @@ mod hooks;
 mod orders;
 mod params;
 mod products;
+mod state;
 
 use std::{
     collections::BTreeMap,
@@ -67,6 +68,9 @@ pub struct BigCommerceConfig {
     pub client_secret: String,
     /// Multiplies the webhook retry schedule (1.0 = BigCommerce's; tests use 0.001).
     pub webhook_time_scale: f64,
+    /// Keep the records in this file across restarts (loaded instead of the seed when it
+    /// exists); `None` keeps them in memory only.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for BigCommerceConfig {
@@ -77,6 +81,7 @@ impl Default for BigCommerceConfig {
             rate_limit: Some(RateLimit::default()),
             client_secret: "sandbox-client-secret".into(),
             webhook_time_scale: 1.0,
+            state_file: None,
         }
     }
 }
@@ -155,11 +160,36 @@ pub(crate) fn now_ms() -> i64 {
 
 /// Builds the emulator's router, seeded with `dataset`.
 pub fn router(config: BigCommerceConfig, control: Arc<Control>, dataset: &Dataset) -> Router {
-    let mut data = Data {
-        next_order: 99,
-        ..Data::default()
+    match try_router(config, control, dataset) {
+        Ok(router) => router,
+        Err(e) => {
+            tracing::error!(error = %e, "BigCommerce emulator");
+            Router::new()
+        }
+    }
+}
+
+/// The router, or why its state file cannot be used.
+pub fn try_router(
+    config: BigCommerceConfig,
+    control: Arc<Control>,
+    dataset: &Dataset,
+) -> std::io::Result<Router> {
+    let loaded = match &config.state_file {
+        Some(path) => crate::state::load::<state::Snapshot>(path)?,
+        None => None,
     };
-    seed(&mut data, dataset);
+    let data = match loaded {
+        Some(snapshot) => snapshot.into_data(),
+        None => {
+            let mut data = Data {
+                next_order: 99,
+                ..Data::default()
+            };
+            seed(&mut data, dataset);
+            data
+        }
+    };
     let (events, queue) = tokio::sync::mpsc::unbounded_channel();
     let bc = Arc::new(Bc {
         config,
@@ -173,6 +203,15 @@ pub fn router(config: BigCommerceConfig, control: Arc<Control>, dataset: &Datase
         deliveries: Mutex::new(Vec::new()),
     });
     tokio::spawn(hooks::dispatch(bc.clone(), queue));
+    if let Some(path) = bc.config.state_file.clone() {
+        // A strong reference: the state must still be writable after the server stopped.
+        let held = bc.clone();
+        crate::state::persist(control.clone(), path, move || {
+            let bc = &held;
+            let snapshot = state::Snapshot::of(&bc.read());
+            serde_json::to_vec(&snapshot).ok()
+        });
+    }
     let v3 = "/stores/{hash}/v3";
     let v2 = "/stores/{hash}/v2";
     let api = Router::new()
@@ -244,12 +283,13 @@ pub fn router(config: BigCommerceConfig, control: Arc<Control>, dataset: &Datase
     let sandbox = Router::new()
         .route("/_sandbox/webhooks", get(hooks::deliveries))
         .with_state(bc);
-    api.layer(middleware::from_fn_with_state(
-        control.clone(),
-        control::observe,
-    ))
-    .merge(control::routes(control))
-    .merge(sandbox)
+    Ok(api
+        .layer(middleware::from_fn_with_state(
+            control.clone(),
+            control::observe,
+        ))
+        .merge(control::routes(control))
+        .merge(sandbox))
 }
 
 async fn not_found() -> BcError {

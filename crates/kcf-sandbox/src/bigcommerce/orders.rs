@@ -41,7 +41,7 @@ pub const STATUSES: [&str; 15] = [
 ];
 
 /// An order line (`/v2/orders/{id}/products`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct OrderProduct {
     id: u64,
     order_id: u64,
@@ -58,7 +58,7 @@ pub struct OrderProduct {
 }
 
 /// A shipment (`/v2/orders/{id}/shipments`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Shipment {
     id: u64,
     order_id: u64,
@@ -76,9 +76,9 @@ pub struct Shipment {
 }
 
 /// An order with its lines, addresses and shipments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Order {
-    id: u64,
+    pub(super) id: u64,
     customer_id: u64,
     status_id: u64,
     created_ms: i64,

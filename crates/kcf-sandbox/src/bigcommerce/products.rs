@@ -21,9 +21,9 @@ use super::{
 use crate::seed::SeedProduct;
 
 /// A catalog product as BigCommerce returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Product {
-    id: u64,
+    pub(super) id: u64,
     name: String,
     #[serde(rename = "type")]
     kind: String,
@@ -58,7 +58,7 @@ pub struct Product {
     date_created: String,
     date_modified: String,
     #[serde(skip)]
-    modified_ms: i64,
+    pub(super) modified_ms: i64,
 }
 
 impl Product {
