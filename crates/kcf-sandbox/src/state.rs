@@ -43,10 +43,10 @@ where
     F: Fn() -> Option<Vec<u8>> + Send + Sync + 'static,
 {
     let save = move || {
-        if let Some(bytes) = snapshot() {
-            if let Err(e) = write_atomically(&path, &bytes) {
-                tracing::error!(error = %e, path = %path.display(), "cannot write the sandbox state");
-            }
+        if let Some(bytes) = snapshot()
+            && let Err(e) = write_atomically(&path, &bytes)
+        {
+            tracing::error!(error = %e, path = %path.display(), "cannot write the sandbox state");
         }
     };
     control.set_flush(Box::new(save));
