@@ -28,6 +28,7 @@ enum Load {
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(args: &BenchSandboxArgs) -> anyhow::Result<()> {
+    seeding().await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let config = BigCommerceConfig {
         rate_limit: None,
@@ -162,4 +163,46 @@ async fn phase(base: &str, load: Load, args: &BenchSandboxArgs) -> anyhow::Resul
         t.await??;
     }
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// How long `--seed large` (100,000 products) takes: generating the data, then loading it into
+/// each emulator; the baseline is generating `--seed small`.
+async fn seeding() -> anyhow::Result<()> {
+    let t = Instant::now();
+    let small = Dataset::generate(SeedSize::Small);
+    let baseline = t.elapsed();
+    let t = Instant::now();
+    let large = Dataset::generate(SeedSize::Large);
+    let generate = t.elapsed();
+    let t = Instant::now();
+    let bc = kcf_sandbox::start_bigcommerce(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        BigCommerceConfig::default(),
+        Faults::default(),
+        &large,
+    )
+    .await?;
+    let bc_load = t.elapsed();
+    let t = Instant::now();
+    let acu = kcf_sandbox::start_acumatica(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        AcumaticaConfig::default(),
+        Faults::default(),
+        &large,
+    )
+    .await?;
+    let acu_load = t.elapsed();
+    println!(
+        "  seed      large ({} products): generate {:.2} s, BigCommerce {:.2} s, Acumatica {:.2} s, total {:.2} s  (small: {:.1} ms, {} products)",
+        large.products.len(),
+        generate.as_secs_f64(),
+        bc_load.as_secs_f64(),
+        acu_load.as_secs_f64(),
+        (generate + bc_load + acu_load).as_secs_f64(),
+        baseline.as_secs_f64() * 1000.0,
+        small.products.len()
+    );
+    bc.stop().await;
+    acu.stop().await;
+    Ok(())
 }
