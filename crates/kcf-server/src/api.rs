@@ -36,6 +36,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/batches", post(prepare_batch))
         .route("/batches/{id}", get(batch))
         .route("/batches/{id}/process", post(process_batch))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
 

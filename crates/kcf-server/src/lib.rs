@@ -7,6 +7,7 @@ mod api;
 pub mod app;
 mod error;
 mod ingress;
+pub mod openapi;
 mod ops;
 pub mod wiring;
 

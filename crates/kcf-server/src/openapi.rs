@@ -1,0 +1,404 @@
+//! The OpenAPI 3 document of kcf's HTTP interface, built from one table of operations so the
+//! served document (`GET /api/v1/openapi.json`) and the checked-in copy (`docs/openapi.json`,
+//! compared by the test suite) cannot drift apart. Every operation in the table is exercised by
+//! `tests/openapi.rs`.
+
+use serde_json::{Map, Value, json};
+
+/// One operation.
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    params: &'static [(&'static str, &'static str, &'static str)],
+    body: Option<&'static str>,
+    response: &'static str,
+    auth: Auth,
+}
+
+#[derive(Clone, Copy)]
+enum Auth {
+    Bearer,
+    PushHeader,
+    WebhookHeaderOrSignature,
+    None,
+}
+
+const OPS: &[Op] = &[
+    Op {
+        method: "get",
+        path: "/api/v1/connectors",
+        summary: "Connectors with their state, pause and rate-limit budget",
+        params: &[],
+        body: None,
+        response: "ConnectorList",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "post",
+        path: "/api/v1/connectors/{id}/state",
+        summary: "Pause, resume (running) or stop a connector",
+        params: &[("id", "path", "string")],
+        body: Some("StateChange"),
+        response: "Object",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "post",
+        path: "/api/v1/connectors/{id}/realtime",
+        summary: "Start real-time: register the store's webhooks (idempotent)",
+        params: &[("id", "path", "string")],
+        body: Some("Realtime"),
+        response: "Object",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/connectors/{id}/entities",
+        summary: "Entity settings of a connector",
+        params: &[("id", "path", "string")],
+        body: None,
+        response: "EntitySettingsList",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "patch",
+        path: "/api/v1/connectors/{id}/entities/{entity}",
+        summary: "Change one entity's settings (absent fields stay)",
+        params: &[("id", "path", "string"), ("entity", "path", "string")],
+        body: Some("EntityPatch"),
+        response: "EntitySettings",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/messages",
+        summary: "A page of messages, newest first",
+        params: &[
+            ("connector", "query", "string"),
+            ("entity", "query", "string"),
+            ("status", "query", "string"),
+            ("mode", "query", "string"),
+            ("text", "query", "string"),
+            ("batch_run", "query", "integer"),
+            ("from", "query", "integer"),
+            ("to", "query", "integer"),
+            ("before", "query", "integer"),
+            ("limit", "query", "integer"),
+        ],
+        body: None,
+        response: "MessagePage",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/messages/counts",
+        summary: "Message counts per connector, entity and status",
+        params: &[
+            ("connector", "query", "string"),
+            ("entity", "query", "string"),
+            ("status", "query", "string"),
+            ("batch_run", "query", "integer"),
+        ],
+        body: None,
+        response: "StatusCounts",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "post",
+        path: "/api/v1/messages/actions",
+        summary: "Process, retry or skip messages",
+        params: &[],
+        body: Some("Action"),
+        response: "ActionReport",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/messages/{id}",
+        summary: "One message with its history of status changes",
+        params: &[("id", "path", "integer")],
+        body: None,
+        response: "MessageDetail",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "post",
+        path: "/api/v1/batches",
+        summary: "List what the source changed in [from, to) as batch messages",
+        params: &[],
+        body: Some("BatchRequest"),
+        response: "BatchView",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/batches/{id}",
+        summary: "A batch run with its messages' counts",
+        params: &[("id", "path", "integer")],
+        body: None,
+        response: "BatchView",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "post",
+        path: "/api/v1/batches/{id}/process",
+        summary: "Process all of a run's messages, or the given ones",
+        params: &[("id", "path", "integer")],
+        body: Some("ProcessBatch"),
+        response: "ActionReport",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/openapi.json",
+        summary: "This document",
+        params: &[],
+        body: None,
+        response: "Object",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "post",
+        path: "/push/acumatica/{connector}",
+        summary: "Acumatica push-notification receiver (answers after the commit)",
+        params: &[("connector", "path", "string")],
+        body: Some("PushNotification"),
+        response: "IntakeReport",
+        auth: Auth::PushHeader,
+    },
+    Op {
+        method: "post",
+        path: "/webhooks/bigcommerce/{connector}",
+        summary: "BigCommerce webhook receiver (answers after the commit)",
+        params: &[("connector", "path", "string")],
+        body: Some("Webhook"),
+        response: "IntakeReport",
+        auth: Auth::WebhookHeaderOrSignature,
+    },
+    Op {
+        method: "get",
+        path: "/healthz",
+        summary: "The process is up",
+        params: &[],
+        body: None,
+        response: "Text",
+        auth: Auth::None,
+    },
+    Op {
+        method: "get",
+        path: "/readyz",
+        summary: "The database answers",
+        params: &[],
+        body: None,
+        response: "Text",
+        auth: Auth::None,
+    },
+    Op {
+        method: "get",
+        path: "/metrics",
+        summary: "Prometheus metrics",
+        params: &[],
+        body: None,
+        response: "Text",
+        auth: Auth::None,
+    },
+];
+
+/// Every (method, path) documented, for tests.
+pub fn operations() -> Vec<(&'static str, &'static str)> {
+    OPS.iter().map(|o| (o.method, o.path)).collect()
+}
+
+fn schemas() -> Value {
+    let obj = |props: Value, required: &[&str]| json!({ "type": "object", "properties": props, "required": required });
+    let s = |t: &str| json!({ "type": t });
+    let r = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    let statuses = json!({ "type": "string", "enum": ["pending", "processing", "processed", "failed", "aborted", "skipped", "filtered", "invalid", "deleted"] });
+    let entities = json!({ "type": "string", "enum": ["product", "category", "customer", "order", "shipment", "order-status"] });
+    json!({
+        "Object": { "type": "object" },
+        "Text": { "type": "string" },
+        "Error": obj(json!({ "error": obj(json!({ "code": s("string"), "message": s("string") }), &["code", "message"]) }), &["error"]),
+        "Entity": entities,
+        "Status": statuses,
+        "Connector": obj(json!({
+            "id": s("string"), "name": s("string"),
+            "state": { "type": "string", "enum": ["running", "paused", "stopped"] },
+            "paused_until": { "type": ["integer", "null"], "description": "epoch ms" },
+            "pause_reason": { "type": ["string", "null"] }, "configured": s("boolean"),
+            "rate_limit": { "type": ["object", "null"] },
+        }), &["id", "name", "state", "configured"]),
+        "ConnectorList": { "type": "array", "items": r("Connector") },
+        "StateChange": obj(json!({ "state": { "type": "string", "enum": ["running", "paused", "stopped"] } }), &["state"]),
+        "Realtime": obj(json!({ "webhook_url": { "type": "string", "format": "uri" } }), &["webhook_url"]),
+        "EntitySettings": obj(json!({
+            "connector": s("string"), "entity": r("Entity"), "active": s("boolean"),
+            "direction": { "type": "string", "enum": ["erp-to-store", "store-to-erp", "both"] },
+            "realtime": s("boolean"), "auto_process": s("boolean"), "paused": s("boolean"),
+            "schedule": { "type": ["string", "null"], "description": "cron, UTC" },
+            "max_attempts": s("integer"), "fields": { "type": "object", "additionalProperties": s("boolean") },
+        }), &["connector", "entity", "active", "direction", "realtime", "auto_process", "paused", "max_attempts"]),
+        "EntitySettingsList": { "type": "array", "items": r("EntitySettings") },
+        "EntityPatch": { "type": "object", "additionalProperties": false, "properties": {
+            "active": s("boolean"), "direction": { "type": "string", "enum": ["erp-to-store", "store-to-erp", "both"] },
+            "realtime": s("boolean"), "auto_process": s("boolean"), "paused": s("boolean"),
+            "schedule": { "type": "string", "description": "cron (UTC); empty removes it" },
+            "max_attempts": { "type": "integer", "minimum": 1, "maximum": 100 },
+        } },
+        "Message": obj(json!({
+            "id": s("integer"), "connector": s("string"), "entity": r("Entity"),
+            "direction": { "type": "string", "enum": ["erp-to-store", "store-to-erp"] },
+            "mode": { "type": "string", "enum": ["real-time", "batch", "manual"] },
+            "record_key": s("string"), "description": s("string"), "source": s("string"),
+            "dedup_key": { "type": ["string", "null"] }, "status": r("Status"), "attempts": s("integer"),
+            "next_attempt_at": s("integer"), "manual": s("boolean"),
+            "lease_owner": { "type": ["string", "null"] }, "lease_expires_at": { "type": ["integer", "null"] },
+            "last_error": { "type": ["string", "null"] }, "payload": {},
+            "source_modified_at": { "type": ["integer", "null"] }, "batch_run": { "type": ["integer", "null"] },
+            "created_at": s("integer"), "updated_at": s("integer"),
+        }), &["id", "connector", "entity", "direction", "mode", "record_key", "status", "attempts"]),
+        "MessagePage": obj(json!({ "items": { "type": "array", "items": r("Message") }, "next": { "type": ["integer", "null"] } }), &["items"]),
+        "HistoryEntry": obj(json!({
+            "message_id": s("integer"), "at": s("integer"), "from": { "type": ["string", "null"] },
+            "to": r("Status"), "actor": s("string"), "reason": { "type": ["string", "null"] },
+        }), &["message_id", "at", "to", "actor"]),
+        "MessageDetail": obj(json!({ "message": r("Message"), "history": { "type": "array", "items": r("HistoryEntry") } }), &["message", "history"]),
+        "StatusCounts": { "type": "array", "items": obj(json!({ "connector": s("string"), "entity": r("Entity"), "status": r("Status"), "count": s("integer") }), &["connector", "entity", "status", "count"]) },
+        "Action": obj(json!({
+            "action": { "type": "string", "enum": ["process", "retry", "skip"] },
+            "ids": { "type": "array", "items": s("integer"), "minItems": 1, "maxItems": 10000 },
+            "reason": s("string"),
+        }), &["action", "ids"]),
+        "ActionReport": obj(json!({
+            "changed": { "type": "array", "items": s("integer") },
+            "refused": { "type": "array", "items": { "type": "array", "prefixItems": [s("integer"), s("string")] } },
+        }), &["changed", "refused"]),
+        "BatchRequest": obj(json!({
+            "connector": s("string"), "entity": r("Entity"),
+            "from": { "type": "string", "description": "2026-11-01, RFC 3339 or epoch ms; inclusive" },
+            "to": { "type": "string", "description": "exclusive; default now" },
+            "mode": { "type": "string", "enum": ["incremental", "by-date", "full"] },
+        }), &["connector", "entity"]),
+        "BatchRun": obj(json!({
+            "id": s("integer"), "connector": s("string"), "entity": r("Entity"),
+            "mode": { "type": "string", "enum": ["incremental", "by-date", "full"] },
+            "window_from": s("integer"), "window_to": s("integer"),
+            "status": { "type": "string", "enum": ["listing", "listed", "completed", "failed", "cancelled"] },
+            "checkpoint": { "type": ["string", "null"] }, "listed": s("integer"), "enqueued": s("integer"),
+            "error": { "type": ["string", "null"] }, "created_at": s("integer"), "updated_at": s("integer"),
+        }), &["id", "connector", "entity", "mode", "window_from", "window_to", "status", "listed", "enqueued"]),
+        "BatchView": obj(json!({ "run": r("BatchRun"), "counts": r("StatusCounts") }), &["run", "counts"]),
+        "ProcessBatch": { "type": "object", "properties": { "all": s("boolean"), "ids": { "type": "array", "items": s("integer") } } },
+        "PushNotification": obj(json!({
+            "Inserted": { "type": "array", "items": { "type": "object" } },
+            "Deleted": { "type": "array", "items": { "type": "object" } },
+            "Query": s("string"), "CompanyId": s("string"), "Id": s("string"), "TimeStamp": s("integer"),
+        }), &["Query", "Id"]),
+        "Webhook": obj(json!({
+            "scope": s("string"), "store_id": s("string"), "hash": s("string"), "created_at": s("integer"),
+            "producer": s("string"), "data": obj(json!({ "type": s("string"), "id": {} }), &["id"]),
+        }), &["scope", "hash", "data"]),
+        "IntakeReport": obj(json!({
+            "stored": s("integer"), "duplicates": s("integer"), "ignored": { "type": "array", "items": s("string") },
+        }), &["stored", "duplicates", "ignored"]),
+    })
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for op in OPS {
+        let mut o = Map::new();
+        o.insert("summary".into(), json!(op.summary));
+        o.insert(
+            "operationId".into(),
+            json!(format!(
+                "{}{}",
+                op.method,
+                op.path
+                    .replace("/api/v1", "")
+                    .split(['/', '{', '}', '.', '-'])
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let mut c = p.chars();
+                        c.next()
+                            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                            .unwrap_or_default()
+                    })
+                    .collect::<String>()
+            )),
+        );
+        if !op.params.is_empty() {
+            o.insert(
+                "parameters".into(),
+                Value::Array(
+                    op.params
+                        .iter()
+                        .map(|(name, place, kind)| {
+                            json!({ "name": name, "in": place, "required": *place == "path", "schema": { "type": kind } })
+                        })
+                        .collect(),
+                ),
+            );
+        }
+        if let Some(body) = op.body {
+            o.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{body}") } } } }),
+            );
+        }
+        let content = if op.response == "Text" {
+            json!({ "text/plain": { "schema": { "type": "string" } } })
+        } else {
+            json!({ "application/json": { "schema": { "$ref": format!("#/components/schemas/{}", op.response) } } })
+        };
+        let error = json!({ "description": "What is wrong, in plain words", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+        let mut responses = Map::new();
+        responses.insert(
+            "200".into(),
+            json!({ "description": "OK", "content": content }),
+        );
+        if !matches!(op.auth, Auth::None) {
+            responses.insert("400".into(), error.clone());
+            responses.insert("401".into(), error.clone());
+        }
+        if op.path.contains('{') {
+            responses.insert("404".into(), error.clone());
+        }
+        o.insert("responses".into(), Value::Object(responses));
+        let security = match op.auth {
+            Auth::Bearer => json!([{ "bearer": [] }]),
+            Auth::PushHeader => json!([{ "pushHeader": [] }]),
+            Auth::WebhookHeaderOrSignature => {
+                json!([{ "webhookHeader": [] }, { "webhookSignature": [] }])
+            }
+            Auth::None => json!([]),
+        };
+        o.insert("security".into(), security);
+        let entry = paths
+            .entry(op.path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = entry {
+            m.insert(op.method.into(), Value::Object(o));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "kcf",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "kcf's REST API (bearer tokens), notification receivers and operations endpoints. Errors are {\"error\": {\"code\", \"message\"}}."
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer" },
+                "pushHeader": { "type": "apiKey", "in": "header", "name": "X-KCF-Push-Secret", "description": "the header name and value set on the Acumatica push destination (configurable per connector)" },
+                "webhookHeader": { "type": "apiKey", "in": "header", "name": "X-KCF-Webhook-Secret", "description": "the custom header the hooks were registered with" },
+                "webhookSignature": { "type": "apiKey", "in": "header", "name": "webhook-signature", "description": "Standard Webhooks: v1,base64(HMAC-SHA256(secret, id.timestamp.body)) with webhook-id and webhook-timestamp" },
+            },
+        },
+    })
+}
