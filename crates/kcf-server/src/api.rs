@@ -182,6 +182,8 @@ struct EntityPatch {
     /// A cron expression; empty to remove the schedule.
     schedule: Option<String>,
     max_attempts: Option<u32>,
+    /// Field toggles to set (field → syncs or not); other fields stay.
+    fields: Option<std::collections::BTreeMap<String, bool>>,
 }
 
 async fn update_entity(
@@ -232,6 +234,25 @@ async fn update_entity(
             ));
         }
         settings.max_attempts = v;
+    }
+    if let Some(fields) = patch.fields {
+        let known: &[&str] = match entity {
+            Entity::Product => kcf_engine::processors::product::FIELDS,
+            _ => &[],
+        };
+        for (field, on) in fields {
+            if !known.contains(&field.as_str()) {
+                return Err(ApiError::bad_request(if known.is_empty() {
+                    format!("{entity} has no field toggles yet")
+                } else {
+                    format!(
+                        "unknown {entity} field '{field}'; known: {}",
+                        known.join(", ")
+                    )
+                }));
+            }
+            settings.fields.insert(field, on);
+        }
     }
     state.engine.store.put_entity_settings(&settings).await?;
     Ok(Json(settings))

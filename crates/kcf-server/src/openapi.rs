@@ -245,6 +245,7 @@ fn schemas() -> Value {
             "realtime": s("boolean"), "auto_process": s("boolean"), "paused": s("boolean"),
             "schedule": { "type": "string", "description": "cron (UTC); empty removes it" },
             "max_attempts": { "type": "integer", "minimum": 1, "maximum": 100 },
+            "fields": { "type": "object", "additionalProperties": s("boolean"), "description": "field toggles; product: name, price, weight, visibility, categories" },
         } },
         "Message": obj(json!({
             "id": s("integer"), "connector": s("string"), "entity": r("Entity"),

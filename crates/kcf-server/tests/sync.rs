@@ -23,6 +23,7 @@ both_backends!(
     cancellations_go_both_ways,
     customers_sync_both_ways_matched_by_email,
     batch_lists_a_window_once_and_processes_it,
+    field_toggles_keep_store_values,
 );
 
 fn unique(prefix: &str) -> String {
@@ -527,5 +528,74 @@ async fn batch_lists_a_window_once_and_processes_it(backend: &str) {
         })
         .await;
     }
+    h.stop().await;
+}
+
+async fn field_toggles_keep_store_values(backend: &str) {
+    let h = Harness::start(backend).await;
+    let sku = unique("TOG-");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": "Toggle", "DefaultPrice": 10.0, "ItemStatus": "Active" }),
+    )
+    .await;
+    eventually("the item in the store", WAIT, || async {
+        h.products_with_sku(&sku).await.into_iter().next()
+    })
+    .await;
+    // The merchant manages prices in the store: price stops syncing.
+    let (status, body) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/entities/product",
+            Some(json!({ "fields": { "price": false } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["fields"]["price"], false);
+    let (status, body) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/entities/product",
+            Some(json!({ "fields": { "colour": false } })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": "Toggle renamed", "DefaultPrice": 99.0 }),
+    )
+    .await;
+    let p = eventually("the rename in the store", WAIT, || async {
+        h.products_with_sku(&sku)
+            .await
+            .into_iter()
+            .find(|p| p["name"] == "Toggle renamed")
+    })
+    .await;
+    assert_eq!(p["price"].as_f64(), Some(10.0), "the store's price is kept");
+    // A price-only change is no change at all now.
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "DefaultPrice": 98.0 }),
+    )
+    .await;
+    eventually("the price-only change handled", WAIT, || async {
+        let m = h.messages(Entity::Product).await;
+        (m.len() >= 3 && m.iter().all(|m| m.status == MessageStatus::Processed)).then_some(())
+    })
+    .await;
+    let newest = h.messages(Entity::Product).await.remove(0);
+    let history = h.db.store.history(newest.id).await.unwrap();
+    assert!(
+        history
+            .last()
+            .unwrap()
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("unchanged"),
+        "{history:?}"
+    );
     h.stop().await;
 }

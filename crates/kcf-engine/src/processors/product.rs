@@ -16,6 +16,41 @@ use crate::{
 /// Store products updated per request (BigCommerce's limit).
 pub const BATCH: usize = 10;
 
+/// The product fields a connector can stop syncing (KCF's "Schema Management" toggles), in
+/// `EntitySettings::fields`. A new product is always created whole: the store needs a name,
+/// a price and a weight.
+pub const FIELDS: &[&str] = &["name", "price", "weight", "visibility", "categories"];
+
+/// Which fields sync (absent: on).
+#[derive(Debug, Clone, Default)]
+struct Toggles(std::collections::BTreeMap<String, bool>);
+
+impl Toggles {
+    fn on(&self, field: &str) -> bool {
+        self.0.get(field).copied().unwrap_or(true)
+    }
+
+    /// The update body without the fields switched off.
+    fn trim(&self, mut input: ProductInput) -> ProductInput {
+        if !self.on("name") {
+            input.name.clear();
+        }
+        if !self.on("price") {
+            input.price = None;
+        }
+        if !self.on("weight") {
+            input.weight = None;
+        }
+        if !self.on("visibility") {
+            input.is_visible = None;
+        }
+        if !self.on("categories") {
+            input.categories.clear();
+        }
+        input
+    }
+}
+
 /// What one stock item needs.
 enum Plan {
     Done(ApplyResult),
@@ -38,18 +73,53 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
         .unwrap_or_else(|| Err(ApplyError::retry("no result")))
 }
 
-fn fingerprint_of(record: &ProductRecord, category_ids: &[u64]) -> String {
+/// Over the fields that sync: a change to a field switched off is no change.
+fn fingerprint_of(record: &ProductRecord, category_ids: &[u64], toggles: &Toggles) -> String {
     let mut r = record.clone();
     r.modified_at = None;
     r.category_keys.sort();
-    fingerprint(&(r, category_ids))
+    let mut ids = category_ids.to_vec();
+    if !toggles.on("name") {
+        r.name.clear();
+    }
+    if !toggles.on("price") {
+        r.price = 0.0;
+    }
+    if !toggles.on("weight") {
+        r.weight = 0.0;
+    }
+    if !toggles.on("visibility") {
+        r.visible = false;
+        r.status.clear();
+    }
+    if !toggles.on("categories") {
+        r.category_keys.clear();
+        ids.clear();
+    }
+    fingerprint(&(r, ids))
 }
 
 /// Applies many stock items; one result per key, in order.
 pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
+    let toggles = match ctx.store.entity_settings(ctx.id()).await {
+        Ok(all) => Toggles(
+            all.into_iter()
+                .find(|s| s.entity == Entity::Product)
+                .map(|s| s.fields)
+                .unwrap_or_default(),
+        ),
+        Err(e) => {
+            let e = ApplyError::from(e);
+            return keys.iter().map(|_| Err(clone_err(&e))).collect();
+        }
+    };
     let mut plans = Vec::with_capacity(keys.len());
     for key in keys {
-        plans.push(plan(ctx, key).await.unwrap_or_else(|e| Plan::Done(Err(e))));
+        plans.push(
+            plan(ctx, key, &toggles)
+                .await
+                .unwrap_or_else(|e| Plan::Done(Err(e))),
+        );
     }
     // Unbound creates may exist in the store already (a lost binding, a merchant who started
     // with both systems populated): look their SKUs up in one request, adopt what is found.
@@ -142,7 +212,7 @@ pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
         .collect()
 }
 
-async fn plan(ctx: &Ctx, key: &str) -> ApplyResult<Plan> {
+async fn plan(ctx: &Ctx, key: &str, toggles: &Toggles) -> ApplyResult<Plan> {
     let Some(item) = ctx.conn.erp.stock_item(key).await? else {
         return Ok(Plan::Done(Ok(Applied::deleted(format!(
             "stock item {key} no longer exists in Acumatica; the store product is kept"
@@ -159,14 +229,18 @@ async fn plan(ctx: &Ctx, key: &str) -> ApplyResult<Plan> {
         category_ids.push(category::ensure(ctx, c, 0).await?);
     }
     category_ids.sort_unstable();
-    let fp = fingerprint_of(&record, &category_ids);
+    let fp = fingerprint_of(&record, &category_ids, toggles);
     let input = bc_map::product_input(&record, category_ids);
     Ok(match ctx.by_erp(Entity::Product, key).await? {
         Some(b) if b.fingerprint.as_deref() == Some(fp.as_str()) => Plan::Done(Ok(
             Applied::processed(format!("unchanged (store product {})", b.external_id)),
         )),
         Some(b) => match b.external_id.parse() {
-            Ok(id) => Plan::Update { id, input, fp },
+            Ok(id) => Plan::Update {
+                id,
+                input: toggles.trim(input),
+                fp,
+            },
             Err(_) => Plan::Create { input, fp },
         },
         None => Plan::Create { input, fp },
