@@ -113,6 +113,10 @@ pub struct SandboxArgs {
     /// license's SM604000 limits would apply it.
     #[arg(long, value_name = "PER_MINUTE[,CONCURRENT]")]
     pub acumatica_throttle: Option<String>,
+    /// The BigCommerce store's request quota per 30 s window (BigCommerce: 150); 0 turns the
+    /// limit off.
+    #[arg(long, value_name = "N")]
+    pub bigcommerce_quota: Option<u32>,
     /// Keep the emulators' data in this directory across restarts (`acumatica.json`,
     /// `bigcommerce.json`; loaded instead of the seed when present).
     #[arg(long, value_name = "DIR")]

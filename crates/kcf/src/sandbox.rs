@@ -48,6 +48,14 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         None => (None, None),
     };
     let restored = bc_state.as_ref().is_some_and(|p| p.exists());
+    let rate_limit = match args.bigcommerce_quota {
+        Some(0) => None,
+        Some(quota) => Some(kcf_sandbox::bigcommerce::RateLimit {
+            quota,
+            ..Default::default()
+        }),
+        None => Some(kcf_sandbox::bigcommerce::RateLimit::default()),
+    };
     let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
     let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
     let bigcommerce = if args.bigcommerce_tls {
@@ -55,6 +63,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
             bc_listener,
             BigCommerceConfig {
                 state_file: bc_state.clone(),
+                rate_limit,
                 ..BigCommerceConfig::default()
             },
             faults.clone(),
@@ -66,6 +75,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
             bc_listener,
             BigCommerceConfig {
                 state_file: bc_state.clone(),
+                rate_limit,
                 ..BigCommerceConfig::default()
             },
             faults.clone(),

@@ -168,7 +168,21 @@ pub async fn upsert_in_erp(
                 }
                 return Ok((candidate, "created Acumatica customer {}"));
             }
-            Err(e) if e.status() == Some(412) => continue,
+            // Taken: by another worker creating this very customer a moment ago (then it
+            // is found by e-mail now), or by someone else (then try the next id).
+            Err(e) if e.status() == Some(412) => {
+                if let Some(existing) = ctx.conn.erp.customer_by_email(&record.email).await? {
+                    let erp_key = existing.customer_id.clone();
+                    if let Some(ext) = external
+                        && ctx.by_erp(Entity::Customer, &erp_key).await?.is_none()
+                    {
+                        ctx.bind(Entity::Customer, &erp_key, ext, Some(fp.to_owned()))
+                            .await?;
+                    }
+                    return Ok((erp_key, "matched Acumatica customer {} by e-mail"));
+                }
+                continue;
+            }
             Err(e) => return Err(e.into()),
         }
     }
