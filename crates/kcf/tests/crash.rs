@@ -162,7 +162,7 @@ webhook_secret = "crash-hook"
         String::from_utf8_lossy(&migrate.stderr)
     );
     let _api = spawn(&config, db, "api");
-    let mut workers = vec![spawn(&config, db, "worker"), spawn(&config, db, "worker")];
+    let mut workers = [spawn(&config, db, "worker"), spawn(&config, db, "worker")];
     let url = format!("http://127.0.0.1:{api}");
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
