@@ -2,7 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::{Command, Output};
+
+use common::KillOnDrop;
 
 fn kcf(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kcf"))
@@ -170,16 +174,6 @@ fn remote_commands_and_serve_say_what_is_missing() {
     assert!(text(&out).contains("API token is needed"), "{}", text(&out));
     let out = kcf(&["batch", "list"]);
     assert_eq!(out.status.code(), Some(2), "clap usage error");
-}
-
-/// Kills the child process however the test ends, so no orphan keeps the test's pipes open.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

@@ -7,28 +7,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
 
-struct KillOnDrop(Child);
+mod common;
 
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{KillOnDrop, erp_session, free_port, wait_ready};
 
 const ORDERS: usize = 100;
 const TOKEN: &str = "crash-token";
@@ -165,17 +152,7 @@ webhook_secret = "crash-hook"
     let mut workers = [spawn(&config, db, "worker"), spawn(&config, db, "worker")];
     let url = format!("http://127.0.0.1:{api}");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http
-        .get(format!("{url}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "the api never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&http, &url, "the api never became ready").await;
     let r = http
         .post(format!("{url}/api/v1/connectors/shop/realtime"))
         .bearer_auth(TOKEN)
@@ -258,15 +235,7 @@ webhook_secret = "crash-hook"
 
     // Kills stop; the survivors (and the reaper, once leases run out) drain the queue.
     let acu_url = format!("http://127.0.0.1:{acu}");
-    let erp = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    erp.post(format!("{acu_url}/entity/auth/login"))
-        .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
-        .send()
-        .await
-        .unwrap();
+    let erp = erp_session(&acu_url).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     let counts = loop {
         let counts: Value = http

@@ -11,22 +11,9 @@ use std::{
 
 use serde_json::{Value, json};
 
-struct KillOnDrop(std::process::Child);
+mod common;
 
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{KillOnDrop, erp_session, free_port, terminate, wait_ready};
 
 fn kcf(url: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kcf"))
@@ -132,17 +119,7 @@ async fn up_syncs_and_the_batch_commands_work() {
         .await
         .unwrap();
     assert_eq!(patch.status(), 200);
-    let erp = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login = erp
-        .post(format!("{acu_url}/entity/auth/login"))
-        .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 204);
+    let erp = erp_session(&acu_url).await;
     tokio::time::sleep(Duration::from_millis(5)).await;
     let from = jiff::Timestamp::now();
     for n in 1..=3 {
@@ -233,18 +210,7 @@ async fn up_syncs_and_the_batch_commands_work() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("UPTEST-"));
 
     // SIGTERM: a clean stop.
-    let pid = child.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            assert!(status.success(), "kcf up exited with {status}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "kcf up did not stop on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    terminate(&mut child, "kcf up").await;
 
     // A restart keeps the sandbox's data (state files in the data directory) and kcf's.
     let _again = KillOnDrop(
@@ -264,17 +230,7 @@ async fn up_syncs_and_the_batch_commands_work() {
             .spawn()
             .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http
-        .get(format!("{url}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "kcf up did not come back");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&http, &url, "kcf up did not come back").await;
     let v: Value = http
         .get(format!(
             "{bc_url}/stores/sandbox/v3/catalog/products?sku=UPTEST-1"
@@ -382,17 +338,7 @@ signing_secret = "sandbox-client-secret"
     let url = format!("http://127.0.0.1:{api}");
     let acu_url = format!("http://127.0.0.1:{acu}");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http
-        .get(format!("{url}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "kcf serve never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&http, &url, "kcf serve never became ready").await;
     // What a merchant does in Acumatica (SM302000), and "Start real-time" for the store.
     let r = http
         .put(format!("{acu_url}/_sandbox/push/destinations"))
@@ -413,17 +359,7 @@ signing_secret = "sandbox-client-secret"
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 
-    let erp = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login = erp
-        .post(format!("{acu_url}/entity/auth/login"))
-        .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 204);
+    let erp = erp_session(&acu_url).await;
     let r = erp
         .put(format!("{acu_url}/entity/Default/24.200.001/StockItem"))
         .json(
