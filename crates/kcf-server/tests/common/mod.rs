@@ -4,8 +4,6 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod db;
-
 use std::{future::Future, sync::Arc, time::Duration};
 
 use kcf_domain::{ConnectorId, Entity, EntitySettings, Message, Secret};
@@ -46,7 +44,7 @@ impl Default for Options {
 }
 
 pub struct Harness {
-    pub db: db::TestDb,
+    pub db: kcf_testkit::TestDb,
     pub acu: Emulator,
     pub bc: Emulator,
     pub engine: Arc<Engine>,
@@ -62,7 +60,14 @@ impl Harness {
     }
 
     pub async fn with(backend: &str, options: Options) -> Self {
-        let db = db::TestDb::open(backend).await;
+        let db = kcf_testkit::TestDb::open(
+            backend,
+            kcf_domain::RetryPolicy {
+                base: Duration::from_millis(50),
+                cap: Duration::from_millis(400),
+            },
+        )
+        .await;
         let dataset = Dataset::generate(options.seed);
         let acu_config = kcf_sandbox::acumatica::AcumaticaConfig {
             max_sessions: 16,

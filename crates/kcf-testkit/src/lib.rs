@@ -1,4 +1,8 @@
-//! Test databases: a fresh SQLite file or a fresh PostgreSQL database per test, removed after.
+//! Test support shared by kcf's crates: [`TestDb`], a fresh SQLite file or a fresh PostgreSQL
+//! database for one test, removed when it is dropped, so every store test can run once per
+//! backend without sharing state.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -6,16 +10,25 @@ use kcf_domain::RetryPolicy;
 use kcf_store::{Store, StoreConfig};
 use rand::RngExt;
 
-/// Where the tests find PostgreSQL (an admin connection that may create databases).
+/// Where the tests find PostgreSQL (an admin connection that may create databases):
+/// `KCF_TEST_POSTGRES_URL`, or the machine's server on 127.0.0.1:5432.
 pub fn postgres_admin_url() -> String {
     std::env::var("KCF_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// Backoff short enough for tests that wait for retries.
+pub const FAST_RETRY: RetryPolicy = RetryPolicy {
+    base: Duration::from_millis(10),
+    cap: Duration::from_millis(40),
+};
+
 /// A fresh database for one test.
 #[derive(Debug)]
 pub struct TestDb {
+    /// The store on it.
     pub store: Arc<dyn Store>,
+    /// How it was opened (to open another store on the same database).
     pub config: StoreConfig,
     cleanup: Cleanup,
 }
@@ -26,38 +39,40 @@ enum Cleanup {
     Database { admin_url: String, name: String },
 }
 
-fn test_config(url: String) -> StoreConfig {
-    let mut config = StoreConfig::new(url);
-    config.retry = RetryPolicy {
-        base: Duration::from_millis(50),
-        cap: Duration::from_millis(400),
-    };
-    config
-}
-
 fn unique_name() -> String {
     format!(
-        "kcf_sync_{}_{:08x}",
+        "kcf_test_{}_{:08x}",
         std::process::id(),
         rand::rng().random::<u32>()
     )
 }
 
 impl TestDb {
-    pub async fn open(backend: &str) -> Self {
-        if backend == "postgres" {
-            Self::postgres().await
-        } else {
-            Self::sqlite().await
+    /// A fresh SQLite file with [`FAST_RETRY`].
+    pub async fn sqlite() -> Self {
+        Self::sqlite_with(FAST_RETRY).await
+    }
+
+    /// A fresh PostgreSQL database with [`FAST_RETRY`].
+    pub async fn postgres() -> Self {
+        Self::postgres_with(FAST_RETRY).await
+    }
+
+    /// `sqlite` or `postgres`, with this backoff.
+    pub async fn open(backend: &str, retry: RetryPolicy) -> Self {
+        match backend {
+            "postgres" => Self::postgres_with(retry).await,
+            _ => Self::sqlite_with(retry).await,
         }
     }
 
-    pub async fn sqlite() -> Self {
+    /// A fresh SQLite file.
+    pub async fn sqlite_with(retry: RetryPolicy) -> Self {
         let dir = std::env::temp_dir().join(unique_name());
         std::fs::create_dir_all(&dir).unwrap();
-        let config = test_config(format!("sqlite://{}", dir.join("kcf.db").display()));
+        let mut config = StoreConfig::new(format!("sqlite://{}", dir.join("kcf.db").display()));
+        config.retry = retry;
         let store = kcf_store::open(&config).await.expect("open sqlite store");
-        store.migrate().await.unwrap();
         Self {
             store,
             config,
@@ -65,7 +80,8 @@ impl TestDb {
         }
     }
 
-    pub async fn postgres() -> Self {
+    /// A fresh PostgreSQL database, dropped afterwards.
+    pub async fn postgres_with(retry: RetryPolicy) -> Self {
         let admin_url = postgres_admin_url();
         let name = unique_name();
         let admin = admin_pool(&admin_url).await;
@@ -78,14 +94,22 @@ impl TestDb {
             .rsplit_once('/')
             .map(|(b, _)| b)
             .unwrap_or(&admin_url);
-        let config = test_config(format!("{base}/{name}"));
+        let mut config = StoreConfig::new(format!("{base}/{name}"));
+        config.retry = retry;
         let store = kcf_store::open(&config).await.expect("open postgres store");
-        store.migrate().await.unwrap();
         Self {
             store,
             config,
             cleanup: Cleanup::Database { admin_url, name },
         }
+    }
+
+    /// Another store on the same database, with its own connections (another process, in
+    /// effect).
+    pub async fn open_another(&self) -> Arc<dyn Store> {
+        kcf_store::open(&self.config)
+            .await
+            .expect("open another store")
     }
 }
 
@@ -112,6 +136,7 @@ impl Drop for TestDb {
             }
             Cleanup::Database { admin_url, name } => {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime: do the async cleanup on a thread of its own.
                 let _ = std::thread::spawn(move || {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
