@@ -985,3 +985,35 @@ async fn license_throttling_refuses_a_request_that_waited_too_long() {
             .contains("positive number")
     );
 }
+
+#[tokio::test]
+async fn idle_sessions_time_out_and_free_their_license_slot() {
+    let erp = Erp::start(AcumaticaConfig {
+        max_sessions: 1,
+        session_idle: std::time::Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(erp.login(&erp.http, "sandbox").await, 204);
+    // In use, it stays.
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        assert_eq!(
+            erp.call(Method::GET, "/StockItem?$top=1", None).await.0,
+            200
+        );
+    }
+    let other = Client::builder().cookie_store(true).build().unwrap();
+    assert_eq!(
+        erp.login(&other, "sandbox").await,
+        429,
+        "the one slot is taken"
+    );
+    // Idle past the timeout: the slot frees and the old session is gone.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(erp.login(&other, "sandbox").await, 204);
+    assert_eq!(
+        erp.call(Method::GET, "/StockItem?$top=1", None).await.0,
+        401
+    );
+}

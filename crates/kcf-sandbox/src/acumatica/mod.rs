@@ -58,12 +58,16 @@ pub struct AcumaticaConfig {
     /// Keep the records in this file across restarts (loaded instead of the seed when it
     /// exists); `None` keeps them in memory only.
     pub state_file: Option<std::path::PathBuf>,
+    /// A cookie session unused this long is closed, freeing its license slot (Acumatica's
+    /// session timeout).
+    pub session_idle: std::time::Duration,
 }
 
 impl Default for AcumaticaConfig {
     fn default() -> Self {
         Self {
             state_file: None,
+            session_idle: std::time::Duration::from_secs(600),
             user: "admin".into(),
             password: "sandbox".into(),
             tenant: "Company".into(),
@@ -424,10 +428,20 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 async fn authenticate(State(acu): State<Arc<Acu>>, request: Request, next: Next) -> Response {
     let cookie_ok = cookie(request.headers(), ".ASPXAUTH").is_some_and(|token| {
-        acu.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(&token)
+        let now = jiff::Timestamp::now().as_millisecond();
+        let idle = i64::try_from(acu.config.session_idle.as_millis()).unwrap_or(i64::MAX);
+        let mut sessions = acu.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        match sessions.get_mut(&token) {
+            Some(last) if now - *last <= idle => {
+                *last = now;
+                true
+            }
+            Some(_) => {
+                sessions.remove(&token);
+                false
+            }
+            None => false,
+        }
     });
     let bearer_ok = request
         .headers()
@@ -473,6 +487,10 @@ async fn login(State(acu): State<Arc<Acu>>, body: Bytes) -> Response {
         );
     }
     let mut sessions = acu.sessions.lock().unwrap_or_else(|p| p.into_inner());
+    // Sessions idle past the timeout are closed, and their license slots freed.
+    let now = jiff::Timestamp::now().as_millisecond();
+    let idle = i64::try_from(acu.config.session_idle.as_millis()).unwrap_or(i64::MAX);
+    sessions.retain(|_, last| now - *last <= idle);
     if sessions.len() >= acu.config.max_sessions {
         return acu_error(
             StatusCode::TOO_MANY_REQUESTS,
