@@ -16,6 +16,30 @@ fn header(headers: &HeaderMap) -> impl Fn(&str) -> Option<Vec<u8>> + Sync + '_ {
     move |name: &str| headers.get(name).map(|v| v.as_bytes().to_vec())
 }
 
+/// Which receiver a notification came to.
+#[derive(Clone, Copy)]
+enum Sender {
+    Acumatica,
+    BigCommerce,
+}
+
+async fn intake(
+    state: AppState,
+    sender: Sender,
+    connector: String,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<IntakeReport>, ApiError> {
+    let lookup = header(&headers);
+    let engine = &state.engine;
+    let report = match sender {
+        Sender::Acumatica => engine.intake_push(&connector, &lookup, &body).await,
+        Sender::BigCommerce => engine.intake_webhook(&connector, &lookup, &body).await,
+    }
+    .inspect_err(|e| tracing::info!(%connector, error = %e, "notification refused"))?;
+    Ok(Json(report))
+}
+
 /// `POST /push/acumatica/{connector}`.
 pub async fn push(
     State(state): State<AppState>,
@@ -23,13 +47,7 @@ pub async fn push(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<IntakeReport>, ApiError> {
-    let lookup = header(&headers);
-    let report = state
-        .engine
-        .intake_push(&connector, &lookup, &body)
-        .await
-        .inspect_err(|e| tracing::info!(%connector, error = %e, "push notification refused"))?;
-    Ok(Json(report))
+    intake(state, Sender::Acumatica, connector, headers, body).await
 }
 
 /// `POST /webhooks/bigcommerce/{connector}`.
@@ -39,11 +57,5 @@ pub async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<IntakeReport>, ApiError> {
-    let lookup = header(&headers);
-    let report = state
-        .engine
-        .intake_webhook(&connector, &lookup, &body)
-        .await
-        .inspect_err(|e| tracing::info!(%connector, error = %e, "webhook refused"))?;
-    Ok(Json(report))
+    intake(state, Sender::BigCommerce, connector, headers, body).await
 }

@@ -17,6 +17,11 @@ pub fn erp_key(order_type: &str, order_nbr: &str) -> String {
     format!("{order_type}/{order_nbr}")
 }
 
+/// Splits an ERP order key (`OrderType/OrderNbr`, or a bare `OrderNbr` of type SO).
+pub fn split_key(key: &str) -> (&str, &str) {
+    key.split_once('/').unwrap_or(("SO", key))
+}
+
 /// Store order `key` → ERP.
 pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
     let id: u64 = key

@@ -32,13 +32,13 @@ pub const DEFAULTS: &[(&str, &str)] = &[
 
 /// ERP order `key` (`OrderType/OrderNbr`) → the store's status.
 pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
-    let (order_type, order_nbr) = key.split_once('/').unwrap_or(("SO", key));
+    let (order_type, order_nbr) = order::split_key(key);
     let Some(so) = ctx.conn.erp.sales_order(order_type, order_nbr).await? else {
         return Ok(Applied::deleted(format!(
             "order {key} no longer exists in Acumatica"
         )));
     };
-    let Some(store_id) = shipment::store_order_of(ctx, key).await? else {
+    let Some(store_id) = shipment::store_order_of(ctx, key, Some(&so)).await? else {
         return Ok(Applied::filtered(format!(
             "order {key} did not come from the store"
         )));
@@ -114,7 +114,7 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
             }
         },
     };
-    let (order_type, order_nbr) = erp.split_once('/').unwrap_or(("SO", erp.as_str()));
+    let (order_type, order_nbr) = order::split_key(&erp);
     let Some(so) = ctx.conn.erp.sales_order(order_type, order_nbr).await? else {
         return Ok(Applied::deleted(format!(
             "Acumatica order {erp} no longer exists"

@@ -36,7 +36,7 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
             record.status
         )));
     }
-    let order_id = store_order_of(ctx, &record.order_key).await?;
+    let order_id = store_order_of(ctx, &record.order_key, None).await?;
     let Some(order_id) = order_id else {
         return Ok(Applied::filtered(format!(
             "order {} did not come from the store",
@@ -79,17 +79,24 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
 }
 
 /// The store order id of an ERP order (`OrderNbr` or `OrderType/OrderNbr`): by binding, else
-/// by the order's `ExternalRef`.
-pub async fn store_order_of(ctx: &Ctx, order_key: &str) -> ApplyResult<Option<u64>> {
-    let (order_type, order_nbr) = order_key.split_once('/').unwrap_or(("SO", order_key));
+/// by the order's `ExternalRef` (read from `known` when the caller has the order already).
+pub async fn store_order_of(
+    ctx: &Ctx,
+    order_key: &str,
+    known: Option<&kcf_acumatica::SalesOrder>,
+) -> ApplyResult<Option<u64>> {
+    let (order_type, order_nbr) = order::split_key(order_key);
     let key = order::erp_key(order_type, order_nbr);
     if let Some(b) = ctx.by_erp(Entity::Order, &key).await? {
         return Ok(b.external_id.parse().ok());
     }
-    let Some(so) = ctx.conn.erp.sales_order(order_type, order_nbr).await? else {
-        return Ok(None);
+    let external = match known {
+        Some(so) => so.external_ref.clone(),
+        None => match ctx.conn.erp.sales_order(order_type, order_nbr).await? {
+            Some(so) => so.external_ref,
+            None => return Ok(None),
+        },
     };
-    let external = so.external_ref.clone();
     match external.trim().parse::<u64>() {
         Ok(id) => {
             ctx.bind(Entity::Order, &key, &id.to_string(), None).await?;
