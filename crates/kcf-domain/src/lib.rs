@@ -3,6 +3,7 @@
 
 pub mod names;
 
+mod auth;
 mod batch;
 mod connector;
 mod entity;
@@ -14,6 +15,7 @@ mod secret;
 mod status;
 mod time;
 
+pub use auth::{ApiToken, Session};
 pub use batch::{BatchMode, BatchRun, BatchStatus, NewBatchRun};
 pub use connector::{
     Binding, Connector, ConnectorState, EntitySettings, Mapping, MappingKind, Platform,

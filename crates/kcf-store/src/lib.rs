@@ -16,9 +16,9 @@ use std::{fmt::Debug, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use kcf_domain::{
-    BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Enqueued,
-    Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
-    MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Timestamp,
+    ApiToken, BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState,
+    Enqueued, Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind,
+    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Session, Timestamp,
 };
 
 pub use error::{Result, StoreError};
@@ -251,6 +251,40 @@ pub trait Store: Send + Sync + Debug {
         entity: Entity,
         limit: u32,
     ) -> Result<Vec<BatchRun>>;
+
+    // ---- users, sessions, API tokens ----
+
+    /// Creates a user or sets its password hash (an Argon2id PHC string).
+    async fn put_user(&self, username: &str, password_hash: &str) -> Result<()>;
+    /// The password hash of a user, if it exists.
+    async fn password_hash(&self, username: &str) -> Result<Option<String>>;
+    /// How many users exist.
+    async fn user_count(&self) -> Result<u64>;
+    /// Stores a session under the hash of its id (expired sessions are removed on the way).
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        username: &str,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    /// The unexpired session with this id hash.
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>>;
+    /// Ends a session.
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// Stores a new API token by its hash.
+    async fn create_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        hint: &str,
+        created_by: &str,
+    ) -> Result<ApiToken>;
+    /// Every API token, revoked ones included, oldest first.
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>>;
+    /// The unrevoked token with this hash, recording that it was used.
+    async fn use_api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+    /// Revokes a token; false when there is no such live token.
+    async fn revoke_api_token(&self, id: i64) -> Result<bool>;
 
     // ---- retention ----
 

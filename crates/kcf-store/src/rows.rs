@@ -185,3 +185,23 @@ pub(crate) fn batch_run(r: &impl Columns) -> Result<BatchRun> {
         updated_at: r.time("updated_at")?,
     })
 }
+
+pub(crate) fn session(r: &impl Columns) -> Result<kcf_domain::Session> {
+    Ok(kcf_domain::Session {
+        username: r.text("username")?,
+        created_at: r.time("created_at")?,
+        expires_at: r.time("expires_at")?,
+    })
+}
+
+pub(crate) fn api_token(r: &impl Columns) -> Result<kcf_domain::ApiToken> {
+    Ok(kcf_domain::ApiToken {
+        id: r.i64("id")?,
+        name: r.text("name")?,
+        hint: r.text("hint")?,
+        created_by: r.text("created_by")?,
+        created_at: r.time("created_at")?,
+        last_used_at: r.opt_time("last_used_at")?,
+        revoked_at: r.opt_time("revoked_at")?,
+    })
+}

@@ -6,9 +6,10 @@ use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use kcf_domain::{
-    BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Enqueued,
-    Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
-    MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Timestamp, Transition,
+    ApiToken, BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState,
+    Enqueued, Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind,
+    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Session, Timestamp,
+    Transition,
 };
 use sqlx::{
     PgConnection, PgPool,
@@ -525,6 +526,84 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<BatchRun>> {
         ops::batch_runs(&mut *self.conn().await?, id, entity, limit).await
+    }
+
+    async fn password_hash(&self, username: &str) -> Result<Option<String>> {
+        ops::password_hash(&mut *self.conn().await?, username).await
+    }
+
+    async fn user_count(&self) -> Result<u64> {
+        ops::user_count(&mut *self.conn().await?).await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
+        ops::session(&mut *self.conn().await?, id_hash, Timestamp::now()).await
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        ops::api_tokens(&mut *self.conn().await?).await
+    }
+
+    async fn put_user(&self, username: &str, password_hash: &str) -> Result<()> {
+        ops::put_user(
+            &mut *self.conn().await?,
+            username,
+            password_hash,
+            Timestamp::now(),
+        )
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        username: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        ops::create_session(
+            &mut *self.conn().await?,
+            id_hash,
+            username,
+            Timestamp::now(),
+            expires_at,
+        )
+        .await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        ops::delete_session(&mut *self.conn().await?, id_hash).await
+    }
+
+    async fn create_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        hint: &str,
+        created_by: &str,
+    ) -> Result<ApiToken> {
+        ops::create_api_token(
+            &mut *self.conn().await?,
+            name,
+            token_hash,
+            hint,
+            created_by,
+            Timestamp::now(),
+        )
+        .await
+    }
+
+    async fn use_api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let mut c = self.conn().await?;
+        let token = ops::api_token_by_hash(&mut c, token_hash).await?;
+        let now = Timestamp::now();
+        if let Some(t) = token.as_ref().filter(|t| ops::stale_use(t, now)) {
+            ops::touch_api_token(&mut c, t.id, now).await?;
+        }
+        Ok(token)
+    }
+
+    async fn revoke_api_token(&self, id: i64) -> Result<bool> {
+        ops::revoke_api_token(&mut *self.conn().await?, id, Timestamp::now()).await
     }
 
     async fn prune(&self, before: Timestamp, chunk: u32) -> Result<u64> {

@@ -8,9 +8,10 @@ use std::{str::FromStr, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use futures_util::FutureExt;
 use kcf_domain::{
-    BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Enqueued,
-    Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
-    MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Timestamp, Transition,
+    ApiToken, BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState,
+    Enqueued, Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind,
+    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Session, Timestamp,
+    Transition,
 };
 use sqlx::{
     ConnectOptions, SqliteConnection, SqlitePool,
@@ -484,6 +485,92 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<BatchRun>> {
         ops::batch_runs(&mut *self.read().await?, id, entity, limit).await
+    }
+
+    async fn password_hash(&self, username: &str) -> Result<Option<String>> {
+        ops::password_hash(&mut *self.read().await?, username).await
+    }
+
+    async fn user_count(&self) -> Result<u64> {
+        ops::user_count(&mut *self.read().await?).await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
+        ops::session(&mut *self.read().await?, id_hash, Timestamp::now()).await
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        ops::api_tokens(&mut *self.read().await?).await
+    }
+
+    async fn put_user(&self, username: &str, password_hash: &str) -> Result<()> {
+        let (u, h) = (username.to_owned(), password_hash.to_owned());
+        self.writer
+            .write(move |c| async move { ops::put_user(c, &u, &h, Timestamp::now()).await }.boxed())
+            .await
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        username: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        let (i, u) = (id_hash.to_owned(), username.to_owned());
+        self.writer
+            .write(move |c| {
+                async move { ops::create_session(c, &i, &u, Timestamp::now(), expires_at).await }
+                    .boxed()
+            })
+            .await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        let i = id_hash.to_owned();
+        self.writer
+            .write(move |c| async move { ops::delete_session(c, &i).await }.boxed())
+            .await
+    }
+
+    async fn create_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        hint: &str,
+        created_by: &str,
+    ) -> Result<ApiToken> {
+        let (n, t, h, b) = (
+            name.to_owned(),
+            token_hash.to_owned(),
+            hint.to_owned(),
+            created_by.to_owned(),
+        );
+        self.writer
+            .write(move |c| {
+                async move { ops::create_api_token(c, &n, &t, &h, &b, Timestamp::now()).await }
+                    .boxed()
+            })
+            .await
+    }
+
+    async fn use_api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let token = ops::api_token_by_hash(&mut *self.read().await?, token_hash).await?;
+        let now = Timestamp::now();
+        if let Some(t) = token.as_ref().filter(|t| ops::stale_use(t, now)) {
+            let id = t.id;
+            self.writer
+                .write(move |c| async move { ops::touch_api_token(c, id, now).await }.boxed())
+                .await?;
+        }
+        Ok(token)
+    }
+
+    async fn revoke_api_token(&self, id: i64) -> Result<bool> {
+        self.writer
+            .write(move |c| {
+                async move { ops::revoke_api_token(c, id, Timestamp::now()).await }.boxed()
+            })
+            .await
     }
 
     async fn prune(&self, before: Timestamp, chunk: u32) -> Result<u64> {
