@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use kcf_domain::Secret;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Error;
 
@@ -28,7 +28,7 @@ use crate::Error;
 pub const DEFAULT_ENDPOINT: &str = "Default/24.200.001";
 
 /// How to reach one Acumatica tenant.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcumaticaConfig {
     /// The instance's root, e.g. `https://erp.example.com/AcumaticaERP` or
@@ -41,7 +41,11 @@ pub struct AcumaticaConfig {
     pub auth: AcumaticaAuth,
     /// How long one request may take, connection included. In files: whole or fractional
     /// seconds (`timeout = 30`); 30 s by default.
-    #[serde(default = "default_timeout", deserialize_with = "seconds")]
+    #[serde(
+        default = "default_timeout",
+        deserialize_with = "seconds",
+        serialize_with = "as_seconds"
+    )]
     pub timeout: Duration,
     /// Requests in flight at once; Acumatica's license caps concurrent requests per tenant, so
     /// more only queue on the server. 4 by default.
@@ -50,7 +54,7 @@ pub struct AcumaticaConfig {
 }
 
 /// How kcf signs in.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum AcumaticaAuth {
     /// A cookie session (`/entity/auth/login`): takes one of the license's API-user slots
@@ -91,6 +95,10 @@ fn default_timeout() -> Duration {
 
 fn default_max_concurrent() -> usize {
     4
+}
+
+fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
 }
 
 fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use kcf_domain::Secret;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// BigCommerce's API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.bigcommerce.com";
@@ -12,7 +12,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.bigcommerce.com";
 ///
 /// Durations deserialize from a number of seconds (`30`, `0.5`) or a string with a unit
 /// (`"30s"`, `"500ms"`, `"2m"`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct BigCommerceConfig {
     /// `https://api.bigcommerce.com`, or the sandbox's `http://127.0.0.1:PORT`.
@@ -22,13 +22,13 @@ pub struct BigCommerceConfig {
     /// The API account's access token (sent as `X-Auth-Token`).
     pub access_token: Secret,
     /// How long one request may take, connecting included.
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "duration", serialize_with = "as_seconds")]
     pub timeout: Duration,
     /// Requests kcf allows itself per `window` (BigCommerce Standard and Plus: 150 per 30 s;
     /// the store's budget is shared with every other app, so less is kinder).
     pub quota: u32,
     /// The quota's window.
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "duration", serialize_with = "as_seconds")]
     pub window: Duration,
 }
 
@@ -103,6 +103,10 @@ impl BigCommerceConfig {
 }
 
 /// Reads a duration from seconds (integer or fraction) or a string such as `"500ms"`.
+fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]

@@ -342,3 +342,49 @@ async fn list_orders(
     };
     Ok((out, next))
 }
+
+/// The workspace grid's columns per entity (field in the listed record, heading).
+pub fn columns(entity: &str) -> &'static [(&'static str, &'static str)] {
+    match entity {
+        "product" => &[
+            ("InventoryID", "InventoryID"),
+            ("Description", "Description"),
+            ("ItemType", "Type"),
+            ("ItemClass", "Item Class"),
+            ("PostingClass", "Posting Class"),
+            ("TaxCategory", "Tax Category"),
+            ("BaseUOM", "Base Unit"),
+            ("DefaultPrice", "Default Price"),
+            ("ItemStatus", "Item Status"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        "category" => &[
+            ("CategoryID", "Category ID"),
+            ("Description", "Description"),
+            ("ParentCategoryID", "Parent"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        "customer" => &[
+            ("CustomerID", "Customer ID"),
+            ("CustomerName", "Customer Name"),
+            ("CustomerClass", "Customer Class"),
+            ("Status", "Status"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        "shipment" => &[
+            ("ShipmentNbr", "Shipment Nbr"),
+            ("Status", "Status"),
+            ("CustomerID", "Customer"),
+            ("ShipmentDate", "Shipment Date"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        "order" => &[
+            ("id", "Order ID"),
+            ("status", "Status"),
+            ("total_inc_tax", "Total"),
+            ("date_created", "Created"),
+            ("date_modified", "Last Modified On"),
+        ],
+        _ => &[],
+    }
+}

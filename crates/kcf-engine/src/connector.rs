@@ -7,12 +7,12 @@ use kcf_acumatica::{AcumaticaClient, AcumaticaConfig};
 use kcf_bigcommerce::{BigCommerceClient, BigCommerceConfig};
 use kcf_domain::{Binding, ConnectorId, Entity, MappingKind, Secret, Timestamp};
 use kcf_store::{BindingKey, Store};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ApplyResult, EngineError};
 
 /// How a connector is configured (from `kcf serve`'s file, or wired by `kcf up`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorSpec {
     /// Its id, used in URLs (`/push/acumatica/{id}`).
@@ -30,7 +30,7 @@ pub struct ConnectorSpec {
 }
 
 /// The secrets that authenticate notifications for one connector.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngressSecrets {
     /// The header Acumatica's push destination sends (SM302000 → Header Name).

@@ -12,6 +12,7 @@ pub mod error;
 pub mod intake;
 pub mod processors;
 pub mod schedule;
+pub mod vault;
 pub mod worker;
 
 use std::{
@@ -26,6 +27,7 @@ pub use batch::BatchRequest;
 pub use connector::{ConnectorRuntime, ConnectorSpec, Ctx, IngressSecrets};
 pub use error::{Applied, ApplyError, EngineError};
 pub use intake::{IntakeError, IntakeReport};
+pub use vault::Vault;
 pub use worker::WorkerConfig;
 
 /// The BigCommerce webhook scopes a connector listens to.
@@ -43,15 +45,59 @@ pub struct Engine {
     /// kcf's database.
     pub store: Arc<dyn Store>,
     connectors: RwLock<BTreeMap<ConnectorId, Arc<ConnectorRuntime>>>,
+    vault: Vault,
 }
 
 impl Engine {
-    /// An engine with no connectors yet.
+    /// An engine with no connectors yet, sealing credentials under a throwaway key (they are
+    /// not readable by a later process: tests and benchmarks).
     pub fn new(store: Arc<dyn Store>) -> Arc<Self> {
+        Self::with_vault(store, Vault::random())
+    }
+
+    /// An engine whose stored credentials are sealed by `vault`.
+    pub fn with_vault(store: Arc<dyn Store>, vault: Vault) -> Arc<Self> {
         Arc::new(Self {
             store,
             connectors: RwLock::new(BTreeMap::new()),
+            vault,
         })
+    }
+
+    /// Brings up every stored connector this process does not run yet, from its sealed
+    /// credentials; a connector that cannot be restored is reported, not fatal.
+    pub async fn restore_connectors(&self) -> Result<Vec<(ConnectorId, EngineError)>, EngineError> {
+        let mut failed = Vec::new();
+        for c in self.store.connectors().await? {
+            if self.runtime(&c.id).is_some() {
+                continue;
+            }
+            let Some(sealed) = &c.sealed_credentials else {
+                continue;
+            };
+            let restored = self
+                .vault
+                .open(c.id.as_str(), sealed)
+                .and_then(|plain| {
+                    serde_json::from_slice::<ConnectorSpec>(&plain).map_err(|e| {
+                        EngineError::Setup(format!(
+                            "the stored settings of {} are unreadable: {e}",
+                            c.id
+                        ))
+                    })
+                })
+                .and_then(|spec| ConnectorRuntime::new(spec).map(Arc::new));
+            match restored {
+                Ok(runtime) => {
+                    self.connectors
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(c.id.clone(), runtime);
+                }
+                Err(e) => failed.push((c.id.clone(), e)),
+            }
+        }
+        Ok(failed)
     }
 
     /// Configures a connector: stores it (keeping a person's Pause/Stop and their settings
@@ -74,6 +120,9 @@ impl Engine {
         if !spec.name.is_empty() {
             connector.name = spec.name.clone();
         }
+        let plain = serde_json::to_vec(&spec)
+            .map_err(|e| EngineError::Setup(format!("connector {}: {e}", spec.id)))?;
+        connector.sealed_credentials = Some(self.vault.seal(spec.id.as_str(), &plain)?);
         connector.settings = serde_json::json!({
             "acumatica": { "base_url": spec.acumatica.base_url, "endpoint": spec.acumatica.endpoint },
             "bigcommerce": { "base_url": spec.bigcommerce.base_url, "store_hash": spec.bigcommerce.store_hash },

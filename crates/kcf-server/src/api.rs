@@ -2,22 +2,25 @@
 //! connectors. The `kcf batch` and `kcf messages` commands use it.
 
 use axum::{
-    Json, Router,
-    extract::{Path, Query, Request, State},
-    http::header,
-    middleware::{self, Next},
-    response::Response,
+    Extension, Json, Router,
+    extract::{Path, Query, State},
+    middleware,
     routing::{get, post},
 };
 use kcf_domain::{
-    BatchMode, BatchRun, ConnectorId, ConnectorState, Entity, EntitySettings, HistoryEntry,
-    ManualAction, Message, MessageId, MessageStatus, Mode, SyncDirection, Timestamp, Transition,
+    ApiToken, BatchMode, BatchRun, Binding, ConnectorId, ConnectorState, Entity, EntitySettings,
+    HistoryEntry, ManualAction, Mapping, MappingKind, Message, MessageId, MessageStatus, Mode,
+    SyncDirection, Timestamp, Transition,
 };
 use kcf_engine::BatchRequest;
 use kcf_store::{ActionReport, MessageFilter, Page, PageRequest, StatusCount};
 use serde::{Deserialize, Serialize};
 
-use crate::{AppState, error::ApiError};
+use crate::{
+    AppState,
+    auth::{self, Principal},
+    error::ApiError,
+};
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -33,6 +36,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/messages/counts", get(counts))
         .route("/messages/actions", post(act))
         .route("/messages/{id}", get(message))
+        .route("/connectors/{id}/test", post(test_connection))
+        .route("/connectors/{id}/mappings", get(mappings).put(put_mapping))
+        .route(
+            "/connectors/{id}/bindings/{entity}",
+            get(bindings).post(import_bindings),
+        )
+        .route("/tokens", get(list_tokens).post(new_token))
+        .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/batches", post(prepare_batch))
         .route("/batches/{id}", get(batch))
         .route("/batches/{id}/process", post(process_batch))
@@ -40,41 +51,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/openapi.json",
             get(|| async { Json(crate::openapi::document()) }),
         )
-        .layer(middleware::from_fn_with_state(state, authenticate))
-}
-
-/// Bearer-token check, constant time per token.
-async fn authenticate(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(presented) = presented else {
-        return Err(ApiError::unauthorized(
-            "send an API token as 'Authorization: Bearer TOKEN'",
-        ));
-    };
-    let ok = state
-        .api_tokens
-        .iter()
-        .any(|t| !t.is_empty() && constant_eq(t.expose().as_bytes(), presented.as_bytes()));
-    if !ok {
-        return Err(ApiError::unauthorized("the API token is not valid"));
-    }
-    Ok(next.run(request).await)
-}
-
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        .layer(middleware::from_fn_with_state(state, crate::auth::api))
 }
 
 fn connector_id(s: &str) -> Result<ConnectorId, ApiError> {
@@ -359,6 +336,7 @@ struct ActBody {
 
 async fn act(
     State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
     Json(body): Json<ActBody>,
 ) -> Result<Json<ActionReport>, ApiError> {
     let transition = match body.action.as_str() {
@@ -379,7 +357,7 @@ async fn act(
     let ids: Vec<MessageId> = body.ids.into_iter().map(MessageId).collect();
     let action = ManualAction {
         transition,
-        actor: "api".into(),
+        actor: me.actor(),
         reason: body.reason,
     };
     Ok(Json(state.engine.store.act(&ids, &action).await?))
@@ -489,6 +467,7 @@ struct ProcessBody {
 
 async fn process_batch(
     State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
     Path(id): Path<i64>,
     Json(body): Json<ProcessBody>,
 ) -> Result<Json<ActionReport>, ApiError> {
@@ -501,5 +480,227 @@ async fn process_batch(
             ));
         }
     };
-    Ok(Json(state.engine.process_batch(id, ids, "api").await?))
+    Ok(Json(
+        state.engine.process_batch(id, ids, &me.actor()).await?,
+    ))
+}
+
+async fn test_connection(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = connector_id(&id)?;
+    let conn = state
+        .engine
+        .runtime(&id)
+        .ok_or_else(|| ApiError::not_found(format!("connector '{id}' is not running here")))?;
+    let erp = conn
+        .erp
+        .test_connection()
+        .await
+        .err()
+        .map(|e| e.to_string());
+    let store = conn
+        .store
+        .test_connection()
+        .await
+        .err()
+        .map(|e| e.to_string());
+    Ok(Json(serde_json::json!({
+        "ok": erp.is_none() && store.is_none(),
+        "acumatica": erp.unwrap_or_else(|| "ok".into()),
+        "bigcommerce": store.unwrap_or_else(|| "ok".into()),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct KindQuery {
+    kind: Option<String>,
+}
+
+async fn mappings(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<KindQuery>,
+) -> Result<Json<Vec<Mapping>>, ApiError> {
+    let id = connector_id(&id)?;
+    let kind = q
+        .kind
+        .map(|k| {
+            k.parse::<MappingKind>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))
+        })
+        .transpose()?;
+    Ok(Json(state.engine.store.mappings(&id, kind).await?))
+}
+
+/// A mapping to set; an empty `store_value` removes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingBody {
+    kind: MappingKind,
+    erp_value: String,
+    store_value: String,
+}
+
+async fn put_mapping(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<MappingBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = connector_id(&id)?;
+    if state.engine.store.connector(&id).await?.is_none() {
+        return Err(ApiError::not_found(format!("there is no connector '{id}'")));
+    }
+    if body.erp_value.trim().is_empty() {
+        return Err(ApiError::bad_request("erp_value must not be empty"));
+    }
+    if body.store_value.trim().is_empty() {
+        let removed = state
+            .engine
+            .store
+            .delete_mapping(&id, body.kind, &body.erp_value)
+            .await?;
+        return Ok(Json(serde_json::json!({ "removed": removed })));
+    }
+    let m = Mapping {
+        connector: id,
+        kind: body.kind,
+        erp_value: body.erp_value,
+        store_value: body.store_value,
+    };
+    state.engine.store.put_mapping(&m).await?;
+    Ok(Json(serde_json::to_value(&m).unwrap_or_default()))
+}
+
+#[derive(Debug, Deserialize)]
+struct BindingQuery {
+    q: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn bindings(
+    State(state): State<AppState>,
+    Path((id, entity)): Path<(String, String)>,
+    Query(q): Query<BindingQuery>,
+) -> Result<Json<Vec<Binding>>, ApiError> {
+    let id = connector_id(&id)?;
+    let entity: Entity = entity
+        .parse()
+        .map_err(|e: kcf_domain::UnknownName| ApiError::bad_request(e.to_string()))?;
+    let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    Ok(Json(
+        state
+            .engine
+            .store
+            .bindings(
+                &id,
+                entity,
+                text,
+                q.after.as_deref(),
+                q.limit.unwrap_or(100).clamp(1, 1000),
+            )
+            .await?,
+    ))
+}
+
+/// Bindings to import: CSV text (`erp_key,external_id`, header optional).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportBody {
+    csv: String,
+}
+
+async fn import_bindings(
+    State(state): State<AppState>,
+    Path((id, entity)): Path<(String, String)>,
+    Json(body): Json<ImportBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = connector_id(&id)?;
+    let entity: Entity = entity
+        .parse()
+        .map_err(|e: kcf_domain::UnknownName| ApiError::bad_request(e.to_string()))?;
+    if state.engine.store.connector(&id).await?.is_none() {
+        return Err(ApiError::not_found(format!("there is no connector '{id}'")));
+    }
+    let rows = crate::ui::parse_bindings_csv(&body.csv).map_err(ApiError::bad_request)?;
+    let mut imported = 0;
+    let mut refused = Vec::new();
+    for (erp_key, external_id) in rows {
+        let b = Binding {
+            connector: id.clone(),
+            entity,
+            erp_key: erp_key.clone(),
+            external_id,
+            fingerprint: None,
+            synced_at: Timestamp::now(),
+        };
+        match state.engine.store.put_binding(&b).await {
+            Ok(()) => imported += 1,
+            Err(e) => refused.push(
+                serde_json::json!({ "erp_key": erp_key, "error": ApiError::from(e).message }),
+            ),
+        }
+    }
+    Ok(Json(
+        serde_json::json!({ "imported": imported, "refused": refused }),
+    ))
+}
+
+async fn list_tokens(State(state): State<AppState>) -> Result<Json<Vec<ApiToken>>, ApiError> {
+    Ok(Json(state.engine.store.api_tokens().await?))
+}
+
+/// A token just created: `token` is shown this once.
+#[derive(Debug, Serialize)]
+pub(crate) struct NewToken {
+    #[serde(flatten)]
+    pub info: ApiToken,
+    pub token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    name: String,
+}
+
+/// Creates an API token for `me`.
+pub(crate) async fn create_token(
+    state: &AppState,
+    name: &str,
+    me: &Principal,
+) -> Result<NewToken, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::bad_request("name must be 1 to 100 characters"));
+    }
+    let token = auth::random_secret("kcf_");
+    let info = state
+        .engine
+        .store
+        .create_api_token(name, &auth::hash_secret(&token), &token[..8], me.name())
+        .await?;
+    Ok(NewToken { info, token })
+}
+
+async fn new_token(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Json(body): Json<TokenBody>,
+) -> Result<Json<NewToken>, ApiError> {
+    Ok(Json(create_token(&state, &body.name, &me).await?))
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !state.engine.store.revoke_api_token(id).await? {
+        return Err(ApiError::not_found(format!(
+            "there is no active token {id}"
+        )));
+    }
+    Ok(Json(serde_json::json!({ "id": id, "revoked": true })))
 }

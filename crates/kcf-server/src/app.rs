@@ -63,11 +63,7 @@ pub async fn start(
             return Err(std::io::Error::other("the api role needs a listener"));
         };
         addr = Some(listener.local_addr()?);
-        let state = AppState {
-            engine: engine.clone(),
-            api_tokens: Arc::new(config.api_tokens.clone()),
-            metrics: crate::metrics_recorder(),
-        };
+        let state = AppState::new(engine.clone(), config.api_tokens.clone());
         let rx = stopped.clone();
         tasks.spawn(async move {
             if let Err(e) = crate::serve(listener, state, rx).await {

@@ -49,6 +49,33 @@ impl ApiError {
         }
     }
 
+    /// A 403 with a message.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: message.into(),
+        }
+    }
+
+    /// A 429 with a message.
+    pub fn too_many(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_requests",
+            message: message.into(),
+        }
+    }
+
+    /// A 503 with a message.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message: message.into(),
+        }
+    }
+
     fn internal(what: &str, e: &dyn std::error::Error) -> Self {
         tracing::error!(error = %e, "{what}");
         Self {

@@ -5,15 +5,17 @@
 
 mod api;
 pub mod app;
+pub mod auth;
 mod error;
 mod ingress;
 pub mod openapi;
 mod ops;
+mod ui;
 pub mod wiring;
 
 use std::sync::Arc;
 
-use axum::{Router, extract::DefaultBodyLimit, routing::get, routing::post};
+use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get, routing::post};
 use kcf_domain::Secret;
 use kcf_engine::Engine;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -35,6 +37,20 @@ pub struct AppState {
     pub api_tokens: Arc<Vec<Secret>>,
     /// Renders `/metrics`.
     pub metrics: Option<PrometheusHandle>,
+    /// Failed sign-ins per user name.
+    pub login_throttle: Arc<auth::LoginThrottle>,
+}
+
+impl AppState {
+    /// The state for an engine, accepting `api_tokens` besides the tokens in the database.
+    pub fn new(engine: Arc<Engine>, api_tokens: Vec<Secret>) -> Self {
+        Self {
+            engine,
+            api_tokens: Arc::new(api_tokens),
+            metrics: metrics_recorder(),
+            login_throttle: Arc::default(),
+        }
+    }
 }
 
 /// Installs the Prometheus recorder once per process; later calls return the same handle.
@@ -62,6 +78,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api::routes(state.clone()))
+        .merge(ui::routes().layer(middleware::from_fn_with_state(state.clone(), auth::ui)))
+        .merge(ui::public())
+        .layer(middleware::from_fn(auth::same_origin))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

@@ -1182,13 +1182,18 @@ async fn users_sessions_and_api_tokens(db: &TestDb) {
     s.put_user("admin", "$argon2id$first").await.unwrap();
     s.put_user("admin", "$argon2id$second").await.unwrap();
     assert_eq!(s.user_count().await.unwrap(), 1);
-    assert_eq!(s.password_hash("admin").await.unwrap().as_deref(), Some("$argon2id$second"));
+    assert_eq!(
+        s.password_hash("admin").await.unwrap().as_deref(),
+        Some("$argon2id$second")
+    );
     assert_eq!(s.password_hash("nobody").await.unwrap(), None);
 
     // Sessions: live ones are found, expired and deleted ones are not.
     let later = Timestamp(Timestamp::now().0 + 60_000);
     s.create_session("live", "admin", later).await.unwrap();
-    s.create_session("old", "admin", Timestamp(Timestamp::now().0 - 1)).await.unwrap();
+    s.create_session("old", "admin", Timestamp(Timestamp::now().0 - 1))
+        .await
+        .unwrap();
     assert_eq!(s.session("live").await.unwrap().unwrap().username, "admin");
     assert!(s.session("old").await.unwrap().is_none());
     s.delete_session("live").await.unwrap();
@@ -1197,9 +1202,19 @@ async fn users_sessions_and_api_tokens(db: &TestDb) {
     assert!(s.create_session("ghost", "nobody", later).await.is_err());
 
     // API tokens: created, used (last use recorded), revoked once.
-    let t = s.create_api_token("ci", "hash-1", "kcf_ab", "admin").await.unwrap();
-    assert_eq!((t.name.as_str(), t.hint.as_str(), t.revoked_at), ("ci", "kcf_ab", None));
-    assert!(s.create_api_token("dup", "hash-1", "kcf_ab", "admin").await.is_err());
+    let t = s
+        .create_api_token("ci", "hash-1", "kcf_ab", "admin")
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.name.as_str(), t.hint.as_str(), t.revoked_at),
+        ("ci", "kcf_ab", None)
+    );
+    assert!(
+        s.create_api_token("dup", "hash-1", "kcf_ab", "admin")
+            .await
+            .is_err()
+    );
     let used = s.use_api_token("hash-1").await.unwrap().unwrap();
     assert_eq!(used.id, t.id);
     assert!(s.api_tokens().await.unwrap()[0].last_used_at.is_some());

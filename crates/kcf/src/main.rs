@@ -49,9 +49,10 @@ fn init_tracing(json: bool) {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let env = config::process_env();
     let config = Config::load(cli.config.as_deref(), &env)?;
+    let config_path = cli.config.clone();
     Ok(match cli.command {
         Command::Up(args) => up::run(args, config).await?,
-        Command::Serve(args) => serve::run(args, config).await?,
+        Command::Serve(args) => serve::run(args, config, config_path).await?,
         Command::Sandbox(args) => sandbox::run(args).await?,
         Command::Batch(args) => remote::batch(args).await?,
         Command::Messages(args) => remote::messages(args).await?,

@@ -75,52 +75,6 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// The workspace grid's columns per entity (field in the listed record, heading).
-fn columns(entity: &str) -> &'static [(&'static str, &'static str)] {
-    match entity {
-        "product" => &[
-            ("InventoryID", "InventoryID"),
-            ("Description", "Description"),
-            ("ItemType", "Type"),
-            ("ItemClass", "Item Class"),
-            ("PostingClass", "Posting Class"),
-            ("TaxCategory", "Tax Category"),
-            ("BaseUOM", "Base Unit"),
-            ("DefaultPrice", "Default Price"),
-            ("ItemStatus", "Item Status"),
-            ("LastModifiedDateTime", "Last Modified On"),
-        ],
-        "category" => &[
-            ("CategoryID", "Category ID"),
-            ("Description", "Description"),
-            ("ParentCategoryID", "Parent"),
-            ("LastModifiedDateTime", "Last Modified On"),
-        ],
-        "customer" => &[
-            ("CustomerID", "Customer ID"),
-            ("CustomerName", "Customer Name"),
-            ("CustomerClass", "Customer Class"),
-            ("Status", "Status"),
-            ("LastModifiedDateTime", "Last Modified On"),
-        ],
-        "shipment" => &[
-            ("ShipmentNbr", "Shipment Nbr"),
-            ("Status", "Status"),
-            ("CustomerID", "Customer"),
-            ("ShipmentDate", "Shipment Date"),
-            ("LastModifiedDateTime", "Last Modified On"),
-        ],
-        "order" => &[
-            ("id", "Order ID"),
-            ("status", "Status"),
-            ("total_inc_tax", "Total"),
-            ("date_created", "Created"),
-            ("date_modified", "Last Modified On"),
-        ],
-        _ => &[],
-    }
-}
-
 fn print_table(headings: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headings.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -185,7 +139,7 @@ pub async fn batch(args: BatchArgs) -> anyhow::Result<ExitCode> {
             let view = prepare(&api, &args.remote, &w).await?;
             let run = view["run"]["id"].as_i64().unwrap_or_default();
             let messages = list_all(&api, run).await?;
-            let cols = columns(&w.entity);
+            let cols = kcf_engine::batch::columns(&w.entity);
             let mut headings: Vec<&str> = vec!["Message", "Status"];
             headings.extend(cols.iter().map(|(_, h)| *h));
             let rows: Vec<Vec<String>> = messages

@@ -11,30 +11,52 @@ use crate::{
 };
 
 /// Runs until interrupted.
-pub async fn run(args: ServeArgs, config: Config) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    args: ServeArgs,
+    config: Config,
+    config_path: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let config = config.with_database_url(args.database_url)?;
     let specs = config.connector_specs()?;
-    if specs.is_empty() {
-        bail!(
-            "no connectors configured: add a [[connectors]] table to the --config file (see \
-             docs/kcf.sample.toml)"
-        );
-    }
     let (api, worker) = match args.role {
         Role::All => (true, true),
         Role::Api => (true, false),
         Role::Worker => (false, true),
     };
-    if api && config.server.api_tokens.iter().all(|t| t.is_empty()) {
-        bail!("server.api_tokens is empty: add at least one token so the REST API can be used");
-    }
     let store = kcf_store::open(&config.store_config()).await?;
     store.migrate().await?;
-    let engine = kcf_engine::Engine::new(store);
+    // The credentials key: KCF_SECRET_KEY, else secret.key next to the config file.
+    let key_dir = config_path
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let vault = kcf_engine::Vault::load(&key_dir)?;
+    if let Some(generated) = kcf_server::auth::ensure_admin(
+        &*store,
+        std::env::var("KCF_ADMIN_PASSWORD").ok().as_deref(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e.message))?
+    {
+        // Printed once, at the first start; reset it with KCF_ADMIN_PASSWORD.
+        eprintln!("workspace user 'admin' created with password {generated}");
+    }
+    let engine = kcf_engine::Engine::with_vault(store, vault);
     for spec in specs {
         let id = spec.id.clone();
         engine.add_connector(spec).await?;
         tracing::info!(connector = %id, "connector configured");
+    }
+    for (id, e) in engine.restore_connectors().await? {
+        tracing::error!(connector = %id, error = %e, "a stored connector could not be started");
+    }
+    if engine.runtimes().is_empty() {
+        bail!(
+            "no connectors configured: add a [[connectors]] table to the --config file (see \
+             docs/kcf.sample.toml)"
+        );
     }
     let listener = if api {
         Some(

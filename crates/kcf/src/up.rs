@@ -60,7 +60,12 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     store_config.url = format!("sqlite://{}", db.display());
     let store = kcf_store::open(&store_config).await?;
     store.migrate().await?;
-    let engine = kcf_engine::Engine::new(store);
+    let vault = kcf_engine::Vault::load(&data_dir)?;
+    let admin_password =
+        kcf_server::auth::ensure_admin(&*store, args.admin_password.as_deref())
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+    let engine = kcf_engine::Engine::with_vault(store, vault);
     let id = ConnectorId::parse("sandbox").map_err(anyhow::Error::msg)?;
     engine
         .add_connector(wiring::sandbox_connector(
@@ -89,6 +94,7 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
 
     let banner = format!(
         "\nkcf is up.\n\n\
+         workspace         {url}/   user admin, password {admin}\n\
          api & metrics     {url}/api/v1   {url}/metrics   {url}/healthz\n\
          api token         {token}\n\
          Acumatica         {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\
@@ -101,6 +107,11 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
          kcf messages list --status failed\n      \
          kcf batch list product --from 2020-01-01 --to 2030-01-01\n\n\
          Ctrl-C stops it.\n",
+        admin = match &admin_password {
+            Some(p) => format!("{p}   (generated; shown this once)"),
+            None if args.admin_password.is_some() => "as given by --admin-password".into(),
+            None => "as set before (reset it with --admin-password)".into(),
+        },
         acu = acumatica.url(),
         bc = bigcommerce.url(),
         db = db.display(),

@@ -1,0 +1,392 @@
+//! Who is calling: workspace users (Argon2id passwords, server-side sessions in an HttpOnly,
+//! SameSite=Strict cookie), API tokens (stored as SHA-256 hashes; tokens from the config file
+//! are also accepted), and the cross-site check every unsafe request passes.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use axum::{
+    extract::{Request, State},
+    http::{HeaderMap, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use kcf_domain::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::{AppState, error::ApiError};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "kcf_session";
+/// How long a session lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// The admin user created at first start.
+pub const ADMIN: &str = "admin";
+
+/// Who made a request; handlers record it as the actor of what they change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A signed-in workspace user.
+    User(String),
+    /// An API token, by name.
+    Token(String),
+}
+
+impl Principal {
+    /// How history and logs name it.
+    pub fn actor(&self) -> String {
+        match self {
+            Self::User(u) => format!("user:{u}"),
+            Self::Token(t) => format!("token:{t}"),
+        }
+    }
+
+    /// The user name, or the token's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::User(n) | Self::Token(n) => n,
+        }
+    }
+}
+
+/// SHA-256 hex of a high-entropy secret (session ids and API tokens need no slow hash).
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A fresh random secret with a prefix (`kcf_…` tokens, session ids).
+pub fn random_secret(prefix: &str) -> String {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    format!(
+        "{prefix}{:032x}{:032x}",
+        rng.random::<u128>(),
+        rng.random::<u128>()
+    )
+}
+
+/// Hashes a password as an Argon2id PHC string (on a blocking thread: it is slow on purpose).
+pub async fn hash_password(password: &str) -> Result<String, ApiError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("password hashing stopped"))?
+    .map_err(|e| ApiError::bad_request(format!("cannot hash this password: {e}")))
+}
+
+/// Checks a password against a stored PHC string.
+pub async fn verify_password(password: &str, phc: &str) -> bool {
+    let (password, phc) = (password.to_owned(), phc.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Creates the admin user when no user exists (with `password`, or a generated one that is
+/// returned so it can be printed once); with users present, `password` resets the admin's.
+pub async fn ensure_admin(
+    store: &dyn kcf_store::Store,
+    password: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    if store.user_count().await? == 0 {
+        let generated = password.is_none();
+        let password = password
+            .map(str::to_owned)
+            .unwrap_or_else(|| random_secret("")[..20].to_owned());
+        store
+            .put_user(ADMIN, &hash_password(&password).await?)
+            .await?;
+        return Ok(generated.then_some(password));
+    }
+    if let Some(password) = password {
+        store
+            .put_user(ADMIN, &hash_password(&password).await?)
+            .await?;
+    }
+    Ok(None)
+}
+
+/// Throttles sign-in: after `MAX_FAILURES` failures for a user name within `WINDOW`, further
+/// attempts are refused until the window has passed.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+const MAX_FAILURES: u32 = 5;
+const WINDOW: Duration = Duration::from_secs(300);
+
+impl LoginThrottle {
+    /// `Err(seconds to wait)` when the user name is locked out.
+    pub fn check(&self, username: &str) -> Result<(), u64> {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(username) {
+            Some((n, since)) if *n >= MAX_FAILURES && since.elapsed() < WINDOW => {
+                Err((WINDOW - since.elapsed()).as_secs() + 1)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failed attempt.
+    pub fn failed(&self, username: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, since)| since.elapsed() < WINDOW);
+        }
+        let entry = map
+            .entry(username.to_owned())
+            .or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    /// Forgets the failures after a successful sign-in.
+    pub fn succeeded(&self, username: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(username);
+    }
+}
+
+/// Starts a session for `username`; the `Set-Cookie` value to send.
+pub async fn start_session(state: &AppState, username: &str) -> Result<String, ApiError> {
+    let id = random_secret("");
+    let expires = Timestamp(Timestamp::now().0 + SESSION_TTL.as_millis() as i64);
+    state
+        .engine
+        .store
+        .create_session(&hash_secret(&id), username, expires)
+        .await?;
+    Ok(format!(
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        SESSION_TTL.as_secs()
+    ))
+}
+
+/// The `Set-Cookie` value that ends a session in the browser.
+pub fn clear_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// The session id the request carries.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(id) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    Ok(state
+        .engine
+        .store
+        .session(&hash_secret(id))
+        .await?
+        .map(|s| s.username))
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `/api/v1`: a bearer token (configured or created) or a workspace session.
+pub async fn api(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .map(str::to_owned);
+    let principal = match bearer {
+        Some(token) => {
+            if state
+                .api_tokens
+                .iter()
+                .any(|t| !t.is_empty() && constant_eq(t.expose().as_bytes(), token.as_bytes()))
+            {
+                Principal::Token("config".into())
+            } else if let Some(t) = state
+                .engine
+                .store
+                .use_api_token(&hash_secret(&token))
+                .await?
+            {
+                Principal::Token(t.name)
+            } else {
+                return Err(ApiError::unauthorized(
+                    "the API token is not valid (unknown or revoked)",
+                ));
+            }
+        }
+        None => match session_user(&state, request.headers()).await? {
+            Some(user) => Principal::User(user),
+            None => {
+                return Err(ApiError::unauthorized(
+                    "send an API token as 'Authorization: Bearer TOKEN' (create one in the \
+                     workspace under API tokens)",
+                ));
+            }
+        },
+    };
+    request.extensions_mut().insert(principal);
+    Ok(next.run(request).await)
+}
+
+/// Workspace pages: a session, else to the sign-in page (htmx requests get a 401 and a
+/// redirect header so the whole page goes there).
+pub async fn ui(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    match session_user(&state, request.headers()).await {
+        Ok(Some(user)) => {
+            request.extensions_mut().insert(Principal::User(user));
+            next.run(request).await
+        }
+        Ok(None) => {
+            if request.headers().contains_key("hx-request") {
+                (StatusCode::UNAUTHORIZED, [("hx-redirect", "/login")]).into_response()
+            } else {
+                let next_path = request
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_else(|| "/".into());
+                let target = format!("/login?next={}", urlencode(&next_path));
+                Redirect::to(&target).into_response()
+            }
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Refuses unsafe requests a browser marks as coming from another site, or whose `Origin`
+/// is not this server. Notification ingress is exempt (it authenticates by its own secret
+/// and is called by other sites by design).
+pub async fn same_origin(request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let path = request.uri().path();
+    let ingress = path.starts_with("/push/") || path.starts_with("/webhooks/");
+    if safe || ingress {
+        return next.run(request).await;
+    }
+    if let Some(reason) = cross_site(request.headers()) {
+        return ApiError::forbidden(reason).into_response();
+    }
+    next.run(request).await
+}
+
+fn cross_site(headers: &HeaderMap) -> Option<String> {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if let Some(site) = site
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Some(format!(
+            "refused: a {site} request may not change anything here (Sec-Fetch-Site)"
+        ));
+    }
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())?;
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok())?;
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(origin)
+        .trim_end_matches('/');
+    (origin_host != host).then(|| format!("refused: Origin {origin} is not this server ({host})"))
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn cross_site_requests_are_named() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        assert!(cross_site(&h).is_none());
+        h.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        h.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+        assert!(cross_site(&h).is_none());
+        h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+        assert!(cross_site(&h).unwrap().contains("evil.example"));
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(cross_site(&h).unwrap().contains("cross-site"));
+    }
+
+    #[test]
+    fn throttle_locks_after_five_failures() {
+        let t = LoginThrottle::default();
+        for _ in 0..5 {
+            assert!(t.check("admin").is_ok());
+            t.failed("admin");
+        }
+        assert!(t.check("admin").unwrap_err() > 0);
+        assert!(t.check("other").is_ok());
+        t.succeeded("admin");
+        assert!(t.check("admin").is_ok());
+    }
+
+    #[tokio::test]
+    async fn passwords_hash_as_argon2id() {
+        let h = hash_password("correct horse").await.unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("correct horse", &h).await);
+        assert!(!verify_password("wrong", &h).await);
+    }
+}

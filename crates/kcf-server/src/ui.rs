@@ -1,0 +1,1531 @@
+//! The Commerce Connector Workspace: server-rendered pages (minijinja templates and htmx, both
+//! compiled into the binary) over the same engine and store the REST API uses. Forms post and
+//! redirect back with a one-line notice; grids refresh themselves with htmx while nobody has
+//! a row selected.
+
+use std::sync::OnceLock;
+
+use axum::{
+    Extension, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use kcf_domain::{
+    Binding, ConnectorId, ConnectorState, Entity, ManualAction, Mapping, MappingKind, MessageId,
+    MessageStatus, Mode, Named, NewMessage, SyncDirection, Timestamp, Transition,
+};
+use kcf_engine::{BatchRequest, ConnectorSpec};
+use kcf_store::{BindingKey, MessageFilter, PageRequest};
+use minijinja::{Environment, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::{
+    AppState,
+    auth::{self, Principal},
+    error::ApiError,
+};
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("realtime.html", include_str!("../templates/realtime.html")),
+    ("batch.html", include_str!("../templates/batch.html")),
+    ("message.html", include_str!("../templates/message.html")),
+    ("history.html", include_str!("../templates/history.html")),
+    ("settings.html", include_str!("../templates/settings.html")),
+    ("tokens.html", include_str!("../templates/tokens.html")),
+];
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "a workspace template does not parse");
+            }
+        }
+        env.add_filter("when", |v: Value| -> String {
+            v.as_i64().map(|ms| when(Timestamp(ms))).unwrap_or_default()
+        });
+        env
+    })
+}
+
+/// A UTC time as the workspace shows it.
+fn when(t: Timestamp) -> String {
+    jiff::Timestamp::from_millisecond(t.0)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// A page or an error page; a template error is logged and answered with a 500.
+fn render(name: &str, ctx: serde_json::Value) -> Response {
+    match env()
+        .get_template(name)
+        .and_then(|t| t.render(minijinja::value::Serde(&ctx)))
+    {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "cannot render a workspace page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "this page could not be drawn; see the server log",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A workspace error: what went wrong, on the page the person came from when known.
+#[derive(Debug)]
+struct UiError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for UiError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let body = format!(
+            "<!doctype html><html><head><title>Error · kcf</title><link rel=\"stylesheet\" \
+             href=\"/assets/app.css\"></head><body><main><div class=\"flash bad\" role=\"alert\">{}\
+             </div><p><a href=\"/\">Back to the workspace</a></p></main></body></html>",
+            escape(&self.0.message)
+        );
+        (self.0.status, Html(body)).into_response()
+    }
+}
+
+type UiResult = Result<Response, UiError>;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A posted form, repeated names kept (`ids=1&ids=2`).
+#[derive(Debug, Default)]
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> Self {
+        Self(form_urlencoded::parse(body).into_owned().collect())
+    }
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+    }
+    fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_owned()
+    }
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    fn ids(&self) -> Result<Vec<MessageId>, ApiError> {
+        self.all("ids")
+            .into_iter()
+            .map(|v| {
+                v.parse::<i64>()
+                    .map(MessageId)
+                    .map_err(|_| ApiError::bad_request(format!("'{v}' is not a message id")))
+            })
+            .collect()
+    }
+}
+
+/// Back to `to`, with a notice.
+fn back(to: &str, notice: &str, bad: bool) -> Response {
+    let sep = if to.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{to}{sep}flash={}{}",
+        auth::urlencode(notice),
+        if bad { "&bad=1" } else { "" }
+    );
+    Redirect::to(&url).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Flash {
+    flash: Option<String>,
+    bad: Option<String>,
+}
+
+/// Every protected page.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/logout", post(logout))
+        .route("/tokens", get(tokens).post(create_token))
+        .route("/tokens/{id}/revoke", post(revoke_token))
+        .route("/messages/{id}", get(message).post(message_action))
+        .route(
+            "/connectors/{c}/realtime/{entity}",
+            get(realtime).post(realtime_action),
+        )
+        .route(
+            "/connectors/{c}/batch/{entity}",
+            get(batch).post(batch_list),
+        )
+        .route(
+            "/connectors/{c}/batch/{entity}/process",
+            post(batch_process),
+        )
+        .route("/connectors/{c}/history/{entity}", get(history))
+        .route("/connectors/{c}/history/{entity}/import", post(import))
+        .route("/connectors/{c}/settings", get(settings))
+        .route("/connectors/{c}/settings/state", post(set_state))
+        .route("/connectors/{c}/settings/realtime", post(start_realtime))
+        .route("/connectors/{c}/settings/connection", post(connection))
+        .route(
+            "/connectors/{c}/settings/entity/{entity}",
+            post(entity_settings),
+        )
+        .route("/connectors/{c}/settings/mapping", post(mapping))
+}
+
+/// The sign-in page and the assets it needs.
+pub fn public() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/assets/{name}", get(asset))
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    let (body, kind): (&'static str, &str) = match name.as_str() {
+        "htmx.min.js" => (include_str!("../assets/htmx.min.js"), "text/javascript"),
+        "app.css" => (include_str!("../assets/app.css"), "text/css"),
+        _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------- sign in / out
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+    render(
+        "login.html",
+        json!({ "next": safe_next(q.next.as_deref()) }),
+    )
+}
+
+/// Only local paths, so the sign-in page cannot bounce anyone to another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".into(),
+    }
+}
+
+async fn login(State(state): State<AppState>, body: Bytes) -> UiResult {
+    let form = Form::parse(&body);
+    let username = form.text("username");
+    let password = form.get("password").unwrap_or_default().to_owned();
+    let next = safe_next(form.get("next"));
+    let again = |error: String, status: StatusCode| {
+        let mut r = render(
+            "login.html",
+            json!({ "next": next.clone(), "username": username.clone(), "error": error }),
+        );
+        *r.status_mut() = status;
+        r
+    };
+    if let Err(wait) = state.login_throttle.check(&username) {
+        return Ok(again(
+            format!("Too many failed sign-ins for this user: try again in {wait} s."),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    let hash = state.engine.store.password_hash(&username).await?;
+    let ok = match &hash {
+        Some(h) => auth::verify_password(&password, h).await,
+        None => false,
+    };
+    if !ok {
+        state.login_throttle.failed(&username);
+        tracing::warn!(user = %username, "a sign-in failed");
+        return Ok(again(
+            "The user name or password is not right.".into(),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
+    state.login_throttle.succeeded(&username);
+    let cookie = auth::start_session(&state, &username).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+}
+
+async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> UiResult {
+    if let Some(id) = auth::session_cookie(&headers) {
+        state
+            .engine
+            .store
+            .delete_session(&auth::hash_secret(id))
+            .await?;
+    }
+    Ok((
+        [(header::SET_COOKIE, auth::clear_cookie())],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------- shared page parts
+
+const REALTIME: &[Entity] = &[
+    Entity::Product,
+    Entity::Order,
+    Entity::Shipment,
+    Entity::Category,
+    Entity::Customer,
+    Entity::OrderStatus,
+];
+const BATCH: &[Entity] = &[
+    Entity::Product,
+    Entity::Customer,
+    Entity::Category,
+    Entity::Order,
+    Entity::Shipment,
+];
+
+fn label(entity: Entity, batch: bool) -> &'static str {
+    match entity {
+        Entity::Product => "Product",
+        Entity::Category => "Category",
+        Entity::Customer => "Customer",
+        Entity::Order if batch => "Sales Order",
+        Entity::Order => "Order",
+        Entity::Shipment => "Shipment",
+        Entity::OrderStatus => "Order Status",
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct SideLink {
+    href: String,
+    label: &'static str,
+    on: bool,
+}
+
+fn side(c: &ConnectorId, section: &str, list: &[Entity], current: Entity) -> Vec<SideLink> {
+    list.iter()
+        .map(|e| SideLink {
+            href: format!("/connectors/{c}/{section}/{e}"),
+            label: label(*e, section == "batch"),
+            on: *e == current,
+        })
+        .collect()
+}
+
+fn parse_connector(s: &str) -> Result<ConnectorId, ApiError> {
+    ConnectorId::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+fn parse_entity(s: &str, allowed: &[Entity]) -> Result<Entity, ApiError> {
+    let e: Entity = s
+        .parse()
+        .map_err(|e: kcf_domain::UnknownName| ApiError::not_found(e.to_string()))?;
+    if allowed.contains(&e) {
+        Ok(e)
+    } else {
+        Err(ApiError::not_found(format!("{e} has no such screen")))
+    }
+}
+
+async fn known_connector(
+    state: &AppState,
+    id: &ConnectorId,
+) -> Result<kcf_domain::Connector, ApiError> {
+    state
+        .engine
+        .store
+        .connector(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no connector '{id}'")))
+}
+
+/// The connector the navigation points at: the one in the path, else the first.
+async fn first_connector(state: &AppState) -> Option<ConnectorId> {
+    state
+        .engine
+        .store
+        .connectors()
+        .await
+        .ok()?
+        .into_iter()
+        .next()
+        .map(|c| c.id)
+}
+
+fn flash_ctx(f: &Flash) -> (Option<String>, bool) {
+    (f.flash.clone(), f.bad.is_some())
+}
+
+// ---------------------------------------------------------------- home
+
+#[derive(Debug, Serialize)]
+struct CountCell {
+    status: &'static str,
+    count: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct CountRow {
+    entity: &'static str,
+    label: &'static str,
+    cells: Vec<CountCell>,
+}
+
+const SHOWN: &[MessageStatus] = &[
+    MessageStatus::Pending,
+    MessageStatus::Processing,
+    MessageStatus::Processed,
+    MessageStatus::Failed,
+    MessageStatus::Aborted,
+    MessageStatus::Invalid,
+    MessageStatus::Skipped,
+    MessageStatus::Filtered,
+];
+
+async fn home(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Query(f): Query<Flash>,
+) -> UiResult {
+    let store = &state.engine.store;
+    let counts = store.count_by_status(&MessageFilter::default()).await?;
+    let mut connectors = Vec::new();
+    for c in store.connectors().await? {
+        let runtime = state.engine.runtime(&c.id);
+        let rows: Vec<CountRow> = REALTIME
+            .iter()
+            .map(|e| CountRow {
+                entity: e.as_str(),
+                label: label(*e, false),
+                cells: SHOWN
+                    .iter()
+                    .map(|s| CountCell {
+                        status: s.as_str(),
+                        count: counts
+                            .iter()
+                            .filter(|n| n.connector == c.id && n.entity == *e && n.status == *s)
+                            .map(|n| n.count)
+                            .sum(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        connectors.push(json!({ "id": c.id.as_str(), "name": c.name, "state": c.state.as_str(), "held": c.paused_until.is_some_and(|t| t > Timestamp::now()), "paused_until": c.paused_until, "pause_reason": c.pause_reason, "configured": runtime.is_some(), "rate_limit": runtime.map(|r| {
+                let l = r.store.rate_limit();
+                json!({ "quota": l.quota, "remaining": l.remaining, "window_ms": l.window_ms, "paused_until": l.paused_until })
+            }), "counts": rows }));
+    }
+    let failures = store
+        .list_messages(
+            &MessageFilter {
+                statuses: vec![
+                    MessageStatus::Failed,
+                    MessageStatus::Aborted,
+                    MessageStatus::Invalid,
+                ],
+                ..MessageFilter::default()
+            },
+            PageRequest {
+                before: None,
+                limit: 10,
+            },
+        )
+        .await?
+        .items;
+    let (flash, flash_bad) = flash_ctx(&f);
+    Ok(render(
+        "home.html",
+        json!({ "title": "Workspace", "user": me.name(), "connector": first_connector(&state).await, "section": "home", "connectors": connectors, "failures": failures, "statuses": SHOWN.iter().map(|s| s.as_str()).collect::<Vec<_>>(), "flash": flash, "flash_bad": flash_bad }),
+    ))
+}
+
+// ---------------------------------------------------------------- real-time processes
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    q: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<i64>,
+    flash: Option<String>,
+    bad: Option<String>,
+}
+
+fn day(s: Option<&str>, end: bool) -> Result<Option<Timestamp>, ApiError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => {
+            let t = crate::parse_when(s).map_err(ApiError::bad_request)?;
+            // A To date covers its whole day.
+            let is_date = s.len() == 10;
+            Ok(Some(if end && is_date {
+                Timestamp(t.0 + 86_400_000)
+            } else {
+                t
+            }))
+        }
+    }
+}
+
+fn realtime_filter(
+    c: &ConnectorId,
+    entity: Entity,
+    q: &ListQuery,
+) -> Result<MessageFilter, ApiError> {
+    let statuses = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => vec![
+            s.parse::<MessageStatus>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        ],
+        None => Vec::new(),
+    };
+    Ok(MessageFilter {
+        connector: Some(c.clone()),
+        entity: Some(entity),
+        statuses,
+        created_from: day(q.from.as_deref(), false)?,
+        created_to: day(q.to.as_deref(), true)?,
+        text: q.q.clone().filter(|t| !t.trim().is_empty()),
+        ..MessageFilter::default()
+    })
+}
+
+fn query_string(q: &ListQuery, before: Option<i64>) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("status", &q.status),
+        ("q", &q.q),
+        ("from", &q.from),
+        ("to", &q.to),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", auth::urlencode(v)));
+        }
+    }
+    if let Some(b) = before {
+        parts.push(format!("before={b}"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+async fn realtime(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Path((c, entity)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let entity = parse_entity(&entity, REALTIME)?;
+    known_connector(&state, &c).await?;
+    let filter = realtime_filter(&c, entity, &q)?;
+    let page = state
+        .engine
+        .store
+        .list_messages(
+            &filter,
+            PageRequest {
+                before: q.before.map(MessageId),
+                limit: 50,
+            },
+        )
+        .await?;
+    let auto_process = state
+        .engine
+        .store
+        .entity_settings(&c)
+        .await?
+        .into_iter()
+        .find(|s| s.entity == entity)
+        .is_none_or(|s| s.auto_process);
+    let base = format!("/connectors/{c}/realtime/{entity}");
+    Ok(render(
+        "realtime.html",
+        json!({ "title": format!("Real-Time · {}", label(entity, false)), "user": me.name(), "connector": c.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&c, "realtime", REALTIME, entity), "entity_label": label(entity, false), "messages": page.items, "auto_process": auto_process, "all_statuses": MessageStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(), "f": json!({ "status": q.status, "q": q.q, "from": q.from, "to": q.to }), "self_url": format!("{base}{}", query_string(&q, q.before)), "next": page.next.map(|n| format!("{base}{}", query_string(&q, Some(n.0)))), "first": format!("{base}{}", query_string(&q, None)), "flash": q.flash, "flash_bad": q.bad.is_some() }),
+    ))
+}
+
+/// Says what a manual action did.
+fn report_notice(verb: &str, report: &kcf_store::ActionReport) -> (String, bool) {
+    let mut notice = format!(
+        "{verb}: {} message{}",
+        report.changed.len(),
+        if report.changed.len() == 1 { "" } else { "s" }
+    );
+    if !report.refused.is_empty() {
+        let why: Vec<String> = report
+            .refused
+            .iter()
+            .take(3)
+            .map(|(id, why)| format!("#{} {why}", id.0))
+            .collect();
+        notice.push_str(&format!(
+            "; {} left alone ({})",
+            report.refused.len(),
+            why.join("; ")
+        ));
+    }
+    (
+        notice,
+        report.changed.is_empty() && !report.refused.is_empty(),
+    )
+}
+
+fn transition_of(action: &str) -> Option<(Transition, &'static str)> {
+    match action {
+        "process" => Some((Transition::ProcessNow, "Queued to process now")),
+        "retry" => Some((Transition::Retry, "Retrying")),
+        "skip" => Some((Transition::Skip, "Skipped")),
+        _ => None,
+    }
+}
+
+async fn realtime_action(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Path((c, entity)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+    body: Bytes,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let entity = parse_entity(&entity, REALTIME)?;
+    known_connector(&state, &c).await?;
+    let here = format!(
+        "/connectors/{c}/realtime/{entity}{}",
+        query_string(&q, None)
+    );
+    let form = Form::parse(&body);
+    let action = form.text("action");
+    let store = &state.engine.store;
+    match action.as_str() {
+        "auto-on" | "auto-off" => {
+            let mut settings = store
+                .entity_settings(&c)
+                .await?
+                .into_iter()
+                .find(|s| s.entity == entity)
+                .unwrap_or_else(|| kcf_domain::EntitySettings::default_for(c.clone(), entity));
+            settings.auto_process = action == "auto-on";
+            store.put_entity_settings(&settings).await?;
+            Ok(back(
+                &here,
+                &format!(
+                    "Auto-process is now {}",
+                    if settings.auto_process { "on" } else { "off" }
+                ),
+                false,
+            ))
+        }
+        "process-all" => {
+            let mut filter = realtime_filter(&c, entity, &q)?;
+            filter.statuses = vec![
+                MessageStatus::Pending,
+                MessageStatus::Failed,
+                MessageStatus::Aborted,
+            ];
+            let mut ids = Vec::new();
+            let mut page = PageRequest {
+                before: None,
+                limit: kcf_store::MAX_PAGE,
+            };
+            while ids.len() < 100_000 {
+                let p = store.list_messages(&filter, page).await?;
+                ids.extend(p.items.iter().map(|m| m.id));
+                match p.next {
+                    Some(n) => page.before = Some(n),
+                    None => break,
+                }
+            }
+            if ids.is_empty() {
+                return Ok(back(&here, "Nothing is waiting to be processed", false));
+            }
+            let mut report = kcf_store::ActionReport::default();
+            for chunk in ids.chunks(500) {
+                let r = store
+                    .act(chunk, &manual(Transition::ProcessNow, &me))
+                    .await?;
+                report.changed.extend(r.changed);
+                report.refused.extend(r.refused);
+            }
+            let (notice, bad) = report_notice("Processing all", &report);
+            Ok(back(&here, &notice, bad))
+        }
+        other => {
+            let Some((transition, verb)) = transition_of(other) else {
+                return Ok(back(&here, &format!("Unknown action '{other}'"), true));
+            };
+            let ids = form.ids()?;
+            if ids.is_empty() {
+                return Ok(back(&here, "Select one or more rows first", true));
+            }
+            let report = store.act(&ids, &manual(transition, &me)).await?;
+            let (notice, bad) = report_notice(verb, &report);
+            Ok(back(&here, &notice, bad))
+        }
+    }
+}
+
+fn manual(transition: Transition, me: &Principal) -> ManualAction {
+    ManualAction {
+        transition,
+        actor: me.actor(),
+        reason: Some("from the workspace".into()),
+    }
+}
+
+// ---------------------------------------------------------------- batch processes
+
+#[derive(Debug, Default, Deserialize)]
+struct BatchQuery {
+    from: Option<String>,
+    to: Option<String>,
+    run: Option<i64>,
+    flash: Option<String>,
+    bad: Option<String>,
+}
+
+const BATCH_ROWS: u32 = 500;
+
+async fn batch(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Path((c, entity)): Path<(String, String)>,
+    Query(q): Query<BatchQuery>,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let entity = parse_entity(&entity, BATCH)?;
+    known_connector(&state, &c).await?;
+    let store = &state.engine.store;
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let month_ago = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 30))
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_else(|_| today.clone());
+    let columns: Vec<&str> = kcf_engine::batch::columns(entity.as_str())
+        .iter()
+        .map(|(_, h)| *h)
+        .collect();
+    let mut run_ctx = serde_json::Value::Null;
+    let (mut rows, mut more, mut total, mut done, mut pending) =
+        (Vec::new(), false, 0u64, 0u64, 0u64);
+    let mut from = q.from.clone().unwrap_or(month_ago);
+    let mut to = q.to.clone().unwrap_or(today);
+    if let Some(run_id) = q.run {
+        let run = store
+            .batch_run(run_id)
+            .await?
+            .filter(|r| r.connector == c && r.entity == entity)
+            .ok_or_else(|| {
+                ApiError::not_found(format!("there is no {entity} batch run {run_id}"))
+            })?;
+        from = when(run.window_from)[..10].to_owned();
+        to = when(Timestamp(run.window_to.0 - 1))[..10].to_owned();
+        let filter = MessageFilter {
+            batch_run: Some(run.id),
+            ..MessageFilter::default()
+        };
+        for n in store.count_by_status(&filter).await? {
+            total += n.count;
+            match n.status {
+                MessageStatus::Pending | MessageStatus::Processing | MessageStatus::Failed => {
+                    pending += n.count
+                }
+                MessageStatus::Processed
+                | MessageStatus::Filtered
+                | MessageStatus::Deleted
+                | MessageStatus::Skipped => done += n.count,
+                _ => {}
+            }
+        }
+        let page = store
+            .list_messages(
+                &filter,
+                PageRequest {
+                    before: None,
+                    limit: BATCH_ROWS,
+                },
+            )
+            .await?;
+        more = page.next.is_some();
+        let fields = kcf_engine::batch::columns(entity.as_str());
+        let mut items = page.items;
+        items.sort_by(|a, b| a.record_key.as_str().cmp(b.record_key.as_str()));
+        rows = items
+            .into_iter()
+            .map(|m| {
+                let cells: Vec<String> = fields
+                    .iter()
+                    .map(|(f, _)| cell(m.payload.get(*f)))
+                    .collect();
+                json!({ "id": m.id, "key": m.record_key, "cells": cells, "status": m.status.as_str(), "error": m.last_error })
+            })
+            .collect();
+        let busy = run.status == kcf_domain::BatchStatus::Listing;
+        run_ctx = json!({ "id": run.id, "status": run.status.as_str(), "listed": run.listed, "window_from": run.window_from, "window_to": run.window_to, "error": run.error, "busy": busy });
+    }
+    let runs = store.batch_runs(&c, entity, 10).await?;
+    let base = format!("/connectors/{c}/batch/{entity}");
+    Ok(render(
+        "batch.html",
+        json!({ "title": format!("Batch · {}", label(entity, true)), "user": me.name(), "connector": c.as_str(), "section": "batch", "side_title": "Batch Processes", "entities": side(&c, "batch", BATCH, entity), "entity": entity.as_str(), "entity_label": label(entity, true), "columns": columns, "rows": rows, "more": more, "total": total, "done": done, "pending": pending, "run": run_ctx, "runs": runs, "from": from, "to": to, "self_url": q.run.map(|r| format!("{base}?run={r}")).unwrap_or(base), "flash": q.flash, "flash_bad": q.bad.is_some() }),
+    ))
+}
+
+fn cell(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+async fn batch_list(
+    State(state): State<AppState>,
+    Path((c, entity)): Path<(String, String)>,
+    body: Bytes,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let entity = parse_entity(&entity, BATCH)?;
+    let form = Form::parse(&body);
+    let here = format!("/connectors/{c}/batch/{entity}");
+    let (from, to) = match (day(form.get("from"), false), day(form.get("to"), true)) {
+        (Ok(Some(f)), Ok(Some(t))) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return Ok(back(&here, &e.message, true)),
+        _ => return Ok(back(&here, "Enter a From Date and a To Date", true)),
+    };
+    match state
+        .engine
+        .prepare_batch(BatchRequest {
+            connector: c.clone(),
+            entity,
+            mode: kcf_domain::BatchMode::ByDate,
+            from,
+            to,
+        })
+        .await
+    {
+        Ok(run) => Ok(Redirect::to(&format!("{here}?run={}", run.id)).into_response()),
+        Err(e) => Ok(back(&here, &ApiError::from(e).message, true)),
+    }
+}
+
+async fn batch_process(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Path((c, entity)): Path<(String, String)>,
+    body: Bytes,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let entity = parse_entity(&entity, BATCH)?;
+    let form = Form::parse(&body);
+    let run: i64 = form
+        .get("run")
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| ApiError::bad_request("the form names no batch run"))?;
+    let here = format!("/connectors/{c}/batch/{entity}?run={run}");
+    let ids = if form.get("op") == Some("all") {
+        None
+    } else {
+        let ids = form.ids()?;
+        if ids.is_empty() {
+            return Ok(back(&here, "Select one or more records first", true));
+        }
+        Some(ids)
+    };
+    let report = state.engine.process_batch(run, ids, &me.actor()).await?;
+    let (notice, bad) = report_notice("Processing", &report);
+    Ok(back(&here, &notice, bad))
+}
+
+// ---------------------------------------------------------------- record detail
+
+async fn message(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Path(id): Path<i64>,
+    Query(f): Query<Flash>,
+) -> UiResult {
+    let store = &state.engine.store;
+    let m = store
+        .message(MessageId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no message {id}")))?;
+    let history = store.history(m.id).await?;
+    let binding = binding_of(&state, &m).await?;
+    let edit_link = binding
+        .as_ref()
+        .and_then(|b| edit_link(&state, &m.connector, m.entity, &b.external_id));
+    let payload = serde_json::to_string_pretty(&m.payload).unwrap_or_default();
+    let history: Vec<serde_json::Value> = history
+        .into_iter()
+        .map(|h| {
+            json!({ "at": h.at, "from_status": h.from.map(|s| s.as_str()), "to_status": h.to.as_str(), "actor": h.actor, "reason": h.reason })
+        })
+        .collect();
+    let (flash, flash_bad) = flash_ctx(&f);
+    Ok(render(
+        "message.html",
+        json!({ "title": format!("{} {}", label(m.entity, false), m.record_key), "user": me.name(), "connector": m.connector.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&m.connector, "realtime", REALTIME, m.entity), "entity_label": label(m.entity, false), "binding": binding, "edit_link": edit_link, "history": history, "payload": payload, "m": m, "flash": flash, "flash_bad": flash_bad }),
+    ))
+}
+
+/// The binding a message's record has, looked up by the key on its source side.
+async fn binding_of(
+    state: &AppState,
+    m: &kcf_domain::Message,
+) -> Result<Option<Binding>, ApiError> {
+    let entity = match m.entity {
+        Entity::OrderStatus => Entity::Order,
+        e => e,
+    };
+    let key = m.record_key.as_str();
+    let store = &state.engine.store;
+    let by_erp = store
+        .binding(&m.connector, entity, BindingKey::Erp(key))
+        .await?;
+    if by_erp.is_some() {
+        return Ok(by_erp);
+    }
+    Ok(store
+        .binding(&m.connector, entity, BindingKey::External(key))
+        .await?)
+}
+
+/// Where a person edits the record in the store: the control panel for a real store, the
+/// API resource for the sandbox.
+fn edit_link(state: &AppState, c: &ConnectorId, entity: Entity, id: &str) -> Option<String> {
+    let runtime = state.engine.runtime(c)?;
+    let bc = &runtime.spec.bigcommerce;
+    let real = bc.base_url.contains("api.bigcommerce.com");
+    let path = match (entity, real) {
+        (Entity::Product, true) => format!("manage/products/edit/{id}"),
+        (Entity::Order | Entity::OrderStatus | Entity::Shipment, true) => {
+            format!("manage/orders/{id}")
+        }
+        (Entity::Customer, true) => format!("manage/customers/{id}/edit"),
+        (Entity::Category, true) => format!("manage/products/categories/{id}/edit"),
+        (Entity::Product, false) => format!("v3/catalog/products/{id}"),
+        (Entity::Category, false) => format!("v3/catalog/categories/{id}"),
+        (Entity::Customer, false) => format!("v3/customers?id:in={id}"),
+        (_, false) => format!("v2/orders/{id}"),
+    };
+    Some(if real {
+        format!("https://store-{}.mybigcommerce.com/{path}", bc.store_hash)
+    } else {
+        format!(
+            "{}/stores/{}/{path}",
+            bc.base_url.trim_end_matches('/'),
+            bc.store_hash
+        )
+    })
+}
+
+async fn message_action(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> UiResult {
+    let store = &state.engine.store;
+    let here = format!("/messages/{id}");
+    let m = store
+        .message(MessageId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no message {id}")))?;
+    let form = Form::parse(&body);
+    let action = form.text("action");
+    match action.as_str() {
+        "set-processed" => {
+            let external = form.text("external_id");
+            if external.is_empty() {
+                return Ok(back(
+                    &here,
+                    "Enter the store id the record is linked to",
+                    true,
+                ));
+            }
+            let erp_key = match binding_of(&state, &m).await? {
+                Some(b) => b.erp_key,
+                None => m.record_key.as_str().to_owned(),
+            };
+            let entity = if m.entity == Entity::OrderStatus {
+                Entity::Order
+            } else {
+                m.entity
+            };
+            let binding = Binding {
+                connector: m.connector.clone(),
+                entity,
+                erp_key,
+                external_id: external,
+                fingerprint: None,
+                synced_at: Timestamp::now(),
+            };
+            match store.set_processed(m.id, Some(&binding), &me.actor()).await {
+                Ok(()) => Ok(back(
+                    &here,
+                    "Set as processed; the binding is recorded",
+                    false,
+                )),
+                Err(e) => Ok(back(&here, &ApiError::from(e).message, true)),
+            }
+        }
+        "resync" => {
+            let mut again = NewMessage::new(
+                m.connector.clone(),
+                m.entity,
+                m.direction,
+                Mode::Manual,
+                m.record_key.clone(),
+                "workspace",
+            )
+            .with_description(m.description.clone())
+            .with_payload(m.payload.clone());
+            again.source_modified_at = m.source_modified_at;
+            let queued = store.enqueue(again).await?;
+            store
+                .act(&[queued.id], &manual(Transition::ProcessNow, &me))
+                .await?;
+            Ok(back(
+                &format!("/messages/{}", queued.id.0),
+                "Queued a resync of this record",
+                false,
+            ))
+        }
+        other => {
+            let Some((transition, verb)) = transition_of(other) else {
+                return Ok(back(&here, &format!("Unknown action '{other}'"), true));
+            };
+            let report = store.act(&[m.id], &manual(transition, &me)).await?;
+            let (notice, bad) = report_notice(verb, &report);
+            Ok(back(&here, &notice, bad))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- sync history
+
+#[derive(Debug, Default, Deserialize)]
+struct HistoryQuery {
+    q: Option<String>,
+    after: Option<String>,
+    flash: Option<String>,
+    bad: Option<String>,
+}
+
+const HISTORY: &[Entity] = &[
+    Entity::Product,
+    Entity::Category,
+    Entity::Customer,
+    Entity::Order,
+    Entity::Shipment,
+];
+
+async fn history(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Path((c, entity)): Path<(String, String)>,
+    Query(q): Query<HistoryQuery>,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let entity = parse_entity(&entity, HISTORY)?;
+    known_connector(&state, &c).await?;
+    let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let bindings = state
+        .engine
+        .store
+        .bindings(&c, entity, text, q.after.as_deref(), 51)
+        .await?;
+    let next = (bindings.len() > 50).then(|| {
+        format!(
+            "/connectors/{c}/history/{entity}?q={}&after={}",
+            auth::urlencode(text.unwrap_or_default()),
+            auth::urlencode(&bindings[49].erp_key)
+        )
+    });
+    let bindings: Vec<Binding> = bindings.into_iter().take(50).collect();
+    Ok(render(
+        "history.html",
+        json!({ "title": format!("Sync History · {}", label(entity, false)), "user": me.name(), "connector": c.as_str(), "section": "history", "side_title": "Sync History", "entities": side(&c, "history", HISTORY, entity), "entity": entity.as_str(), "entity_label": label(entity, false), "bindings": bindings, "next": next, "q": q.q, "flash": q.flash, "flash_bad": q.bad.is_some() }),
+    ))
+}
+
+/// Parses `erp_key,external_id` lines (a header row is optional; quotes are stripped).
+pub fn parse_bindings_csv(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let cells: Vec<String> = line
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').to_owned())
+            .collect();
+        if n == 0
+            && cells
+                .first()
+                .is_some_and(|c| c.eq_ignore_ascii_case("erp_key"))
+        {
+            continue;
+        }
+        match cells.as_slice() {
+            [erp, ext] if !erp.is_empty() && !ext.is_empty() => {
+                out.push((erp.clone(), ext.clone()))
+            }
+            _ => {
+                return Err(format!(
+                    "line {}: expected two values, erp_key,external_id, got '{line}'",
+                    n + 1
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("the CSV holds no rows".into());
+    }
+    Ok(out)
+}
+
+async fn import(
+    State(state): State<AppState>,
+    Path((c, entity)): Path<(String, String)>,
+    body: Bytes,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let entity = parse_entity(&entity, HISTORY)?;
+    known_connector(&state, &c).await?;
+    let here = format!("/connectors/{c}/history/{entity}");
+    let form = Form::parse(&body);
+    let rows = match parse_bindings_csv(&form.text("csv")) {
+        Ok(rows) => rows,
+        Err(e) => return Ok(back(&here, &e, true)),
+    };
+    let (mut imported, mut errors) = (0, Vec::new());
+    for (erp_key, external_id) in rows {
+        let b = Binding {
+            connector: c.clone(),
+            entity,
+            erp_key: erp_key.clone(),
+            external_id,
+            fingerprint: None,
+            synced_at: Timestamp::now(),
+        };
+        match state.engine.store.put_binding(&b).await {
+            Ok(()) => imported += 1,
+            Err(e) => errors.push(format!("{erp_key}: {}", ApiError::from(e).message)),
+        }
+    }
+    let mut notice = format!("Imported {imported} binding(s)");
+    if !errors.is_empty() {
+        notice.push_str(&format!(
+            "; {} refused: {}",
+            errors.len(),
+            errors
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    Ok(back(&here, &notice, !errors.is_empty()))
+}
+
+// ---------------------------------------------------------------- connector settings
+
+async fn settings(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Path(c): Path<String>,
+    Query(f): Query<Flash>,
+    headers: axum::http::HeaderMap,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let connector = known_connector(&state, &c).await?;
+    let spec = state.engine.runtime(&c).map(|r| r.spec.clone());
+    let (acu_user, acu_tenant) = match spec.as_ref().map(|s| &s.acumatica.auth) {
+        Some(kcf_acumatica::AcumaticaAuth::Cookie {
+            username, tenant, ..
+        }) => (username.clone(), tenant.clone()),
+        Some(kcf_acumatica::AcumaticaAuth::OAuth { username, .. }) => {
+            (username.clone(), String::new())
+        }
+        None => (String::new(), String::new()),
+    };
+    let entity_settings: Vec<serde_json::Value> = state
+        .engine
+        .store
+        .entity_settings(&c)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({ "entity": e.entity.as_str(), "label": label(e.entity, false), "active": e.active, "direction": e.direction.as_str(), "realtime": e.realtime, "auto_process": e.auto_process, "schedule": e.schedule, "max_attempts": e.max_attempts })
+        })
+        .collect();
+    let mappings = state.engine.store.mappings(&c, None).await?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    // What the form shows: no secret ever goes back to the browser.
+    let spec_view = spec.as_ref().map(|s| {
+        json!({ "acumatica": json!({ "base_url": s.acumatica.base_url, "endpoint": s.acumatica.endpoint }), "bigcommerce": json!({ "base_url": s.bigcommerce.base_url, "store_hash": s.bigcommerce.store_hash }) })
+    });
+    let (flash, flash_bad) = flash_ctx(&f);
+    Ok(render(
+        "settings.html",
+        json!({ "title": "Connector Settings", "user": me.name(), "connector": c.as_str(), "section": "settings", "c": json!({ "name": connector.name, "state": connector.state.as_str() }), "spec": spec_view, "acu_user": acu_user, "acu_tenant": acu_tenant, "entity_settings": entity_settings, "mappings": mappings, "directions": SyncDirection::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>(), "mapping_kinds": MappingKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(), "base_url": format!("http://{host}"), "flash": flash, "flash_bad": flash_bad }),
+    ))
+}
+
+async fn set_state(State(state): State<AppState>, Path(c): Path<String>, body: Bytes) -> UiResult {
+    let c = parse_connector(&c)?;
+    let here = format!("/connectors/{c}/settings");
+    let form = Form::parse(&body);
+    let new: ConnectorState = match form.text("state").parse() {
+        Ok(s) => s,
+        Err(e) => return Ok(back(&here, &format!("{e}"), true)),
+    };
+    state.engine.store.set_connector_state(&c, new).await?;
+    if new == ConnectorState::Running {
+        state.engine.store.hold_connector(&c, None, None).await?;
+    }
+    Ok(back(&here, &format!("The connector is now {new}"), false))
+}
+
+async fn start_realtime(
+    State(state): State<AppState>,
+    Path(c): Path<String>,
+    body: Bytes,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let here = format!("/connectors/{c}/settings");
+    let form = Form::parse(&body);
+    let base = form.text("base_url");
+    let url = format!("{}/webhooks/bigcommerce/{c}", base.trim_end_matches('/'));
+    match state.engine.start_realtime(&c, &url).await {
+        Ok(n) => Ok(back(
+            &here,
+            &format!("Real-time started: {n} webhook(s) registered for {url}"),
+            false,
+        )),
+        Err(e) => Ok(back(&here, &ApiError::from(e).message, true)),
+    }
+}
+
+async fn connection(State(state): State<AppState>, Path(c): Path<String>, body: Bytes) -> UiResult {
+    let c = parse_connector(&c)?;
+    let here = format!("/connectors/{c}/settings");
+    let form = Form::parse(&body);
+    let Some(current) = state.engine.runtime(&c).map(|r| r.spec.clone()) else {
+        return Ok(back(
+            &here,
+            "This connector is not running in this process",
+            true,
+        ));
+    };
+    let spec = match updated_spec(current, &form) {
+        Ok(s) => s,
+        Err(e) => return Ok(back(&here, &e, true)),
+    };
+    if form.get("op") == Some("test") {
+        let runtime = match kcf_engine::ConnectorRuntime::new(spec) {
+            Ok(r) => r,
+            Err(e) => return Ok(back(&here, &e.to_string(), true)),
+        };
+        let erp = runtime.erp.test_connection().await;
+        let store = runtime.store.test_connection().await;
+        let _ = runtime.erp.logout().await;
+        return Ok(match (erp, store) {
+            (Ok(()), Ok(())) => back(
+                &here,
+                "Test Connection: Acumatica and BigCommerce both answered",
+                false,
+            ),
+            (erp, store) => {
+                let mut parts = Vec::new();
+                if let Err(e) = erp {
+                    parts.push(format!("Acumatica: {e}"));
+                }
+                if let Err(e) = store {
+                    parts.push(format!("BigCommerce: {e}"));
+                }
+                back(
+                    &here,
+                    &format!("Test Connection failed. {}", parts.join(" · ")),
+                    true,
+                )
+            }
+        });
+    }
+    match state.engine.add_connector(spec).await {
+        Ok(_) => Ok(back(
+            &here,
+            "Saved; credentials are stored encrypted",
+            false,
+        )),
+        Err(e) => Ok(back(&here, &ApiError::from(e).message, true)),
+    }
+}
+
+/// The spec with the form's values; empty secret fields keep the stored secrets.
+fn updated_spec(mut spec: ConnectorSpec, form: &Form) -> Result<ConnectorSpec, String> {
+    let set = |target: &mut String, name: &str| {
+        if let Some(v) = form.get(name).filter(|v| !v.is_empty()) {
+            *target = v.to_owned();
+        }
+    };
+    set(&mut spec.acumatica.base_url, "acumatica_url");
+    set(&mut spec.acumatica.endpoint, "acumatica_endpoint");
+    set(&mut spec.bigcommerce.base_url, "bigcommerce_url");
+    set(&mut spec.bigcommerce.store_hash, "store_hash");
+    if let Some(t) = form.get("access_token").filter(|v| !v.is_empty()) {
+        spec.bigcommerce.access_token = t.into();
+    }
+    match &mut spec.acumatica.auth {
+        kcf_acumatica::AcumaticaAuth::Cookie {
+            username,
+            password,
+            tenant,
+            ..
+        } => {
+            set(username, "acumatica_username");
+            set(tenant, "acumatica_tenant");
+            if let Some(p) = form.get("acumatica_password").filter(|v| !v.is_empty()) {
+                *password = p.into();
+            }
+        }
+        kcf_acumatica::AcumaticaAuth::OAuth {
+            username, password, ..
+        } => {
+            set(username, "acumatica_username");
+            if let Some(p) = form.get("acumatica_password").filter(|v| !v.is_empty()) {
+                *password = p.into();
+            }
+        }
+    }
+    spec.acumatica.validate().map_err(|e| e.to_string())?;
+    spec.bigcommerce.validate().map_err(|e| e.to_string())?;
+    Ok(spec)
+}
+
+async fn entity_settings(
+    State(state): State<AppState>,
+    Path((c, entity)): Path<(String, String)>,
+    body: Bytes,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let entity: Entity = entity
+        .parse()
+        .map_err(|e: kcf_domain::UnknownName| ApiError::not_found(e.to_string()))?;
+    let here = format!("/connectors/{c}/settings");
+    let form = Form::parse(&body);
+    let store = &state.engine.store;
+    let mut s = store
+        .entity_settings(&c)
+        .await?
+        .into_iter()
+        .find(|s| s.entity == entity)
+        .unwrap_or_else(|| kcf_domain::EntitySettings::default_for(c.clone(), entity));
+    s.active = form.get("active").is_some();
+    s.realtime = form.get("realtime").is_some();
+    s.auto_process = form.get("auto_process").is_some();
+    if let Some(d) = form.get("direction") {
+        match d.parse() {
+            Ok(d) => s.direction = d,
+            Err(e) => return Ok(back(&here, &format!("{e}"), true)),
+        }
+    }
+    let schedule = form.text("schedule");
+    if !schedule.is_empty()
+        && let Err(e) = kcf_engine::schedule::check_schedule(&schedule)
+    {
+        return Ok(back(&here, &format!("{}: {e}", label(entity, false)), true));
+    }
+    s.schedule = (!schedule.is_empty()).then_some(schedule);
+    match form.text("max_attempts").parse::<u32>() {
+        Ok(n) if (1..=100).contains(&n) => s.max_attempts = n,
+        _ => {
+            return Ok(back(
+                &here,
+                "Max attempts must be a number from 1 to 100",
+                true,
+            ));
+        }
+    }
+    store.put_entity_settings(&s).await?;
+    Ok(back(
+        &here,
+        &format!("Saved the {} settings", label(entity, false)),
+        false,
+    ))
+}
+
+async fn mapping(State(state): State<AppState>, Path(c): Path<String>, body: Bytes) -> UiResult {
+    let c = parse_connector(&c)?;
+    let here = format!("/connectors/{c}/settings");
+    let form = Form::parse(&body);
+    let kind: MappingKind = match form.text("kind").parse() {
+        Ok(k) => k,
+        Err(e) => return Ok(back(&here, &format!("{e}"), true)),
+    };
+    let erp_value = form.text("erp_value");
+    if erp_value.is_empty() {
+        return Ok(back(&here, "Enter the ERP value", true));
+    }
+    if form.get("op") == Some("delete") {
+        state
+            .engine
+            .store
+            .delete_mapping(&c, kind, &erp_value)
+            .await?;
+        return Ok(back(
+            &here,
+            &format!("Removed the {kind} mapping of {erp_value}"),
+            false,
+        ));
+    }
+    let store_value = form.text("store_value");
+    if store_value.is_empty() {
+        return Ok(back(&here, "Enter the store value", true));
+    }
+    state
+        .engine
+        .store
+        .put_mapping(&Mapping {
+            connector: c.clone(),
+            kind,
+            erp_value: erp_value.clone(),
+            store_value: store_value.clone(),
+        })
+        .await?;
+    Ok(back(
+        &here,
+        &format!("{kind}: {erp_value} ↔ {store_value}"),
+        false,
+    ))
+}
+
+// ---------------------------------------------------------------- API tokens
+
+async fn tokens(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    Query(f): Query<Flash>,
+) -> UiResult {
+    tokens_page(&state, &me, None, None, f).await
+}
+
+async fn tokens_page(
+    state: &AppState,
+    me: &Principal,
+    created: Option<String>,
+    created_name: Option<String>,
+    f: Flash,
+) -> UiResult {
+    let tokens = state.engine.store.api_tokens().await?;
+    let (flash, flash_bad) = flash_ctx(&f);
+    Ok(render(
+        "tokens.html",
+        json!({ "title": "API Tokens", "user": me.name(), "connector": first_connector(state).await, "section": "tokens", "tokens": tokens, "created": created, "created_name": created_name, "flash": flash, "flash_bad": flash_bad }),
+    ))
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    body: Bytes,
+) -> UiResult {
+    let form = Form::parse(&body);
+    let name = form.text("name");
+    if name.is_empty() || name.len() > 100 {
+        return Ok(back(
+            "/tokens",
+            "Name the token (1 to 100 characters)",
+            true,
+        ));
+    }
+    let token = crate::api::create_token(&state, &name, &me).await?;
+    tokens_page(&state, &me, Some(token.token), Some(name), Flash::default()).await
+}
+
+async fn revoke_token(State(state): State<AppState>, Path(id): Path<i64>) -> UiResult {
+    let revoked = state.engine.store.revoke_api_token(id).await?;
+    Ok(if revoked {
+        back(
+            "/tokens",
+            "Revoked; the token is refused from now on",
+            false,
+        )
+    } else {
+        back("/tokens", "No such active token", true)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        for (name, _) in TEMPLATES {
+            env().get_template(name).unwrap();
+        }
+    }
+
+    #[test]
+    fn csv_import_reads_rows_and_names_bad_lines() {
+        let rows = parse_bindings_csv("erp_key,external_id\nA1,112\n\"B2\", 113\n").unwrap();
+        assert_eq!(
+            rows,
+            vec![("A1".into(), "112".into()), ("B2".into(), "113".into())]
+        );
+        let e = parse_bindings_csv("erp_key,external_id\nA1\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(parse_bindings_csv("").is_err());
+    }
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/connectors/x")), "/connectors/x");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+    }
+}
