@@ -33,6 +33,9 @@ pub struct NewMessage {
     pub source_modified_at: Option<Timestamp>,
     /// The batch run that listed it.
     pub batch_run: Option<i64>,
+    /// Waits for a person to press Process (a batch listing a person asked for); otherwise a
+    /// batch message is processed as soon as a worker is free.
+    pub wait_for_person: bool,
 }
 
 impl NewMessage {
@@ -57,6 +60,7 @@ impl NewMessage {
             payload: serde_json::Value::Null,
             source_modified_at: None,
             batch_run: None,
+            wait_for_person: false,
         }
     }
 

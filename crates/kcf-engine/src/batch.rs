@@ -139,6 +139,9 @@ impl Engine {
                 .with_description(r.description)
                 .with_payload(r.payload);
                 m.batch_run = Some(run.id);
+                // A person's From/To listing waits for them to choose; the scheduler's and a
+                // full sync's runs are processed as they are listed.
+                m.wait_for_person = run.mode == BatchMode::ByDate;
                 m.source_modified_at = r.modified;
                 messages.push(m);
             }

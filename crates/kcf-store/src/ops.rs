@@ -67,7 +67,9 @@ async fn insert_chunk(c: &mut Conn, ms: &[NewMessage], now: Timestamp) -> Result
             .push("'pending'")
             .push("0")
             .push_bind(now.0)
-            .push_bind(false)
+            // A batch message is claimed only once `manual` says go: at once, unless a person
+            // listed it and is to choose what to process.
+            .push_bind(m.mode == kcf_domain::Mode::Batch && !m.wait_for_person)
             .push_bind(Json(&m.payload))
             .push_bind(m.source_modified_at.map(|t| t.0))
             .push_bind(m.batch_run)
@@ -176,9 +178,7 @@ pub(crate) async fn claim(
         .push_bind(token)
         .push(", lease_expires_at = ")
         .push_bind(expires.0)
-        .push(", manual = ")
-        .push_bind(false)
-        .push(", updated_at = ")
+        .push(", manual = (mode = 'batch' AND manual), updated_at = ")
         .push_bind(now.0)
         .push(", transition_seq = transition_seq + 1, status_actor = ")
         .push_bind(owner)
@@ -198,7 +198,9 @@ pub(crate) async fn claim(
         q.push(")");
     };
     if !auto.is_empty() {
+        q.push("((m.mode <> 'batch' OR m.manual) AND ");
         push_pairs(&mut q, &auto);
+        q.push(")");
     }
     if !manual_only.is_empty() {
         q.push(if auto.is_empty() { "(m.manual AND " } else { " OR (m.manual AND " });

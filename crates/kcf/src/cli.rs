@@ -66,6 +66,10 @@ pub struct UpArgs {
     /// An API token to create at start-up.
     #[arg(long)]
     pub api_token: Option<String>,
+    /// Wire the sandbox but queue no initial sync: products, categories and customers wait
+    /// for a person to list and process them in Batch Processes.
+    #[arg(long)]
+    pub no_initial_sync: bool,
 }
 
 /// `kcf serve`.

@@ -33,12 +33,10 @@ pub async fn run(
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| std::path::PathBuf::from("."));
     let vault = kcf_engine::Vault::load(&key_dir)?;
-    if let Some(generated) = kcf_server::auth::ensure_admin(
-        &*store,
-        std::env::var("KCF_ADMIN_PASSWORD").ok().as_deref(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!(e.message))?
+    if let Some(generated) =
+        kcf_server::auth::ensure_admin(&*store, std::env::var("KCF_ADMIN_PASSWORD").ok().as_deref())
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?
     {
         // Printed once, at the first start; reset it with KCF_ADMIN_PASSWORD.
         eprintln!("workspace user 'admin' created with password {generated}");

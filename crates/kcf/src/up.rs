@@ -61,10 +61,9 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     let store = kcf_store::open(&store_config).await?;
     store.migrate().await?;
     let vault = kcf_engine::Vault::load(&data_dir)?;
-    let admin_password =
-        kcf_server::auth::ensure_admin(&*store, args.admin_password.as_deref())
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
+    let admin_password = kcf_server::auth::ensure_admin(&*store, args.admin_password.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
     let engine = kcf_engine::Engine::with_vault(store, vault);
     let id = ConnectorId::parse("sandbox").map_err(anyhow::Error::msg)?;
     engine
@@ -90,7 +89,11 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     .await?;
     let url = app.url().unwrap_or_default();
     wiring::wire_sandbox(&engine, &id, &url, &acumatica.url()).await?;
-    let runs = wiring::initial_sync(&engine, &id).await?;
+    let runs = if args.no_initial_sync {
+        Vec::new()
+    } else {
+        wiring::initial_sync(&engine, &id).await?
+    };
 
     let banner = format!(
         "\nkcf is up.\n\n\
