@@ -62,6 +62,17 @@ set +e
 timeout 3000 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}
 set -e
+
+step "browser tests: playwright-core driving Debian's chromium (screenshots in target/screenshots)"
+if ! command -v chromium >/dev/null || ! command -v npm >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nodejs npm >/dev/null
+fi
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+browser=0
+cargo build -p kcf --locked -q && KCF_BIN="$PWD/target/debug/kcf" timeout 600 node tests/browser/workspace.mjs \
+    | tee target/browser-output.txt || browser=1
+[ "$status" -eq 0 ] && status=$browser
+
 sqlite=$(grep -cE '^test sqlite::.* \.\.\. ok$' target/test-output.txt || true)
 postgres=$(grep -cE '^test postgres::.* \.\.\. ok$' target/test-output.txt || true)
 passed=$(grep -oE 'test result: [A-Za-z]+\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
@@ -69,4 +80,5 @@ failed=$(grep -oE '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {pri
 echo
 echo "store contract tests: ${sqlite} passed on SQLite, ${postgres} passed on PostgreSQL"
 echo "tests: ${passed} passed, ${failed} failed"
+grep -E '^browser tests:' target/browser-output.txt || echo "browser tests: did not run"
 exit "$status"

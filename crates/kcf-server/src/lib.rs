@@ -3,6 +3,8 @@
 //! One [`router`] serves everything; [`serve`] runs it until shutdown. Tests start it on
 //! `127.0.0.1:0` through the same call as `kcf up`.
 
+#![recursion_limit = "256"]
+
 mod api;
 pub mod app;
 pub mod auth;

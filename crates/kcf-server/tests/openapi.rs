@@ -26,6 +26,7 @@ fn the_checked_in_document_is_current() {
 
 fn concrete(path: &str) -> String {
     path.replace("{id}/entities/{entity}", "test/entities/product")
+        .replace("{id}/bindings/{entity}", "test/bindings/product")
         .replace("connectors/{id}", "connectors/test")
         .replace("{connector}", "test")
         .replace("{id}", "1")

@@ -1,0 +1,289 @@
+//! Who may do what: workspace sign-in and sessions, API tokens, the cross-site check, sign-in
+//! throttling, and credentials at rest. Each runs on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Harness, Options, TOKEN};
+use kcf_domain::{ConnectorId, Secret};
+use reqwest::{Method, StatusCode, redirect::Policy};
+use serde_json::json;
+
+both_backends!(
+    workspace_sign_in_sessions_and_throttle,
+    api_tokens_are_created_used_and_revoked,
+    cross_site_writes_are_refused,
+    a_database_dump_holds_no_plaintext_credential,
+);
+
+fn opts() -> Options {
+    Options {
+        workers: false,
+        ..Options::default()
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn workspace_sign_in_sessions_and_throttle(backend: &str) {
+    let h = Harness::with(backend, opts()).await;
+    kcf_server::auth::ensure_admin(&*h.db.store, Some("right-password"))
+        .await
+        .unwrap();
+    let web = browser();
+    // Every workspace page needs a session; the sign-in page remembers where we were going.
+    let r = web
+        .get(format!("{}/connectors/test/settings", h.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/login?next=/connectors/test/settings"
+    );
+
+    let login = |password: &'static str| {
+        web.post(format!("{}/login", h.url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("username=admin&password={password}&next=/"))
+            .send()
+    };
+    let ok = login("right-password").await.unwrap();
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let home = web
+        .get(format!("{}/", h.url()))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.unwrap().contains("Recent failures"));
+    // The session also opens the API (the workspace's own scripts use it).
+    let api = web
+        .get(format!("{}/api/v1/connectors", h.url()))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 200);
+    // Only a hash of the session id is stored.
+    let id = session.split('=').nth(1).unwrap();
+    assert!(h.db.store.session(id).await.unwrap().is_none());
+    assert!(
+        h.db.store
+            .session(&kcf_server::auth::hash_secret(id))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Sign-out ends it on the server, not only in the browser.
+    let out = web
+        .post(format!("{}/logout", h.url()))
+        .header("cookie", &session)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = web
+        .get(format!("{}/", h.url()))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+
+    // Wrong passwords: refused, then throttled, and then even the right one waits.
+    for _ in 0..5 {
+        assert_eq!(
+            login("wrong").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let throttled = login("right-password").await.unwrap();
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.text().await.unwrap().contains("try again in"));
+    h.stop().await;
+}
+
+async fn api_tokens_are_created_used_and_revoked(backend: &str) {
+    let h = Harness::with(backend, opts()).await;
+    let (status, created) = h
+        .api(Method::POST, "/tokens", Some(json!({ "name": "ci" })))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("kcf_"));
+    let call = |t: String| {
+        h.http
+            .get(format!("{}/api/v1/connectors", h.url()))
+            .bearer_auth(t)
+            .send()
+    };
+    assert_eq!(call(token.clone()).await.unwrap().status(), 200);
+    let (_, list) = h.api(Method::GET, "/tokens", None).await;
+    let listed = &list.as_array().unwrap()[0];
+    assert_eq!(listed["name"], "ci");
+    assert!(listed["last_used_at"].is_i64(), "{listed}");
+    assert!(
+        listed.get("token").is_none(),
+        "a listed token shows its value"
+    );
+    // Bad input says what is wrong.
+    let (status, body) = h
+        .api(Method::POST, "/tokens", Some(json!({ "name": "" })))
+        .await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("name"));
+
+    let id = created["id"].as_i64().unwrap();
+    let (status, _) = h.api(Method::DELETE, &format!("/tokens/{id}"), None).await;
+    assert_eq!(status, 200);
+    let refused = call(token).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.text().await.unwrap().contains("revoked"));
+    let (status, _) = h.api(Method::DELETE, &format!("/tokens/{id}"), None).await;
+    assert_eq!(status, 404);
+    assert_eq!(call("kcf_guess".into()).await.unwrap().status(), 401);
+    h.stop().await;
+}
+
+async fn cross_site_writes_are_refused(backend: &str) {
+    let h = Harness::with(backend, opts()).await;
+    let post = |headers: &[(&'static str, &'static str)]| {
+        let mut r = h
+            .http
+            .post(format!("{}/api/v1/tokens", h.url()))
+            .bearer_auth(TOKEN)
+            .json(&json!({ "name": "x" }));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.send()
+    };
+    let cross = post(&[("sec-fetch-site", "cross-site")]).await.unwrap();
+    assert_eq!(cross.status(), 403);
+    assert!(cross.text().await.unwrap().contains("cross-site"));
+    let foreign = post(&[("origin", "https://evil.example")]).await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    // The same request from this origin (or from a script with no browser headers) is fine.
+    assert_eq!(
+        post(&[("sec-fetch-site", "same-origin")])
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(post(&[]).await.unwrap().status(), 200);
+    // A workspace form posted from another site.
+    let form = browser()
+        .post(format!("{}/login", h.url()))
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=admin&password=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 403);
+    // Reads are not affected; notification ingress (called by other sites) is exempt.
+    let read = h
+        .http
+        .get(format!("{}/api/v1/connectors", h.url()))
+        .bearer_auth(TOKEN)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let push = h
+        .http
+        .post(format!("{}/push/acumatica/test", h.url()))
+        .header("origin", "https://erp.example")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(push.status(), 403);
+    h.stop().await;
+}
+
+async fn a_database_dump_holds_no_plaintext_credential(backend: &str) {
+    let h = Harness::with(backend, opts()).await;
+    const PASSWORD: &str = "Acu-Plain-Password-7731";
+    const TOKEN_VALUE: &str = "bc-plain-access-token-5519";
+    let mut spec = h
+        .engine
+        .runtime(&ConnectorId::parse("test").unwrap())
+        .unwrap()
+        .spec
+        .clone();
+    spec.id = ConnectorId::parse("secret-check").unwrap();
+    spec.bigcommerce.access_token = Secret::new(TOKEN_VALUE);
+    if let kcf_acumatica::AcumaticaAuth::Cookie { password, .. } = &mut spec.acumatica.auth {
+        *password = Secret::new(PASSWORD);
+    }
+    h.engine.add_connector(spec).await.unwrap();
+    // Also create a user and a token, whose secrets must not be stored in the clear either.
+    kcf_server::auth::ensure_admin(&*h.db.store, Some("Admin-Plain-Password-1"))
+        .await
+        .unwrap();
+    let (_, created) = h
+        .api(Method::POST, "/tokens", Some(json!({ "name": "dump" })))
+        .await;
+    let api_token = created["token"].as_str().unwrap().to_owned();
+
+    let dump: Vec<u8> = match backend {
+        "sqlite" => {
+            let path = h.db.config.url.trim_start_matches("sqlite://").to_owned();
+            let mut bytes = std::fs::read(&path).unwrap();
+            if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
+                bytes.extend(wal);
+            }
+            bytes
+        }
+        _ => {
+            let out = std::process::Command::new("pg_dump")
+                .args(["--data-only", &h.db.config.url])
+                .output()
+                .expect("pg_dump (PostgreSQL's client tools) must be installed");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        }
+    };
+    assert!(dump.len() > 1000, "the dump is too small to mean anything");
+    let text = String::from_utf8_lossy(&dump);
+    assert!(
+        text.contains("secret-check"),
+        "the dump does not hold the connector"
+    );
+    for secret in [
+        PASSWORD,
+        TOKEN_VALUE,
+        "Admin-Plain-Password-1",
+        api_token.as_str(),
+    ] {
+        assert!(
+            !dump.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the database holds {secret} in the clear"
+        );
+    }
+    h.stop().await;
+}
