@@ -122,7 +122,7 @@ pub async fn ensure_admin(
     }
     if let Some(password) = password {
         store
-            .put_user(ADMIN, &hash_password(&password).await?)
+            .put_user(ADMIN, &hash_password(password).await?)
             .await?;
     }
     Ok(None)
