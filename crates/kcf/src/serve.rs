@@ -18,6 +18,12 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let config = config.with_database_url(args.database_url)?;
     let specs = config.connector_specs()?;
+    if specs.is_empty() && config_path.is_none() {
+        bail!(
+            "no connectors configured: pass --config with a [[connectors]] table (see \
+             docs/kcf.sample.toml)"
+        );
+    }
     let (api, worker) = match args.role {
         Role::All => (true, true),
         Role::Api => (true, false),
