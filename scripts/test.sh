@@ -69,7 +69,7 @@ if ! command -v chromium >/dev/null || ! command -v npm >/dev/null; then
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 browser=0
-cargo build -p kcf --locked -q && KCF_BIN="$PWD/target/debug/kcf" timeout 600 node tests/browser/workspace.mjs \
+cargo build -p kcf --locked -q && BROWSER_TEST_BIN="$PWD/target/debug/kcf" timeout 600 node tests/browser/workspace.mjs \
     | tee target/browser-output.txt || browser=1
 [ "$status" -eq 0 ] && status=$browser
 

@@ -3,7 +3,7 @@
 // screens an operator uses, checking what they show against the sandbox's own APIs.
 // A screenshot of each screen goes to target/screenshots/.
 //
-//   KCF_BIN=target/debug/kcf node tests/browser/workspace.mjs
+//   BROWSER_TEST_BIN=target/debug/kcf node tests/browser/workspace.mjs
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import net from 'node:net';
 import { chromium } from 'playwright-core';
 
 const root = resolve(import.meta.dirname, '..', '..');
-const bin = process.env.KCF_BIN ?? join(root, 'target', 'debug', 'kcf');
+const bin = process.env.BROWSER_TEST_BIN ?? join(root, 'target', 'debug', 'kcf');
 const shots = join(root, 'target', 'screenshots');
 mkdirSync(shots, { recursive: true });
 const PASSWORD = 'browser-test-password';
