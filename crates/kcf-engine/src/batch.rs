@@ -195,20 +195,7 @@ impl Engine {
                     ],
                     ..MessageFilter::default()
                 };
-                let mut all = Vec::new();
-                let mut page = PageRequest {
-                    before: None,
-                    limit: kcf_store::MAX_PAGE,
-                };
-                loop {
-                    let p = self.store.list_messages(&filter, page).await?;
-                    all.extend(p.items.iter().map(|m| m.id));
-                    match p.next {
-                        Some(next) => page.before = Some(next),
-                        None => break,
-                    }
-                }
-                all
+                message_ids(&*self.store, &filter, usize::MAX).await?
             }
         };
         let mut report = ActionReport::default();
@@ -390,4 +377,26 @@ pub fn columns(entity: &str) -> &'static [(&'static str, &'static str)] {
         ],
         _ => &[],
     }
+}
+
+/// The ids of the messages matching `filter`, newest first, at most about `cap` (whole pages).
+pub async fn message_ids(
+    store: &dyn kcf_store::Store,
+    filter: &MessageFilter,
+    cap: usize,
+) -> Result<Vec<MessageId>, kcf_store::StoreError> {
+    let mut ids = Vec::new();
+    let mut page = PageRequest {
+        before: None,
+        limit: kcf_store::MAX_PAGE,
+    };
+    while ids.len() < cap {
+        let p = store.list_messages(filter, page).await?;
+        ids.extend(p.items.iter().map(|m| m.id));
+        match p.next {
+            Some(next) => page.before = Some(next),
+            None => break,
+        }
+    }
+    Ok(ids)
 }

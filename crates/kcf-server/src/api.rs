@@ -105,15 +105,21 @@ async fn set_state(
     Json(body): Json<StateBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = connector_id(&id)?;
-    state
-        .engine
-        .store
-        .set_connector_state(&id, body.state)
-        .await?;
-    if body.state == ConnectorState::Running {
-        state.engine.store.hold_connector(&id, None, None).await?;
-    }
+    change_state(&state, &id, body.state).await?;
     Ok(Json(serde_json::json!({ "id": id, "state": body.state })))
+}
+
+/// Pauses, resumes or stops a connector; resuming also lifts a hold (a 429's pause).
+pub(crate) async fn change_state(
+    state: &AppState,
+    id: &ConnectorId,
+    new: ConnectorState,
+) -> Result<(), ApiError> {
+    state.engine.store.set_connector_state(id, new).await?;
+    if new == ConnectorState::Running {
+        state.engine.store.hold_connector(id, None, None).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -625,6 +631,23 @@ async fn import_bindings(
         return Err(ApiError::not_found(format!("there is no connector '{id}'")));
     }
     let rows = crate::ui::parse_bindings_csv(&body.csv).map_err(ApiError::bad_request)?;
+    let (imported, refused) = import_rows(&state, &id, entity, rows).await;
+    let refused: Vec<_> = refused
+        .into_iter()
+        .map(|(erp_key, error)| serde_json::json!({ "erp_key": erp_key, "error": error }))
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "imported": imported, "refused": refused }),
+    ))
+}
+
+/// Stores imported bindings one by one: how many were stored, and each refused ERP key with why.
+pub(crate) async fn import_rows(
+    state: &AppState,
+    id: &ConnectorId,
+    entity: Entity,
+    rows: Vec<(String, String)>,
+) -> (usize, Vec<(String, String)>) {
     let mut imported = 0;
     let mut refused = Vec::new();
     for (erp_key, external_id) in rows {
@@ -638,14 +661,10 @@ async fn import_bindings(
         };
         match state.engine.store.put_binding(&b).await {
             Ok(()) => imported += 1,
-            Err(e) => refused.push(
-                serde_json::json!({ "erp_key": erp_key, "error": ApiError::from(e).message }),
-            ),
+            Err(e) => refused.push((erp_key, ApiError::from(e).message)),
         }
     }
-    Ok(Json(
-        serde_json::json!({ "imported": imported, "refused": refused }),
-    ))
+    (imported, refused)
 }
 
 async fn list_tokens(State(state): State<AppState>) -> Result<Json<Vec<ApiToken>>, ApiError> {

@@ -658,19 +658,7 @@ async fn realtime_action(
                 MessageStatus::Failed,
                 MessageStatus::Aborted,
             ];
-            let mut ids = Vec::new();
-            let mut page = PageRequest {
-                before: None,
-                limit: kcf_store::MAX_PAGE,
-            };
-            while ids.len() < 100_000 {
-                let p = store.list_messages(&filter, page).await?;
-                ids.extend(p.items.iter().map(|m| m.id));
-                match p.next {
-                    Some(n) => page.before = Some(n),
-                    None => break,
-                }
-            }
+            let ids = kcf_engine::batch::message_ids(&**store, &filter, 100_000).await?;
             if ids.is_empty() {
                 return Ok(back(&here, "Nothing is waiting to be processed", false));
             }
@@ -1136,21 +1124,11 @@ async fn import(
         Ok(rows) => rows,
         Err(e) => return Ok(back(&here, &e, true)),
     };
-    let (mut imported, mut errors) = (0, Vec::new());
-    for (erp_key, external_id) in rows {
-        let b = Binding {
-            connector: c.clone(),
-            entity,
-            erp_key: erp_key.clone(),
-            external_id,
-            fingerprint: None,
-            synced_at: Timestamp::now(),
-        };
-        match state.engine.store.put_binding(&b).await {
-            Ok(()) => imported += 1,
-            Err(e) => errors.push(format!("{erp_key}: {}", ApiError::from(e).message)),
-        }
-    }
+    let (imported, refused) = crate::api::import_rows(&state, &c, entity, rows).await;
+    let errors: Vec<String> = refused
+        .into_iter()
+        .map(|(erp_key, why)| format!("{erp_key}: {why}"))
+        .collect();
     let mut notice = format!("Imported {imported} binding(s)");
     if !errors.is_empty() {
         notice.push_str(&format!(
@@ -1222,10 +1200,7 @@ async fn set_state(State(state): State<AppState>, Path(c): Path<String>, body: B
         Ok(s) => s,
         Err(e) => return Ok(back(&here, &format!("{e}"), true)),
     };
-    state.engine.store.set_connector_state(&c, new).await?;
-    if new == ConnectorState::Running {
-        state.engine.store.hold_connector(&c, None, None).await?;
-    }
+    crate::api::change_state(&state, &c, new).await?;
     Ok(back(&here, &format!("The connector is now {new}"), false))
 }
 
