@@ -30,6 +30,17 @@ named_enum! {
     }
 }
 
+impl MessageStatus {
+    /// Ended without anything left to do (processed, skipped, filtered or deleted); the
+    /// other statuses are under way or need a person.
+    pub fn is_done(self) -> bool {
+        matches!(
+            self,
+            Self::Processed | Self::Skipped | Self::Filtered | Self::Deleted
+        )
+    }
+}
+
 named_enum! {
     /// How processing ended when it did not fail.
     pub enum Outcome: "outcome" {

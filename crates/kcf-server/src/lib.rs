@@ -84,7 +84,23 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::public())
         .layer(middleware::from_fn(auth::same_origin))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(server_timing))
         .with_state(state)
+}
+
+/// Says in a `Server-Timing` header how long the server took to build each response (browser
+/// developer tools show it; `kcf bench ui` reads it).
+async fn server_timing(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let took = started.elapsed().as_secs_f64() * 1e3;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!("app;dur={took:.2}")) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    response
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` turns true.

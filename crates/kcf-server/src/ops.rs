@@ -1,7 +1,9 @@
 //! Health, readiness and Prometheus metrics.
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
-use kcf_store::MessageFilter;
+use std::time::Duration;
+
+use kcf_domain::{Entity, MessageStatus, Timestamp};
 
 use crate::AppState;
 
@@ -22,22 +24,38 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /metrics`: counters and histograms, plus messages by connector, entity and status
-/// read from the store at scrape time (so every process reports the shared queue).
+/// read from the store at scrape time (so every process reports the shared queue):
+/// `kcf_messages` counts every message under way or needing a person, and
+/// `kcf_messages_done_last_day` the ones processed, skipped, filtered or deleted in the last
+/// 24 hours (so a scrape stays fast with millions stored).
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    if let Ok(counts) = state
-        .engine
-        .store
-        .count_by_status(&MessageFilter::default())
-        .await
-    {
-        for c in counts {
-            metrics::gauge!(
-                "kcf_messages",
-                "connector" => c.connector.to_string(),
-                "entity" => c.entity.as_str(),
-                "status" => c.status.as_str()
-            )
-            .set(c.count as f64);
+    let since = Timestamp::now().minus(Duration::from_secs(86_400));
+    if let (Ok(counts), Ok(connectors)) = (
+        state.engine.store.overview_counts(since).await,
+        state.engine.store.connectors().await,
+    ) {
+        // Every combination is set, so a count that fell to zero reads zero.
+        for c in &connectors {
+            for entity in Entity::all() {
+                for status in MessageStatus::all() {
+                    let n = counts
+                        .iter()
+                        .find(|n| n.connector == c.id && n.entity == *entity && n.status == *status)
+                        .map_or(0, |n| n.count);
+                    let name = if status.is_done() {
+                        "kcf_messages_done_last_day"
+                    } else {
+                        "kcf_messages"
+                    };
+                    metrics::gauge!(
+                        name,
+                        "connector" => c.id.to_string(),
+                        "entity" => entity.as_str(),
+                        "status" => status.as_str()
+                    )
+                    .set(n as f64);
+                }
+            }
         }
     }
     for conn in state.engine.runtimes() {

@@ -3,7 +3,7 @@
 //! redirect back with a one-line notice; grids refresh themselves with htmx while nobody has
 //! a row selected.
 
-use std::sync::OnceLock;
+use std::{sync::OnceLock, time::Duration};
 
 use axum::{
     Extension, Router,
@@ -419,7 +419,9 @@ async fn home(
     Query(f): Query<Flash>,
 ) -> UiResult {
     let store = &state.engine.store;
-    let counts = store.count_by_status(&MessageFilter::default()).await?;
+    let counts = store
+        .overview_counts(Timestamp::now().minus(Duration::from_secs(86_400)))
+        .await?;
     let mut connectors = Vec::new();
     for c in store.connectors().await? {
         let runtime = state.engine.runtime(&c.id);
@@ -466,7 +468,7 @@ async fn home(
     let (flash, flash_bad) = flash_ctx(&f);
     Ok(render(
         "home.html",
-        json!({ "title": "Workspace", "user": me.name(), "connector": first_connector(&state).await, "section": "home", "connectors": connectors, "failures": failures, "statuses": SHOWN.iter().map(|s| s.as_str()).collect::<Vec<_>>(), "flash": flash, "flash_bad": flash_bad }),
+        json!({ "title": "Workspace", "user": me.name(), "connector": first_connector(&state).await, "section": "home", "connectors": connectors, "failures": failures, "statuses": SHOWN.iter().map(|s| if s.is_done() { format!("{s} (24 h)") } else { s.as_str().to_owned() }).collect::<Vec<_>>(), "flash": flash, "flash_bad": flash_bad }),
     ))
 }
 

@@ -200,6 +200,10 @@ pub trait Store: Send + Sync + Debug {
     ) -> Result<Page<Message>>;
     /// Message counts per connector, entity and status.
     async fn count_by_status(&self, filter: &MessageFilter) -> Result<Vec<StatusCount>>;
+    /// The dashboard's counts, fast however many messages are stored: every message that is
+    /// pending, processing, failed, aborted or invalid, and the processed, skipped, filtered
+    /// and deleted ones last changed at or after `done_since`.
+    async fn overview_counts(&self, done_since: Timestamp) -> Result<Vec<StatusCount>>;
     /// Every status change of a message, oldest first.
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>>;
 

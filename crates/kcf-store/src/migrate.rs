@@ -25,6 +25,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "auth",
         sql: include_str!("../migrations/sqlite/0002_auth.sql"),
     },
+    Migration {
+        version: 3,
+        name: "overview",
+        sql: include_str!("../migrations/sqlite/0003_overview.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -37,6 +42,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "auth",
         sql: include_str!("../migrations/postgres/0002_auth.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "overview",
+        sql: include_str!("../migrations/postgres/0003_overview.sql"),
     },
 ];
 

@@ -1,5 +1,6 @@
 // The store's operations, written once and compiled once per backend: each backend module
-// declares `Db`, `Conn`, `SKIP_LOCKED`, `LOCK_ROW`, `LIKE` and `CLAIM_SCAN`, then `include!`s this file.
+// declares `Db`, `Conn`, `SKIP_LOCKED`, `LOCK_ROW`, `LIKE`, `CLAIM_SCAN` and `DONE_SCAN`, then
+// `include!`s this file.
 // The SQL is portable between SQLite and PostgreSQL (`$N` parameters work in both); what is
 // not portable comes in through those constants. No function here opens a transaction: the
 // caller decides (SQLite's group-commit writer, or a short PostgreSQL transaction).
@@ -545,6 +546,47 @@ pub(crate) async fn count_by_status(c: &mut Conn, filter: &MessageFilter) -> Res
             })
         })
         .collect()
+}
+
+/// The statuses that need attention or are under way; counted exactly by
+/// [`overview_counts`]. The text repeats the `messages_open` index's predicate.
+const OPEN: &str = "status IN ('pending', 'processing', 'failed', 'aborted', 'invalid')";
+/// The statuses a message ends in when all went well; the `messages_retention` predicate.
+const DONE: &str = "status IN ('processed', 'skipped', 'filtered', 'deleted')";
+
+pub(crate) async fn overview_counts(c: &mut Conn, done_since: Timestamp) -> Result<Vec<StatusCount>> {
+    let sql = format!(
+        "SELECT connector, entity, status, COUNT(*) AS n FROM messages WHERE {OPEN}
+             GROUP BY connector, entity, status
+         UNION ALL
+         SELECT connector, entity, status, COUNT(*) AS n FROM {DONE_SCAN}
+             WHERE {DONE} AND updated_at >= $1
+             GROUP BY connector, entity, status"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(done_since.0)
+        .fetch_all(&mut *c)
+        .await?;
+    let mut counts = rows
+        .iter()
+        .map(|r| {
+            use rows::Columns;
+            Ok(StatusCount {
+                connector: ConnectorId::parse(r.text("connector")?)?,
+                entity: r.parsed("entity")?,
+                status: r.parsed("status")?,
+                count: r.count("n")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    counts.sort_by(|a, b| {
+        (a.connector.as_str(), a.entity.as_str(), a.status.as_str()).cmp(&(
+            b.connector.as_str(),
+            b.entity.as_str(),
+            b.status.as_str(),
+        ))
+    });
+    Ok(counts)
 }
 
 pub(crate) async fn history(c: &mut Conn, id: MessageId) -> Result<Vec<HistoryEntry>> {

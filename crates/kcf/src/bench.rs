@@ -18,9 +18,9 @@ use sqlx::{Connection, Executor};
 
 use crate::cli::{BenchBackend, BenchQueueArgs};
 
-/// A throw-away database for one benchmark run, removed when dropped.
-struct Scratch {
-    config: StoreConfig,
+/// A throw-away database for one benchmark run, removed by [`Scratch::remove`].
+pub(crate) struct Scratch {
+    pub(crate) config: StoreConfig,
     cleanup: Cleanup,
 }
 
@@ -30,13 +30,13 @@ enum Cleanup {
 }
 
 impl Scratch {
-    async fn create(args: &BenchQueueArgs) -> anyhow::Result<Self> {
+    pub(crate) async fn create(backend: BenchBackend, postgres_url: &str) -> anyhow::Result<Self> {
         let name = format!(
             "kcf_bench_{}_{:06x}",
             std::process::id(),
             rand::rng().random::<u32>() >> 8
         );
-        match args.backend {
+        match backend {
             BenchBackend::Sqlite => {
                 let dir = std::env::temp_dir().join(&name);
                 std::fs::create_dir_all(&dir)?;
@@ -47,28 +47,27 @@ impl Scratch {
                 })
             }
             BenchBackend::Postgres => {
-                let mut admin = sqlx::PgConnection::connect(&args.postgres_url)
+                let mut admin = sqlx::PgConnection::connect(postgres_url)
                     .await
                     .with_context(|| {
                         format!(
                             "cannot reach PostgreSQL at {} (--postgres-url); is it running?",
-                            kcf_store::redact_url(&args.postgres_url)
+                            kcf_store::redact_url(postgres_url)
                         )
                     })?;
                 admin
                     .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .await?;
                 admin.close().await?;
-                let base = args
-                    .postgres_url
+                let base = postgres_url
                     .rsplit_once('/')
-                    .map_or(args.postgres_url.as_str(), |(b, _)| b);
+                    .map_or(postgres_url, |(b, _)| b);
                 let mut config = StoreConfig::new(format!("{base}/{name}"));
                 config.max_connections = 16;
                 Ok(Self {
                     config,
                     cleanup: Cleanup::Database {
-                        admin_url: args.postgres_url.clone(),
+                        admin_url: postgres_url.to_owned(),
                         name,
                     },
                 })
@@ -76,7 +75,7 @@ impl Scratch {
         }
     }
 
-    async fn remove(self) {
+    pub(crate) async fn remove(self) {
         match self.cleanup {
             Cleanup::Dir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
@@ -112,7 +111,7 @@ fn rate(n: usize, took: Duration) -> f64 {
 
 /// Runs the queue benchmark and prints its figures.
 pub async fn queue(args: &BenchQueueArgs) -> anyhow::Result<()> {
-    let scratch = Scratch::create(args).await?;
+    let scratch = Scratch::create(args.backend, &args.postgres_url).await?;
     let result = run(args, &scratch.config).await;
     scratch.remove().await;
     result

@@ -254,6 +254,29 @@ pub enum BenchCommand {
     /// kcf end to end: notification → downstream latency, and a batch against the store's
     /// rate limit.
     Sync(BenchSyncArgs),
+    /// The workspace and API list pages with a million messages stored.
+    Ui(BenchUiArgs),
+}
+
+/// `kcf bench ui`.
+#[derive(Debug, Args)]
+pub struct BenchUiArgs {
+    /// Which backend.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+    pub backend: BenchBackend,
+    /// Messages stored for the measured run (the baseline run has 1,000).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub messages: usize,
+    /// Requests timed per page (after 3 warm-up requests).
+    #[arg(long, default_value_t = 30)]
+    pub samples: usize,
+    /// For PostgreSQL: a server URL whose user may create and drop databases.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
 }
 
 /// `kcf bench sync`.

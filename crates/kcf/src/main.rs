@@ -3,6 +3,7 @@
 mod bench;
 mod bench_sandbox;
 mod bench_sync;
+mod bench_ui;
 mod cli;
 mod config;
 mod remote;
@@ -88,6 +89,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(cli::BenchCommand::Sync(args)) => {
             bench_sync::run(&args).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Bench(cli::BenchCommand::Ui(args)) => {
+            bench_ui::run(&args).await?;
             ExitCode::SUCCESS
         }
     })

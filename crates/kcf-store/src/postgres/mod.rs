@@ -28,9 +28,10 @@ const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
 const LOCK_ROW: &str = "FOR UPDATE";
 const CLAIM_SCAN: &str = "messages m";
 const LIKE: &str = "ILIKE";
+const DONE_SCAN: &str = "messages";
 
 mod ops {
-    use super::{CLAIM_SCAN, Conn, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
+    use super::{CLAIM_SCAN, Conn, DONE_SCAN, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
     include!("../ops.rs");
 }
 
@@ -449,6 +450,10 @@ impl Store for PgStore {
 
     async fn count_by_status(&self, filter: &MessageFilter) -> Result<Vec<StatusCount>> {
         ops::count_by_status(&mut *self.conn().await?, filter).await
+    }
+
+    async fn overview_counts(&self, done_since: Timestamp) -> Result<Vec<StatusCount>> {
+        ops::overview_counts(&mut *self.conn().await?, done_since).await
     }
 
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {

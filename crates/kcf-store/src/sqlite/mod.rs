@@ -33,9 +33,12 @@ const LOCK_ROW: &str = "";
 /// index walked in order stops after `limit` rows instead (16,000 vs 2,500 claims/s on 40,000).
 const CLAIM_SCAN: &str = "messages m INDEXED BY messages_due";
 const LIKE: &str = "LIKE";
+/// Without statistics SQLite would count the last day's finished messages by walking the
+/// whole (connector, entity, status) index to save a sort (0.5 s at 300,000 messages).
+const DONE_SCAN: &str = "messages INDEXED BY messages_retention";
 
 mod ops {
-    use super::{CLAIM_SCAN, Conn, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
+    use super::{CLAIM_SCAN, Conn, DONE_SCAN, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
     include!("../ops.rs");
 }
 
@@ -390,6 +393,10 @@ impl Store for SqliteStore {
 
     async fn count_by_status(&self, filter: &MessageFilter) -> Result<Vec<StatusCount>> {
         ops::count_by_status(&mut *self.read().await?, filter).await
+    }
+
+    async fn overview_counts(&self, done_since: Timestamp) -> Result<Vec<StatusCount>> {
+        ops::overview_counts(&mut *self.read().await?, done_since).await
     }
 
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {
