@@ -108,6 +108,12 @@ try {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  // Anything the Content-Security-Policy refuses, and any script error, fails the run.
+  const refusals = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) refusals.push(m.text());
+  });
+  page.on('pageerror', (e) => refusals.push(String(e)));
   const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 
   await step('an unauthenticated visit goes to the sign-in page', async () => {
@@ -269,7 +275,14 @@ try {
     await page.getByRole('button', { name: 'Search' }).click();
     await page.locator('tbody tr', { hasText: listed[0] }).first().waitFor();
     await page.goto(`${base}/connectors/sandbox/history/customer`);
-    await page.fill('textarea[name=csv]', 'erp_key,external_id\nIMPORTED01,90001\n');
+    // Choosing a file reads it into the text box (the page's script, under the CSP).
+    await page.setInputFiles('input[type=file]', {
+      name: 'bindings.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('erp_key,external_id\nIMPORTED01,90001\n'),
+    });
+    await until('the file read into the form', async () =>
+      (await page.inputValue('textarea[name=csv]')).includes('IMPORTED01'), 10000);
     await page.getByRole('button', { name: 'Import' }).click();
     await page.getByRole('status').filter({ hasText: 'Imported 1 binding' }).waitFor();
     await page.locator('tbody tr', { hasText: 'IMPORTED01' }).waitFor();
@@ -298,6 +311,20 @@ try {
     await page.getByRole('status').filter({ hasText: 'Revoked' }).waitFor();
     const refused = await fetch(`${base}/api/v1/connectors`, { headers: { Authorization: `Bearer ${token}` } });
     expect(refused.status === 401, `revoked token: ${refused.status}`);
+  });
+
+  await step('select-all ticks every row, the self-refresh keeps them; no script was refused by the CSP', async () => {
+    await page.goto(`${base}/connectors/sandbox/realtime/order`);
+    const rows = page.locator('#grid input[name=ids]');
+    expect((await rows.count()) > 0, 'no rows to select');
+    await page.getByRole('checkbox', { name: 'select all' }).check();
+    const ticked = await rows.evaluateAll((boxes) => boxes.every((b) => b.checked));
+    expect(ticked, 'select-all left rows unticked');
+    // The list refreshes every 4 s, but not while rows are ticked.
+    await page.waitForTimeout(5000);
+    const kept = await page.locator('#grid input[name=ids]').evaluateAll((boxes) => boxes.every((b) => b.checked));
+    expect(kept, 'the self-refresh dropped the ticked rows');
+    expect(refusals.length === 0, `refused by the browser: ${refusals.join(' | ')}`);
   });
 
   await step('sign out ends the session', async () => {

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes().layer(middleware::from_fn_with_state(state.clone(), auth::ui)))
         .merge(ui::public())
         .layer(middleware::from_fn(auth::same_origin))
+        .layer(middleware::from_fn(auth::security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(server_timing))
         .with_state(state)

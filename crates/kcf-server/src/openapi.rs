@@ -124,6 +124,24 @@ const OPS: &[Op] = &[
     },
     Op {
         method: "post",
+        path: "/api/v1/messages/{id}/set-processed",
+        summary: "Set as Processed: the record already exists in the other system as external_id; records the binding",
+        params: &[("id", "path", "integer")],
+        body: Some("SetProcessed"),
+        response: "Binding",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "post",
+        path: "/api/v1/messages/{id}/resync",
+        summary: "Resync: queue a new manual message for the same record and payload, processed now; answers the new message's id",
+        params: &[("id", "path", "integer")],
+        body: None,
+        response: "Queued",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "post",
         path: "/api/v1/batches",
         summary: "List what the source changed in [from, to) as batch messages",
         params: &[],
@@ -152,10 +170,19 @@ const OPS: &[Op] = &[
     Op {
         method: "post",
         path: "/api/v1/connectors/{id}/test",
-        summary: "Test Connection: sign in to the ERP and call the store",
+        summary: "Test Connection: sign in to the ERP and call the store, with the saved settings or, given a body, with those changes (not saved)",
         params: &[("id", "path", "string")],
-        body: None,
+        body: Some("ConnectionChange?"),
         response: "TestReport",
+        auth: Auth::Bearer,
+    },
+    Op {
+        method: "patch",
+        path: "/api/v1/connectors/{id}/connection",
+        summary: "Change the connection settings (absent or empty fields keep theirs); stored encrypted, the connector restarts with them",
+        params: &[("id", "path", "string")],
+        body: Some("ConnectionChange"),
+        response: "Saved",
         auth: Auth::Bearer,
     },
     Op {
@@ -353,7 +380,16 @@ fn schemas() -> Value {
             "message_id": s("integer"), "at": s("integer"), "from": { "type": ["string", "null"] },
             "to": r("Status"), "actor": s("string"), "reason": { "type": ["string", "null"] },
         }), &["message_id", "at", "to", "actor"]),
-        "MessageDetail": obj(json!({ "message": r("Message"), "history": { "type": "array", "items": r("HistoryEntry") } }), &["message", "history"]),
+        "MessageDetail": obj(json!({ "message": r("Message"), "history": { "type": "array", "items": r("HistoryEntry") }, "binding": { "oneOf": [r("Binding"), { "type": "null" }], "description": "what the record is linked to on the other side" } }), &["message", "history"]),
+        "SetProcessed": obj(json!({ "external_id": s("string") }), &["external_id"]),
+        "Queued": obj(json!({ "id": s("integer") }), &["id"]),
+        "Saved": obj(json!({ "saved": s("boolean") }), &["saved"]),
+        "ConnectionChange": { "type": "object", "additionalProperties": false, "properties": {
+            "acumatica_url": s("string"), "acumatica_endpoint": s("string"),
+            "acumatica_username": s("string"), "acumatica_password": { "type": "string", "writeOnly": true },
+            "acumatica_tenant": s("string"), "bigcommerce_url": s("string"), "store_hash": s("string"),
+            "access_token": { "type": "string", "writeOnly": true },
+        } },
         "StatusCounts": { "type": "array", "items": obj(json!({ "connector": s("string"), "entity": r("Entity"), "status": r("Status"), "count": s("integer") }), &["connector", "entity", "status", "count"]) },
         "Action": obj(json!({
             "action": { "type": "string", "enum": ["process", "retry", "skip"] },
@@ -433,9 +469,14 @@ pub fn document() -> Value {
             );
         }
         if let Some(body) = op.body {
+            // A trailing `?` marks an optional body.
+            let (body, required) = match body.strip_suffix('?') {
+                Some(b) => (b, false),
+                None => (body, true),
+            };
             o.insert(
                 "requestBody".into(),
-                json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{body}") } } } }),
+                json!({ "required": required, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{body}") } } } }),
             );
         }
         let content = if op.response == "Text" {

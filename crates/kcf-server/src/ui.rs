@@ -15,16 +15,16 @@ use axum::{
 };
 use kcf_domain::{
     Binding, ConnectorId, ConnectorState, Entity, ManualAction, Mapping, MappingKind, MessageId,
-    MessageStatus, Mode, Named, NewMessage, SyncDirection, Timestamp, Transition,
+    MessageStatus, Named, SyncDirection, Timestamp, Transition,
 };
-use kcf_engine::{BatchRequest, ConnectorSpec};
-use kcf_store::{BindingKey, MessageFilter, PageRequest};
+use kcf_engine::BatchRequest;
+use kcf_store::{MessageFilter, PageRequest};
 use minijinja::{Environment, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{
-    AppState,
+    AppState, api,
     auth::{self, Principal},
     error::ApiError,
 };
@@ -210,6 +210,7 @@ async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind): (&'static str, &str) = match name.as_str() {
         "htmx.min.js" => (include_str!("../assets/htmx.min.js"), "text/javascript"),
         "app.css" => (include_str!("../assets/app.css"), "text/css"),
+        "app.js" => (include_str!("../assets/app.js"), "text/javascript"),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
     (
@@ -876,7 +877,7 @@ async fn message(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no message {id}")))?;
     let history = store.history(m.id).await?;
-    let binding = binding_of(&state, &m).await?;
+    let binding = api::binding_of(&state, &m).await?;
     let edit_link = binding
         .as_ref()
         .and_then(|b| edit_link(&state, &m.connector, m.entity, &b.external_id));
@@ -895,27 +896,6 @@ async fn message(
 }
 
 /// The binding a message's record has, looked up by the key on its source side.
-async fn binding_of(
-    state: &AppState,
-    m: &kcf_domain::Message,
-) -> Result<Option<Binding>, ApiError> {
-    let entity = match m.entity {
-        Entity::OrderStatus => Entity::Order,
-        e => e,
-    };
-    let key = m.record_key.as_str();
-    let store = &state.engine.store;
-    let by_erp = store
-        .binding(&m.connector, entity, BindingKey::Erp(key))
-        .await?;
-    if by_erp.is_some() {
-        return Ok(by_erp);
-    }
-    Ok(store
-        .binding(&m.connector, entity, BindingKey::External(key))
-        .await?)
-}
-
 /// Where a person edits the record in the store: the control panel for a real store, the
 /// API resource for the sandbox.
 fn edit_link(state: &AppState, c: &ConnectorId, entity: Entity, id: &str) -> Option<String> {
@@ -961,58 +941,19 @@ async fn message_action(
     let action = form.text("action");
     match action.as_str() {
         "set-processed" => {
-            let external = form.text("external_id");
-            if external.is_empty() {
-                return Ok(back(
-                    &here,
-                    "Enter the store id the record is linked to",
-                    true,
-                ));
-            }
-            let erp_key = match binding_of(&state, &m).await? {
-                Some(b) => b.erp_key,
-                None => m.record_key.as_str().to_owned(),
-            };
-            let entity = if m.entity == Entity::OrderStatus {
-                Entity::Order
-            } else {
-                m.entity
-            };
-            let binding = Binding {
-                connector: m.connector.clone(),
-                entity,
-                erp_key,
-                external_id: external,
-                fingerprint: None,
-                synced_at: Timestamp::now(),
-            };
-            match store.set_processed(m.id, Some(&binding), &me.actor()).await {
-                Ok(()) => Ok(back(
+            match api::set_processed(&state, &m, &form.text("external_id"), &me).await {
+                Ok(_) => Ok(back(
                     &here,
                     "Set as processed; the binding is recorded",
                     false,
                 )),
-                Err(e) => Ok(back(&here, &ApiError::from(e).message, true)),
+                Err(e) => Ok(back(&here, &e.message, true)),
             }
         }
         "resync" => {
-            let mut again = NewMessage::new(
-                m.connector.clone(),
-                m.entity,
-                m.direction,
-                Mode::Manual,
-                m.record_key.clone(),
-                "workspace",
-            )
-            .with_description(m.description.clone())
-            .with_payload(m.payload.clone());
-            again.source_modified_at = m.source_modified_at;
-            let queued = store.enqueue(again).await?;
-            store
-                .act(&[queued.id], &manual(Transition::ProcessNow, &me))
-                .await?;
+            let queued = api::resync(&state, &m, &me).await?;
             Ok(back(
-                &format!("/messages/{}", queued.id.0),
+                &format!("/messages/{}", queued.0),
                 "Queued a resync of this record",
                 false,
             ))
@@ -1237,7 +1178,17 @@ async fn connection(State(state): State<AppState>, Path(c): Path<String>, body: 
             true,
         ));
     };
-    let spec = match updated_spec(current, &form) {
+    let change = api::ConnectionChange {
+        acumatica_url: form.get("acumatica_url").map(str::to_owned),
+        acumatica_endpoint: form.get("acumatica_endpoint").map(str::to_owned),
+        acumatica_username: form.get("acumatica_username").map(str::to_owned),
+        acumatica_password: form.get("acumatica_password").map(str::to_owned),
+        acumatica_tenant: form.get("acumatica_tenant").map(str::to_owned),
+        bigcommerce_url: form.get("bigcommerce_url").map(str::to_owned),
+        store_hash: form.get("store_hash").map(str::to_owned),
+        access_token: form.get("access_token").map(str::to_owned),
+    };
+    let spec = match change.apply(current) {
         Ok(s) => s,
         Err(e) => return Ok(back(&here, &e, true)),
     };
@@ -1246,21 +1197,20 @@ async fn connection(State(state): State<AppState>, Path(c): Path<String>, body: 
             Ok(r) => r,
             Err(e) => return Ok(back(&here, &e.to_string(), true)),
         };
-        let erp = runtime.erp.test_connection().await;
-        let store = runtime.store.test_connection().await;
+        let answers = api::test_runtime(&runtime).await;
         let _ = runtime.erp.logout().await;
-        return Ok(match (erp, store) {
-            (Ok(()), Ok(())) => back(
+        return Ok(match answers {
+            (None, None) => back(
                 &here,
                 "Test Connection: Acumatica and BigCommerce both answered",
                 false,
             ),
             (erp, store) => {
                 let mut parts = Vec::new();
-                if let Err(e) = erp {
+                if let Some(e) = erp {
                     parts.push(format!("Acumatica: {e}"));
                 }
-                if let Err(e) = store {
+                if let Some(e) = store {
                     parts.push(format!("BigCommerce: {e}"));
                 }
                 back(
@@ -1279,47 +1229,6 @@ async fn connection(State(state): State<AppState>, Path(c): Path<String>, body: 
         )),
         Err(e) => Ok(back(&here, &ApiError::from(e).message, true)),
     }
-}
-
-/// The spec with the form's values; empty secret fields keep the stored secrets.
-fn updated_spec(mut spec: ConnectorSpec, form: &Form) -> Result<ConnectorSpec, String> {
-    let set = |target: &mut String, name: &str| {
-        if let Some(v) = form.get(name).filter(|v| !v.is_empty()) {
-            *target = v.to_owned();
-        }
-    };
-    set(&mut spec.acumatica.base_url, "acumatica_url");
-    set(&mut spec.acumatica.endpoint, "acumatica_endpoint");
-    set(&mut spec.bigcommerce.base_url, "bigcommerce_url");
-    set(&mut spec.bigcommerce.store_hash, "store_hash");
-    if let Some(t) = form.get("access_token").filter(|v| !v.is_empty()) {
-        spec.bigcommerce.access_token = t.into();
-    }
-    match &mut spec.acumatica.auth {
-        kcf_acumatica::AcumaticaAuth::Cookie {
-            username,
-            password,
-            tenant,
-            ..
-        } => {
-            set(username, "acumatica_username");
-            set(tenant, "acumatica_tenant");
-            if let Some(p) = form.get("acumatica_password").filter(|v| !v.is_empty()) {
-                *password = p.into();
-            }
-        }
-        kcf_acumatica::AcumaticaAuth::OAuth {
-            username, password, ..
-        } => {
-            set(username, "acumatica_username");
-            if let Some(p) = form.get("acumatica_password").filter(|v| !v.is_empty()) {
-                *password = p.into();
-            }
-        }
-    }
-    spec.acumatica.validate().map_err(|e| e.to_string())?;
-    spec.bigcommerce.validate().map_err(|e| e.to_string())?;
-    Ok(spec)
 }
 
 async fn entity_settings(

@@ -70,7 +70,25 @@ async fn workspace_sign_in_sessions_and_throttle(backend: &str) {
         .await
         .unwrap();
     assert_eq!(home.status(), 200);
-    assert!(home.text().await.unwrap().contains("Recent failures"));
+    // No inline scripts, no framing, no sniffing; the server's time is reported.
+    let csp = home.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(home.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        home.headers()["server-timing"]
+            .to_str()
+            .unwrap()
+            .starts_with("app;dur=")
+    );
+    let page = home.text().await.unwrap();
+    assert!(page.contains("Recent failures"));
+    assert!(
+        !page.contains(" onclick=") && !page.contains(" onchange=") && !page.contains("<script>"),
+        "inline script in the home page"
+    );
     // The session also opens the API (the workspace's own scripts use it).
     let api = web
         .get(format!("{}/api/v1/connectors", h.url()))

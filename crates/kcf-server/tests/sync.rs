@@ -24,6 +24,7 @@ both_backends!(
     customers_sync_both_ways_matched_by_email,
     batch_lists_a_window_once_and_processes_it,
     field_toggles_keep_store_values,
+    record_actions_and_connection_through_the_api,
 );
 
 fn unique(prefix: &str) -> String {
@@ -597,5 +598,162 @@ async fn field_toggles_keep_store_values(backend: &str) {
             .contains("unchanged"),
         "{history:?}"
     );
+    h.stop().await;
+}
+
+/// Resync, Set as Processed and the connection settings, through the REST API.
+async fn record_actions_and_connection_through_the_api(backend: &str) {
+    let h = Harness::start(backend).await;
+    let sku = unique("RES-");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": "Resync Me", "DefaultPrice": 5.0, "ItemStatus": "Active" }),
+    )
+    .await;
+    let product = eventually("the stock item in the store", WAIT, || async {
+        h.products_with_sku(&sku).await.into_iter().next()
+    })
+    .await;
+    let product_id = product["id"].as_i64().unwrap();
+    // The write lands in the store a moment before the message is marked processed.
+    let first = eventually("the message processed", WAIT, || async {
+        h.messages(Entity::Product)
+            .await
+            .into_iter()
+            .find(|m| m.record_key.as_str() == sku && m.status == MessageStatus::Processed)
+    })
+    .await;
+    // The detail says what the record is linked to.
+    let (status, detail) = h
+        .api(Method::GET, &format!("/messages/{}", first.id.0), None)
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["binding"]["erp_key"], sku.as_str());
+    assert_eq!(
+        detail["binding"]["external_id"],
+        product_id.to_string().as_str()
+    );
+
+    // Someone edits the product in the store; Resync puts the ERP's values back.
+    let (status, _) = h
+        .store(
+            Method::PUT,
+            &format!("/v3/catalog/products/{product_id}"),
+            Some(json!({ "name": "Edited In The Store" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, queued) = h
+        .api(
+            Method::POST,
+            &format!("/messages/{}/resync", first.id.0),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{queued}");
+    let again = queued["id"].as_i64().unwrap();
+    assert_ne!(again, first.id.0);
+    eventually("the resync processed", WAIT, || async {
+        let m =
+            h.db.store
+                .message(kcf_domain::MessageId(again))
+                .await
+                .unwrap()?;
+        (m.status == MessageStatus::Processed).then_some(())
+    })
+    .await;
+    let restored = h.products_with_sku(&sku).await;
+    assert_eq!(restored.len(), 1, "{restored:?}");
+    assert_eq!(restored[0]["name"], "Resync Me");
+    let (_, missing) = h
+        .api(Method::POST, "/messages/999999999/resync", None)
+        .await;
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("999999999")
+    );
+
+    // Set as Processed: the record is already in the store under another id.
+    h.set_settings(Entity::Product, |s| s.auto_process = false)
+        .await;
+    let other = unique("SET-");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": other, "Description": "Already There", "DefaultPrice": 7.0, "ItemStatus": "Active" }),
+    )
+    .await;
+    let waiting = eventually("the waiting message", WAIT, || async {
+        h.messages(Entity::Product)
+            .await
+            .into_iter()
+            .find(|m| m.record_key.as_str() == other)
+    })
+    .await;
+    assert_eq!(waiting.status, MessageStatus::Pending);
+    let path = format!("/messages/{}/set-processed", waiting.id.0);
+    let (status, refused) = h
+        .api(Method::POST, &path, Some(json!({ "external_id": "  " })))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    let (status, binding) = h
+        .api(
+            Method::POST,
+            &path,
+            Some(json!({ "external_id": "424242" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{binding}");
+    assert_eq!(binding["erp_key"], other.as_str());
+    assert_eq!(binding["external_id"], "424242");
+    let m = h.db.store.message(waiting.id).await.unwrap().unwrap();
+    assert_eq!(m.status, MessageStatus::Processed);
+    assert!(h.products_with_sku(&other).await.is_empty());
+
+    // Connection settings: a change with a wrong token fails the test and is not saved; an
+    // invalid URL or an unknown field is refused; an empty change keeps what works.
+    let (status, report) = h
+        .api(
+            Method::POST,
+            "/connectors/test/test",
+            Some(json!({ "access_token": "not-the-token" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["acumatica"], "ok", "{report}");
+    let (status, report) = h.api(Method::POST, "/connectors/test/test", None).await;
+    assert_eq!((status, &report["ok"]), (200, &json!(true)), "{report}");
+    let (status, e) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/connection",
+            Some(json!({ "acumatica_url": "not a url" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    let (status, e) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/connection",
+            Some(json!({ "password": "x" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("password"),
+        "{e}"
+    );
+    let (status, saved) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/connection",
+            Some(json!({ "acumatica_endpoint": "" })),
+        )
+        .await;
+    assert_eq!((status, &saved["saved"]), (200, &json!(true)), "{saved}");
+    let (_, report) = h.api(Method::POST, "/connectors/test/test", None).await;
+    assert_eq!(report["ok"], true, "{report}");
     h.stop().await;
 }

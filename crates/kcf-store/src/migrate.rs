@@ -30,6 +30,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "overview",
         sql: include_str!("../migrations/sqlite/0003_overview.sql"),
     },
+    Migration {
+        version: 4,
+        name: "search",
+        sql: include_str!("../migrations/sqlite/0004_search.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -47,6 +52,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "overview",
         sql: include_str!("../migrations/postgres/0003_overview.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "search",
+        sql: include_str!("../migrations/postgres/0004_search.sql"),
     },
 ];
 

@@ -1,6 +1,6 @@
 // The store's operations, written once and compiled once per backend: each backend module
-// declares `Db`, `Conn`, `SKIP_LOCKED`, `LOCK_ROW`, `LIKE`, `CLAIM_SCAN` and `DONE_SCAN`, then
-// `include!`s this file.
+// declares `Db`, `Conn`, `SKIP_LOCKED`, `LOCK_ROW`, `LIKE`, `CLAIM_SCAN`, `DONE_SCAN` and
+// `FTS5`, then `include!`s this file.
 // The SQL is portable between SQLite and PostgreSQL (`$N` parameters work in both); what is
 // not portable comes in through those constants. No function here opens a transaction: the
 // caller decides (SQLite's group-commit writer, or a short PostgreSQL transaction).
@@ -480,7 +480,31 @@ fn push_filter(q: &mut QueryBuilder<Db>, f: &MessageFilter) {
         q.push(" AND batch_run = ").push_bind(run);
     }
     if let Some(text) = f.text.as_deref() {
-        push_contains(q, ["record_key", "description"], text);
+        push_message_text(q, text);
+    }
+}
+
+/// `AND (record_key or description contains text)`, case-insensitive, through the backend's
+/// trigram index: SQLite's FTS5 `messages_text` table (for 3 characters or more), PostgreSQL's
+/// pg_trgm index on `record_key || ' ' || description`.
+fn push_message_text(q: &mut QueryBuilder<Db>, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    if FTS5 {
+        if text.chars().count() >= 3 {
+            let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+            q.push(" AND id IN (SELECT rowid FROM messages_text WHERE messages_text MATCH ")
+                .push_bind(phrase)
+                .push(")");
+        } else {
+            push_contains(q, ["record_key", "description"], text);
+        }
+    } else {
+        // Backslash is PostgreSQL's default LIKE escape.
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        q.push(format_args!(" AND (record_key || ' ' || description) {LIKE} "))
+            .push_bind(format!("%{escaped}%"));
     }
 }
 

@@ -65,6 +65,7 @@ contract_tests!(
     complete_many_is_fenced_per_item,
     drain_with_four_workers,
     users_sessions_and_api_tokens,
+    overview_counts_open_exactly_and_done_since,
 );
 
 fn lease_time() -> Duration {
@@ -274,18 +275,20 @@ async fn stale_lease_holder_changes_nothing(db: &TestDb) {
 
 async fn expired_leases_are_rescued(db: &TestDb) {
     let s = &*db.store;
+    // Long enough that a loaded machine reaps within it, short enough to wait out.
+    const LEASE: Duration = Duration::from_millis(700);
     let c = connector(s, "main").await;
     let mut settings = EntitySettings::default_for(c.clone(), Entity::Product);
     settings.max_attempts = 2;
     s.put_entity_settings(&settings).await.unwrap();
     let id = s.enqueue(msg(&c, "A1")).await.unwrap().id;
-    s.claim("w1", 1, Duration::from_millis(30)).await.unwrap();
+    s.claim("w1", 1, LEASE).await.unwrap();
     assert_eq!(
         s.reap_expired(100).await.unwrap(),
         0,
         "a live lease is not reaped"
     );
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
     assert_eq!(s.reap_expired(100).await.unwrap(), 1);
     let m = s.message(id).await.unwrap().unwrap();
     assert_eq!(m.status, MessageStatus::Failed);
@@ -297,11 +300,8 @@ async fn expired_leases_are_rescued(db: &TestDb) {
         "{m:?}"
     );
     // Rescued work is due at once; the second expiry uses up the attempts.
-    s.claim("w2", 1, Duration::from_millis(30))
-        .await
-        .unwrap()
-        .remove(0);
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    s.claim("w2", 1, LEASE).await.unwrap().remove(0);
+    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
     assert_eq!(s.reap_expired(100).await.unwrap(), 1);
     assert_eq!(status_of(s, id).await, MessageStatus::Aborted);
     let history = s.history(id).await.unwrap();
@@ -723,6 +723,45 @@ async fn list_filter_and_keyset_pages(db: &TestDb) {
             .len(),
         40
     );
+    // Description text, any case, in a page with other filters; short and quoted queries.
+    let search = |text: &str, entity: Option<Entity>| MessageFilter {
+        text: Some(text.into()),
+        entity,
+        ..Default::default()
+    };
+    let found = |f: MessageFilter| async move {
+        s.list_messages(
+            &f,
+            PageRequest {
+                before: None,
+                limit: 500,
+            },
+        )
+        .await
+        .unwrap()
+        .items
+    };
+    let happy = found(search("HAPPY 11", Some(Entity::Customer))).await;
+    assert_eq!(
+        happy
+            .iter()
+            .map(|m| m.record_key.as_str())
+            .collect::<Vec<_>>(),
+        ["ITEM-117", "ITEM-114", "ITEM-111"],
+        "newest first"
+    );
+    assert!(
+        found(search("HAPPY 11", Some(Entity::Product)))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        found(search("7", None)).await.len(),
+        21,
+        "one character still matches"
+    );
+    assert!(found(search("\"ITEM", None)).await.is_empty());
+    assert!(found(search("NOT-THERE", None)).await.is_empty());
     let underscore = MessageFilter {
         text: Some("M_0".into()),
         ..Default::default()
@@ -777,6 +816,55 @@ async fn list_filter_and_keyset_pages(db: &TestDb) {
         )
         .await;
     assert!(matches!(err, Err(StoreError::Invalid(_))));
+}
+
+async fn overview_counts_open_exactly_and_done_since(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    for key in ["A1", "A2", "A3", "A4", "A5"] {
+        s.enqueue(msg(&c, key)).await.unwrap();
+    }
+    let claimed = s.claim("w", 3, lease_time()).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    s.complete(&claimed[0].lease, Outcome::Processed, None)
+        .await
+        .unwrap();
+    s.fail(&claimed[1].lease, "store said 500", None)
+        .await
+        .unwrap();
+    let count = |counts: &[kcf_store::StatusCount], status: MessageStatus| -> u64 {
+        counts
+            .iter()
+            .filter(|n| n.connector == c && n.entity == Entity::Product && n.status == status)
+            .map(|n| n.count)
+            .sum()
+    };
+    let hour_ago = Timestamp::now().minus(Duration::from_secs(3_600));
+    let recent = s.overview_counts(hour_ago).await.unwrap();
+    assert_eq!(count(&recent, MessageStatus::Pending), 2, "{recent:?}");
+    assert_eq!(count(&recent, MessageStatus::Processing), 1, "{recent:?}");
+    assert_eq!(count(&recent, MessageStatus::Failed), 1, "{recent:?}");
+    assert_eq!(count(&recent, MessageStatus::Processed), 1, "{recent:?}");
+    // The finished ones count only when they changed at or after the given time; the open
+    // ones always.
+    let later = s
+        .overview_counts(Timestamp::now().plus(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert_eq!(count(&later, MessageStatus::Processed), 0, "{later:?}");
+    assert_eq!(count(&later, MessageStatus::Pending), 2, "{later:?}");
+    assert_eq!(count(&later, MessageStatus::Failed), 1, "{later:?}");
+    // The same figures as the general count.
+    let all = s.count_by_status(&MessageFilter::default()).await.unwrap();
+    assert_eq!(all.iter().map(|n| n.count).sum::<u64>(), 5);
+    for status in [
+        MessageStatus::Pending,
+        MessageStatus::Processing,
+        MessageStatus::Failed,
+        MessageStatus::Processed,
+    ] {
+        assert_eq!(count(&all, status), count(&recent, status), "{status}");
+    }
 }
 
 async fn bindings_are_unique_both_ways(db: &TestDb) {

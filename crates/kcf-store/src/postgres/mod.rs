@@ -29,9 +29,10 @@ const LOCK_ROW: &str = "FOR UPDATE";
 const CLAIM_SCAN: &str = "messages m";
 const LIKE: &str = "ILIKE";
 const DONE_SCAN: &str = "messages";
+const FTS5: bool = false;
 
 mod ops {
-    use super::{CLAIM_SCAN, Conn, DONE_SCAN, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
+    use super::{CLAIM_SCAN, Conn, DONE_SCAN, Db, FTS5, LIKE, LOCK_ROW, SKIP_LOCKED};
     include!("../ops.rs");
 }
 

@@ -36,9 +36,11 @@ const LIKE: &str = "LIKE";
 /// Without statistics SQLite would count the last day's finished messages by walking the
 /// whole (connector, entity, status) index to save a sort (0.5 s at 300,000 messages).
 const DONE_SCAN: &str = "messages INDEXED BY messages_retention";
+/// Message text search goes through the FTS5 trigram table `messages_text`.
+const FTS5: bool = true;
 
 mod ops {
-    use super::{CLAIM_SCAN, Conn, DONE_SCAN, Db, LIKE, LOCK_ROW, SKIP_LOCKED};
+    use super::{CLAIM_SCAN, Conn, DONE_SCAN, Db, FTS5, LIKE, LOCK_ROW, SKIP_LOCKED};
     include!("../ops.rs");
 }
 
