@@ -384,12 +384,21 @@ async fn store_customers(h: &Harness, email: &str) -> Vec<Value> {
 
 async fn customers_sync_both_ways_matched_by_email(backend: &str) {
     let h = Harness::start(backend).await;
+    // Customer class WHOLESALE is store customer group 2, both ways.
+    let (status, body) = h
+        .api(
+            Method::PUT,
+            "/connectors/test/mappings",
+            Some(json!({ "kind": "customer-class", "erp_value": "WHOLESALE", "store_value": "2" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let web = format!("{}@example.com", unique("web"));
     let (status, body) = h
         .store(
             Method::POST,
             "/v3/customers",
-            Some(json!([{ "email": web, "first_name": "Web", "last_name": "Shopper" }])),
+            Some(json!([{ "email": web, "first_name": "Web", "last_name": "Shopper", "customer_group_id": 2 }])),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -405,6 +414,7 @@ async fn customers_sync_both_ways_matched_by_email(backend: &str) {
     .await;
     assert_eq!(erp.len(), 1);
     assert_eq!(erp[0]["MainContact"]["FirstName"], "Web");
+    assert_eq!(erp[0]["CustomerClass"], "WHOLESALE", "group 2 mapped");
 
     let b2b = format!("{}@example.com", unique("b2b"));
     let cid = unique("B2B");
@@ -412,15 +422,16 @@ async fn customers_sync_both_ways_matched_by_email(backend: &str) {
         "Customer",
         json!({
             "CustomerID": cid, "CustomerName": "Trade Account", "Status": "Active",
+            "CustomerClass": "WHOLESALE",
             "MainContact": { "Email": b2b, "FirstName": "Trade", "LastName": "Buyer" },
         }),
     )
     .await;
-    eventually("the ERP customer in the store", WAIT, || async {
-        let found = store_customers(&h, &b2b).await;
-        (!found.is_empty()).then_some(())
+    let in_store = eventually("the ERP customer in the store", WAIT, || async {
+        store_customers(&h, &b2b).await.into_iter().next()
     })
     .await;
+    assert_eq!(in_store["customer_group_id"], 2, "class WHOLESALE mapped");
     // Let the echoes (our own writes notifying back) settle: still one on each side.
     eventually("customer messages settled", WAIT, || async {
         let m = h.messages(Entity::Customer).await;

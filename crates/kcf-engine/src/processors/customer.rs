@@ -4,7 +4,7 @@
 
 use kcf_acumatica::Precondition;
 use kcf_bigcommerce::mapping as bc_map;
-use kcf_domain::{Entity, records::CustomerRecord, records::fingerprint};
+use kcf_domain::{Entity, MappingKind, records::CustomerRecord, records::fingerprint};
 
 use crate::{
     connector::Ctx,
@@ -43,7 +43,16 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
     let record = kcf_acumatica::mapping::customer(&customer);
     need_email(&record, "Acumatica")?;
     let fp = fingerprint_of(&record);
-    let input = bc_map::customer_input(&record);
+    // The ERP's customer class becomes the store's customer group through the mapping; an
+    // unmapped class leaves the group alone.
+    let classes = ctx.mapping(MappingKind::CustomerClass).await?;
+    let input = bc_map::customer_input(&CustomerRecord {
+        class: record
+            .class
+            .as_deref()
+            .and_then(|c| classes.get(c).cloned()),
+        ..record.clone()
+    });
     if let Some(b) = ctx.by_erp(Entity::Customer, key).await? {
         if b.fingerprint.as_deref() == Some(fp.as_str()) {
             return Ok(Applied::processed(format!(
@@ -114,7 +123,14 @@ pub async fn upsert_in_erp(
     external: Option<&str>,
     fp: &str,
 ) -> ApplyResult<(String, &'static str)> {
-    let class = None;
+    // The store's customer group becomes the ERP's customer class through the mapping; an
+    // unmapped group leaves the class to Acumatica's default.
+    let classes = ctx.mapping(MappingKind::CustomerClass).await?;
+    let class = record
+        .class
+        .as_deref()
+        .and_then(|group| super::store_to_erp(&classes, group));
+    let class = class.as_deref();
     if let Some(ext) = external
         && let Some(b) = ctx.by_external(Entity::Customer, ext).await?
     {

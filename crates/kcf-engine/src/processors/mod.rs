@@ -40,3 +40,15 @@ pub async fn apply(ctx: &Ctx, m: &Message) -> ApplyResult {
 pub fn batches(entity: Entity, direction: Direction) -> bool {
     entity == Entity::Product && direction == Direction::ErpToStore
 }
+
+/// Mapping tables are keyed ERP value → store value; finds the ERP value for a store value
+/// (case-insensitive).
+pub(crate) fn store_to_erp(
+    table: &std::collections::BTreeMap<String, String>,
+    store: &str,
+) -> Option<String> {
+    table
+        .iter()
+        .find(|(_, s)| s.eq_ignore_ascii_case(store))
+        .map(|(e, _)| e.clone())
+}

@@ -57,8 +57,8 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
     let customer_id = resolve_customer(ctx, &record).await?;
     let payments = ctx.mapping(MappingKind::PaymentMethod).await?;
     let ship_vias = ctx.mapping(MappingKind::ShipVia).await?;
-    let payment = store_to_erp(&payments, &record.payment_method);
-    let ship_via = store_to_erp(&ship_vias, &record.shipping_method);
+    let payment = super::store_to_erp(&payments, &record.payment_method);
+    let ship_via = super::store_to_erp(&ship_vias, &record.shipping_method);
     let body = kcf_acumatica::mapping::sales_order_body(
         &record,
         &customer_id,
@@ -75,14 +75,6 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
     Ok(Applied::processed(format!(
         "created Acumatica sales order {erp} for customer {customer_id}"
     )))
-}
-
-/// Mapping tables are keyed ERP value → store value; find the ERP value for a store value.
-fn store_to_erp(table: &std::collections::BTreeMap<String, String>, store: &str) -> Option<String> {
-    table
-        .iter()
-        .find(|(_, s)| s.eq_ignore_ascii_case(store))
-        .map(|(e, _)| e.clone())
 }
 
 fn check(r: &OrderRecord) -> ApplyResult<()> {
