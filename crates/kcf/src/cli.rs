@@ -223,6 +223,19 @@ pub enum MessagesCommand {
     Retry { ids: Vec<i64> },
     /// Skip messages (they will not be processed).
     Skip { ids: Vec<i64> },
+    /// One message: its record, status, error, binding, history and payload.
+    Show { id: i64 },
+    /// Queue the message's record again (same payload), processed now, even when kcf thinks
+    /// the other side already has it.
+    Resync { id: i64 },
+    /// The record already exists in the other system: mark the message processed and record
+    /// the binding to that record.
+    SetProcessed {
+        id: i64,
+        /// The other system's id for the record (store product id, order id, …).
+        #[arg(long, value_name = "ID")]
+        external_id: String,
+    },
 }
 
 /// `kcf migrate`.

@@ -333,6 +333,35 @@ pub async fn messages(args: MessagesArgs) -> anyhow::Result<ExitCode> {
         MessagesCommand::Process { ids } => ("process", ids),
         MessagesCommand::Retry { ids } => ("retry", ids),
         MessagesCommand::Skip { ids } => ("skip", ids),
+        MessagesCommand::Show { id } => {
+            show(&api.get(&format!("/messages/{id}")).await?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        MessagesCommand::Resync { id } => {
+            let queued = api
+                .post(&format!("/messages/{id}/resync"), json!({}))
+                .await?;
+            println!(
+                "resync of message {id} queued as message {}",
+                text(&queued["id"])
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        MessagesCommand::SetProcessed { id, external_id } => {
+            let b = api
+                .post(
+                    &format!("/messages/{id}/set-processed"),
+                    json!({ "external_id": external_id }),
+                )
+                .await?;
+            println!(
+                "message {id} processed; {} {} is bound to {}",
+                text(&b["entity"]),
+                text(&b["erp_key"]),
+                text(&b["external_id"])
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     if ids.is_empty() {
         bail!("give the message ids to {action}");
@@ -346,6 +375,54 @@ pub async fn messages(args: MessagesArgs) -> anyhow::Result<ExitCode> {
         println!("  {} refused: {}", text(&r[0]), text(&r[1]));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a message's detail as `kcf messages show` does.
+fn show(detail: &Value) {
+    let m = &detail["message"];
+    println!(
+        "message {}: {} {} ({}, {})",
+        text(&m["id"]),
+        text(&m["entity"]),
+        text(&m["record_key"]),
+        text(&m["direction"]),
+        text(&m["mode"])
+    );
+    println!("  description  {}", text(&m["description"]));
+    println!(
+        "  status       {} after {} attempt(s)",
+        text(&m["status"]),
+        text(&m["attempts"])
+    );
+    if !m["last_error"].is_null() {
+        println!("  last error   {}", text(&m["last_error"]));
+    }
+    match &detail["binding"] {
+        Value::Null => println!("  binding      none yet"),
+        b => println!(
+            "  binding      ERP {} ↔ {}",
+            text(&b["erp_key"]),
+            text(&b["external_id"])
+        ),
+    }
+    println!("  history");
+    for h in detail["history"].as_array().into_iter().flatten() {
+        println!(
+            "    {}  {} → {}  by {}{}",
+            text(&h["at"]),
+            text(&h["from"]),
+            text(&h["to"]),
+            text(&h["actor"]),
+            h["reason"]
+                .as_str()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
+    println!(
+        "  payload\n{}",
+        serde_json::to_string_pretty(&m["payload"]).unwrap_or_default()
+    );
 }
 
 fn urlencode(s: &str) -> String {

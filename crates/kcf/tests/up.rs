@@ -209,6 +209,41 @@ async fn up_syncs_and_the_batch_commands_work() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("UPTEST-"));
 
+    // One message in detail, then a resync of its record.
+    let page: Value = http
+        .get(format!(
+            "{url}/api/v1/messages?connector=sandbox&entity=product&text=UPTEST-1&status=processed&limit=1"
+        ))
+        .bearer_auth("up-test-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = page["items"][0]["id"].as_i64().unwrap().to_string();
+    let out = kcf(&url, &["messages", "show", &id]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("UPTEST-1") && text.contains("binding      ERP UPTEST-1 ↔ "),
+        "{text}"
+    );
+    let out = kcf(&url, &["messages", "resync", &id]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains(&format!("resync of message {id} queued as message")),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = kcf(&url, &["messages", "show", "999999999"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("there is no message 999999999"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // SIGTERM: a clean stop.
     terminate(&mut child, "kcf up").await;
 
