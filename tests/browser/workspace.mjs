@@ -265,6 +265,8 @@ try {
       return (await page.locator('h1 .badge').textContent()) === 'processed';
     }, 60000);
     expect(await page.getByText('ERP').first().isVisible(), 'binding shown');
+    const result = await page.locator('#result').textContent();
+    expect(/sales order/i.test(result), `the result names the sales order: ${result}`);
     await shot('08-record-detail-retried');
   });
 
