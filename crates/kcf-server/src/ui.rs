@@ -706,6 +706,8 @@ struct BatchQuery {
     from: Option<String>,
     to: Option<String>,
     run: Option<i64>,
+    /// Keyset: the page of records listed before this message id.
+    before: Option<i64>,
     flash: Option<String>,
     bad: Option<String>,
 }
@@ -732,8 +734,8 @@ async fn batch(
         .map(|(_, h)| *h)
         .collect();
     let mut run_ctx = serde_json::Value::Null;
-    let (mut rows, mut more, mut total, mut done, mut pending) =
-        (Vec::new(), false, 0u64, 0u64, 0u64);
+    let (mut rows, mut next, mut total, mut done, mut pending) =
+        (Vec::new(), None, 0u64, 0u64, 0u64);
     let mut from = q.from.clone().unwrap_or(month_ago);
     let mut to = q.to.clone().unwrap_or(today);
     if let Some(run_id) = q.run {
@@ -767,12 +769,12 @@ async fn batch(
             .list_messages(
                 &filter,
                 PageRequest {
-                    before: None,
+                    before: q.before.map(MessageId),
                     limit: BATCH_ROWS,
                 },
             )
             .await?;
-        more = page.next.is_some();
+        next = page.next;
         let fields = kcf_engine::batch::columns(entity.as_str());
         let mut items = page.items;
         items.sort_by(|a, b| a.record_key.as_str().cmp(b.record_key.as_str()));
@@ -793,7 +795,7 @@ async fn batch(
     let base = format!("/connectors/{c}/batch/{entity}");
     Ok(render(
         "batch.html",
-        json!({ "title": format!("Batch · {}", label(entity, true)), "user": me.name(), "connector": c.as_str(), "section": "batch", "side_title": "Batch Processes", "entities": side(&c, "batch", BATCH, entity), "entity": entity.as_str(), "entity_label": label(entity, true), "columns": columns, "rows": rows, "more": more, "total": total, "done": done, "pending": pending, "run": run_ctx, "runs": runs, "from": from, "to": to, "self_url": q.run.map(|r| format!("{base}?run={r}")).unwrap_or(base), "flash": q.flash, "flash_bad": q.bad.is_some() }),
+        json!({ "title": format!("Batch · {}", label(entity, true)), "user": me.name(), "connector": c.as_str(), "section": "batch", "side_title": "Batch Processes", "entities": side(&c, "batch", BATCH, entity), "entity": entity.as_str(), "entity_label": label(entity, true), "columns": columns, "rows": rows, "total": total, "done": done, "pending": pending, "run": run_ctx, "runs": runs, "from": from, "to": to, "next_url": q.run.zip(next).map(|(r, n)| format!("{base}?run={r}&before={}", n.0)), "first_url": q.run.filter(|_| q.before.is_some()).map(|r| format!("{base}?run={r}")), "self_url": q.run.map(|r| match q.before { Some(b) => format!("{base}?run={r}&before={b}"), None => format!("{base}?run={r}") }).unwrap_or(base), "flash": q.flash, "flash_bad": q.bad.is_some() }),
     ))
 }
 

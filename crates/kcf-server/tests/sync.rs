@@ -503,6 +503,71 @@ async fn batch_lists_a_window_once_and_processes_it(backend: &str) {
         "auto-process off: they wait"
     );
 
+    // The workspace's grid pages through the run by keyset: 500, then the other 500.
+    kcf_server::auth::ensure_admin(&*h.db.store, Some("grid-password"))
+        .await
+        .unwrap();
+    let web = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = web
+        .post(format!("{}/login", h.url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=admin&password=grid-password&next=/")
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let site = h.url();
+    let grid = |path: String| {
+        let (web, cookie, site) = (web.clone(), cookie.clone(), site.clone());
+        async move {
+            let r = web
+                .get(format!("{site}{path}"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            let html = r.text().await.unwrap();
+            let keys: Vec<String> = html
+                .split("data-key=\"")
+                .skip(1)
+                .map(|rest| rest.split('"').next().unwrap().to_owned())
+                .collect();
+            let next = html
+                .split("\" rel=\"next\"")
+                .next()
+                .filter(|_| html.contains("rel=\"next\""))
+                .map(|head| {
+                    head.rsplit("href=\"")
+                        .next()
+                        .unwrap()
+                        .replace("&amp;", "&")
+                        .replace("&#x2f;", "/")
+                });
+            (keys, next, html.contains(">First page<"))
+        }
+    };
+    let (first, next, back) = grid(format!("/connectors/test/batch/product?run={run}")).await;
+    assert_eq!(first.len(), 500);
+    assert!(!back, "no First page link on the first page");
+    let next = next.expect("a Next page link");
+    let (second, after, back) = grid(next).await;
+    assert_eq!(second.len(), 500);
+    assert!(after.is_none() && back, "the last page links back only");
+    let mut all: Vec<_> = first.into_iter().chain(second).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 1000, "every listed record once across the pages");
+
     // A window after the seed: exactly the items changed in it.
     tokio::time::sleep(Duration::from_millis(20)).await;
     let from = kcf_domain::Timestamp::now();
