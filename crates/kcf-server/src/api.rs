@@ -328,12 +328,8 @@ async fn message(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<MessageDetail>, ApiError> {
-    let store = &state.engine.store;
-    let message = store
-        .message(MessageId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("there is no message {id}")))?;
-    let history = store.history(MessageId(id)).await?;
+    let message = message_or_404(&state, id).await?;
+    let history = state.engine.store.history(MessageId(id)).await?;
     let binding = binding_of(&state, &message).await?;
     Ok(Json(MessageDetail {
         message,
@@ -366,7 +362,7 @@ fn binding_entity(e: Entity) -> Entity {
     }
 }
 
-async fn message_or_404(state: &AppState, id: i64) -> Result<Message, ApiError> {
+pub(crate) async fn message_or_404(state: &AppState, id: i64) -> Result<Message, ApiError> {
     state
         .engine
         .store
@@ -662,11 +658,7 @@ async fn test_connection(
         let spec = change
             .apply(conn.spec.clone())
             .map_err(ApiError::bad_request)?;
-        let trial = kcf_engine::ConnectorRuntime::new(spec)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let answers = test_runtime(&trial).await;
-        let _ = trial.erp.logout().await;
-        answers
+        test_unsaved(spec).await?
     };
     Ok(Json(serde_json::json!({
         "ok": erp.is_none() && store.is_none(),
@@ -702,6 +694,17 @@ pub(crate) async fn test_runtime(
         .err()
         .map(|e| e.to_string());
     (erp, store)
+}
+
+/// Tests settings that are not saved: a connector of their own, signed out after.
+pub(crate) async fn test_unsaved(
+    spec: kcf_engine::ConnectorSpec,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let trial = kcf_engine::ConnectorRuntime::new(spec)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let answers = test_runtime(&trial).await;
+    let _ = trial.erp.logout().await;
+    Ok(answers)
 }
 
 /// Connection settings to change; absent or empty fields keep their value (the secrets

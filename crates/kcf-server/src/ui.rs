@@ -874,10 +874,7 @@ async fn message(
     Query(f): Query<Flash>,
 ) -> UiResult {
     let store = &state.engine.store;
-    let m = store
-        .message(MessageId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("there is no message {id}")))?;
+    let m = api::message_or_404(&state, id).await?;
     let history = store.history(m.id).await?;
     let binding = api::binding_of(&state, &m).await?;
     let edit_link = binding
@@ -942,10 +939,7 @@ async fn message_action(
 ) -> UiResult {
     let store = &state.engine.store;
     let here = format!("/messages/{id}");
-    let m = store
-        .message(MessageId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("there is no message {id}")))?;
+    let m = api::message_or_404(&state, id).await?;
     let form = Form::parse(&body);
     let action = form.text("action");
     match action.as_str() {
@@ -1202,12 +1196,10 @@ async fn connection(State(state): State<AppState>, Path(c): Path<String>, body: 
         Err(e) => return Ok(back(&here, &e, true)),
     };
     if form.get("op") == Some("test") {
-        let runtime = match kcf_engine::ConnectorRuntime::new(spec) {
-            Ok(r) => r,
-            Err(e) => return Ok(back(&here, &e.to_string(), true)),
+        let answers = match api::test_unsaved(spec).await {
+            Ok(a) => a,
+            Err(e) => return Ok(back(&here, &e.message, true)),
         };
-        let answers = api::test_runtime(&runtime).await;
-        let _ = runtime.erp.logout().await;
         return Ok(match answers {
             (None, None) => back(
                 &here,

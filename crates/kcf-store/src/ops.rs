@@ -604,17 +604,7 @@ pub(crate) async fn count_by_status(c: &mut Conn, filter: &MessageFilter) -> Res
     push_filter(&mut q, filter);
     q.push(" GROUP BY connector, entity, status ORDER BY connector, entity, status");
     let rows = q.build().persistent(false).fetch_all(&mut *c).await?;
-    rows.iter()
-        .map(|r| {
-            use rows::Columns;
-            Ok(StatusCount {
-                connector: ConnectorId::parse(r.text("connector")?)?,
-                entity: r.parsed("entity")?,
-                status: r.parsed("status")?,
-                count: r.count("n")?,
-            })
-        })
-        .collect()
+    rows.iter().map(rows::status_count).collect()
 }
 
 /// The statuses that need attention or are under way; counted exactly by
@@ -630,32 +620,14 @@ pub(crate) async fn overview_counts(c: &mut Conn, done_since: Timestamp) -> Resu
          UNION ALL
          SELECT connector, entity, status, COUNT(*) AS n FROM {DONE_SCAN}
              WHERE {DONE} AND updated_at >= $1
-             GROUP BY connector, entity, status"
+             GROUP BY connector, entity, status
+         ORDER BY connector, entity, status"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(done_since.0)
         .fetch_all(&mut *c)
         .await?;
-    let mut counts = rows
-        .iter()
-        .map(|r| {
-            use rows::Columns;
-            Ok(StatusCount {
-                connector: ConnectorId::parse(r.text("connector")?)?,
-                entity: r.parsed("entity")?,
-                status: r.parsed("status")?,
-                count: r.count("n")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    counts.sort_by(|a, b| {
-        (a.connector.as_str(), a.entity.as_str(), a.status.as_str()).cmp(&(
-            b.connector.as_str(),
-            b.entity.as_str(),
-            b.status.as_str(),
-        ))
-    });
-    Ok(counts)
+    rows.iter().map(rows::status_count).collect()
 }
 
 pub(crate) async fn history(c: &mut Conn, id: MessageId) -> Result<Vec<HistoryEntry>> {

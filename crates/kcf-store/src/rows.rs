@@ -153,6 +153,16 @@ pub(crate) fn binding(r: &impl Columns) -> Result<Binding> {
     })
 }
 
+/// A `connector, entity, status, n` row of a count.
+pub(crate) fn status_count(r: &impl Columns) -> Result<crate::StatusCount> {
+    Ok(crate::StatusCount {
+        connector: ConnectorId::parse(r.text("connector")?)?,
+        entity: r.parsed("entity")?,
+        status: r.parsed("status")?,
+        count: r.count("n")?,
+    })
+}
+
 pub(crate) fn history(r: &impl Columns) -> Result<HistoryEntry> {
     Ok(HistoryEntry {
         message_id: MessageId(r.i64("message_id")?),
