@@ -78,7 +78,7 @@ postgres=$(grep -cE '^test postgres::.* \.\.\. ok$' target/test-output.txt || tr
 passed=$(grep -oE 'test result: [A-Za-z]+\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
 failed=$(grep -oE '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 echo
-echo "store contract tests: ${sqlite} passed on SQLite, ${postgres} passed on PostgreSQL"
+echo "tests run on both backends (store contract and server): ${sqlite} passed on SQLite, ${postgres} passed on PostgreSQL"
 echo "tests: ${passed} passed, ${failed} failed"
 grep -E '^browser tests:' target/browser-output.txt || echo "browser tests: did not run"
 exit "$status"

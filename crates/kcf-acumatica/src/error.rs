@@ -23,6 +23,11 @@ pub enum Error {
     /// The sign-in was refused: wrong user, password, tenant or client.
     #[error("Acumatica refused the sign-in: {0}")]
     Unauthorized(String),
+    /// The sign-in worked, but the session was gone again before the request it was for
+    /// (sessions ended by a timeout, a restart or an administrator while we signed in).
+    /// Nothing is wrong with the settings: trying again later can work.
+    #[error("Acumatica kept ending the session right after signing in: {0}")]
+    SessionLost(String),
     /// Too many requests or sessions (429, "API Login Limit"): wait and try again.
     #[error("Acumatica is busy (license limits){}: {message}", retry_after.map(|d| format!(", retry in {} s", d.as_secs())).unwrap_or_default())]
     Throttled {
@@ -75,11 +80,14 @@ fn describe(fields: &[(String, String)]) -> String {
 
 impl Error {
     /// Whether the same call may work later: timeouts, connection failures, 5xx and 429 are
-    /// worth retrying; refusals (400, 401 after signing in again, 404, 412, 422), bad settings
+    /// worth retrying; a session lost again just after signing in is too; refusals (400, 404, 412, 422),
+    /// a refused sign-in, bad settings
     /// and unreadable successful answers are not.
     pub fn is_retriable(&self) -> bool {
         match self {
-            Self::Connect(_) | Self::Timeout(_) | Self::Throttled { .. } => true,
+            Self::Connect(_) | Self::Timeout(_) | Self::Throttled { .. } | Self::SessionLost(_) => {
+                true
+            }
             Self::Http { status, .. } => *status >= 500 || *status == 408,
             Self::Config(_)
             | Self::Invalid(_)
@@ -106,7 +114,7 @@ impl Error {
             Self::NotFound(_) => Some(404),
             Self::Validation { .. } => Some(422),
             Self::Throttled { .. } => Some(429),
-            Self::Unauthorized(_) => Some(401),
+            Self::Unauthorized(_) | Self::SessionLost(_) => Some(401),
             _ => None,
         }
     }

@@ -119,6 +119,35 @@ async fn an_expired_session_is_renewed_once_for_many_requests() {
 }
 
 #[tokio::test]
+async fn a_session_lost_again_after_each_sign_in_is_worth_retrying_later() {
+    // Sessions end before the next request arrives (no idle time allowed, and every request
+    // is held 5 ms): the sign-in works, the request after it is refused each time.
+    let erp = common::start(
+        Sandbox {
+            session_idle: std::time::Duration::ZERO,
+            ..Sandbox::default()
+        },
+        SeedSize::Small,
+    )
+    .await;
+    common::set_faults(&erp, serde_json::json!({ "latency_ms": 5 })).await;
+    let client = AcumaticaClient::new(AcumaticaConfig::sandbox(erp.url())).unwrap();
+    let e = client.stock_item("SKU-000001").await.unwrap_err();
+    assert!(matches!(e, Error::SessionLost(_)), "{e:?}");
+    assert!(e.is_retriable(), "not the settings' fault: {e}");
+    assert!(
+        e.to_string()
+            .starts_with("Acumatica kept ending the session right after signing in"),
+        "{e}"
+    );
+    assert_eq!(
+        common::requests_to(&erp, "/entity/auth/login").await,
+        4,
+        "the first sign-in and three more, then it gives up"
+    );
+}
+
+#[tokio::test]
 async fn oauth_password_grant_and_renewal() {
     let (erp, _) = common::erp().await;
     let oauth = |secret: &str| {

@@ -8,13 +8,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Harness, Options, eventually};
+use common::{Harness, Options, WAIT, eventually};
 use kcf_domain::{Entity, MessageStatus};
 use kcf_sandbox::SeedSize;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-const WAIT: Duration = Duration::from_secs(15);
 
 both_backends!(
     stock_items_and_categories_reach_the_store,
@@ -122,7 +120,7 @@ async fn stock_items_and_categories_reach_the_store(backend: &str) {
         1,
         "one product per InventoryID"
     );
-    let messages = h.messages(Entity::Product).await;
+    let messages = h.settled(Entity::Product).await;
     assert!(
         messages
             .iter()
@@ -319,13 +317,7 @@ async fn shipments_and_statuses_follow_the_erp(backend: &str) {
     })
     .await;
     // Let the order-status messages settle, then the order must read Partially Shipped.
-    eventually("status messages settled", WAIT, || async {
-        let m = h.messages(Entity::OrderStatus).await;
-        m.iter()
-            .all(|m| !matches!(m.status, MessageStatus::Pending | MessageStatus::Processing))
-            .then_some(())
-    })
-    .await;
+    h.settled(Entity::OrderStatus).await;
     assert_eq!(
         store_order(&h, id2).await["status_id"],
         3,
@@ -433,22 +425,14 @@ async fn customers_sync_both_ways_matched_by_email(backend: &str) {
     .await;
     assert_eq!(in_store["customer_group_id"], 2, "class WHOLESALE mapped");
     // Let the echoes (our own writes notifying back) settle: still one on each side.
-    eventually("customer messages settled", WAIT, || async {
-        let m = h.messages(Entity::Customer).await;
-        m.iter()
-            .all(|m| !matches!(m.status, MessageStatus::Pending | MessageStatus::Processing))
-            .then_some(())
-    })
-    .await;
+    let settled = h.settled(Entity::Customer).await;
     assert_eq!(store_customers(&h, &b2b).await.len(), 1);
     assert_eq!(store_customers(&h, &web).await.len(), 1);
     match h.erp_get(&filter(&b2b)).await {
         Some(Value::Array(a)) => assert_eq!(a.len(), 1),
         other => panic!("{other:?}"),
     }
-    let failed: Vec<_> = h
-        .messages(Entity::Customer)
-        .await
+    let failed: Vec<_> = settled
         .into_iter()
         .filter(|m| m.status != MessageStatus::Processed)
         .collect();

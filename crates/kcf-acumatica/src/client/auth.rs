@@ -132,14 +132,16 @@ impl AcumaticaClient {
         Ok(self.generation())
     }
 
-    /// Signs in again after a 401, unless another request already did since `seen`.
-    pub(super) async fn sign_in_again(&self, seen: u64) -> Result<(), Error> {
+    /// Signs in again after a 401, unless another request already did since `seen`; returns
+    /// the generation the retry runs under.
+    pub(super) async fn sign_in_again(&self, seen: u64) -> Result<u64, Error> {
         let _guard = self.inner.session.lock().await;
         if self.generation() != seen && self.is_signed_in() {
-            return Ok(());
+            return Ok(self.generation());
         }
         self.inner.signed_in.store(false, Ordering::SeqCst);
-        self.sign_in().await
+        self.sign_in().await?;
+        Ok(self.generation())
     }
 
     /// Signs in; the caller holds the session lock.

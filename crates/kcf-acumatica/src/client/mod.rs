@@ -25,6 +25,10 @@ use crate::{
     wire,
 };
 
+/// Sign-ins one request may make after meeting 401s before it gives up with
+/// [`Error::SessionLost`].
+const SIGN_INS_PER_REQUEST: usize = 3;
+
 /// What must (not) exist for a `PUT` to go ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precondition {
@@ -281,20 +285,24 @@ impl AcumaticaClient {
         })
     }
 
-    /// Sends a request signed in: signs in first if needed, and once more on a 401 (an
-    /// expired session or token), then retries that request once.
+    /// Sends a request signed in: signs in first if needed, and again on a 401 (an expired
+    /// session or token), then retries that request. A session that is gone again before
+    /// the retry (ended by a timeout or an administrator in between) gets
+    /// [`SIGN_INS_PER_REQUEST`] sign-ins in all, then a retriable [`Error::SessionLost`].
     async fn execute(&self, call: &Call<'_>) -> Result<Answer, Error> {
-        let generation = self.ensure_signed_in().await?;
-        let answer = self.send_once(call).await?;
-        if answer.status != StatusCode::UNAUTHORIZED {
-            return Ok(answer);
+        let mut generation = self.ensure_signed_in().await?;
+        let mut answer = self.send_once(call).await?;
+        for _ in 0..SIGN_INS_PER_REQUEST {
+            if answer.status != StatusCode::UNAUTHORIZED {
+                return Ok(answer);
+            }
+            tracing::info!(request = %call.describe(), "the Acumatica session expired; signing in again");
+            generation = self.sign_in_again(generation).await?;
+            answer = self.send_once(call).await?;
         }
-        tracing::info!(request = %call.describe(), "the Acumatica session expired; signing in again");
-        self.sign_in_again(generation).await?;
-        let answer = self.send_once(call).await?;
         if answer.status == StatusCode::UNAUTHORIZED {
-            return Err(Error::Unauthorized(format!(
-                "signed in, but {} is still refused: {}",
+            return Err(Error::SessionLost(format!(
+                "{} was refused after {SIGN_INS_PER_REQUEST} fresh sign-ins: {}",
                 call.describe(),
                 answer.message()
             )));

@@ -6,7 +6,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use kcf_domain::{ConnectorId, Entity, EntitySettings, Message, Secret};
+use kcf_domain::{ConnectorId, Entity, EntitySettings, Message, MessageStatus, Secret};
 use kcf_engine::{Engine, WorkerConfig};
 use kcf_sandbox::{Dataset, Emulator, Faults, SeedSize};
 use kcf_server::{AppConfig, Running, wiring};
@@ -313,6 +313,24 @@ impl Harness {
             .items
     }
 
+    /// The entity's messages once none is open: none pending, processing, or failed and
+    /// waiting for its retry. (A write lands on the other side a moment before its message
+    /// is marked processed; echoes of our own writes arrive a moment after.)
+    pub async fn settled(&self, entity: Entity) -> Vec<Message> {
+        eventually(&format!("{entity:?} messages settled"), WAIT, || async {
+            let m = self.messages(entity).await;
+            m.iter()
+                .all(|m| {
+                    !matches!(
+                        m.status,
+                        MessageStatus::Pending | MessageStatus::Processing | MessageStatus::Failed
+                    )
+                })
+                .then_some(m)
+        })
+        .await
+    }
+
     pub async fn set_settings(&self, entity: Entity, f: impl FnOnce(&mut EntitySettings)) {
         let mut all = self.db.store.entity_settings(&self.id).await.unwrap();
         let s = all.iter_mut().find(|s| s.entity == entity).unwrap();
@@ -337,6 +355,9 @@ impl Harness {
         )
     }
 }
+
+/// How long a test waits for the sync to reach a state.
+pub const WAIT: Duration = Duration::from_secs(15);
 
 /// Polls `check` until it returns Some or `timeout` passes; panics with `what`.
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
