@@ -64,13 +64,28 @@ status=${PIPESTATUS[0]}
 set -e
 
 step "browser tests: playwright-core driving Debian's chromium (screenshots in target/screenshots)"
-if ! command -v chromium >/dev/null || ! command -v npm >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nodejs npm >/dev/null
-fi
-(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+# Only what is missing: a machine's own Node.js (from another source than Debian's) must not be
+# replaced, and Debian's npm package conflicts with it.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 browser=0
-cargo build -p kcf --locked -q && BROWSER_TEST_BIN="$PWD/target/debug/kcf" timeout 600 node tests/browser/workspace.mjs \
-    | tee target/browser-output.txt || browser=1
+: > target/browser-output.txt
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing from Debian: ${missing[*]}"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+        echo "browser tests: could not install ${missing[*]} with apt-get" | tee target/browser-output.txt
+        browser=1
+    fi
+fi
+if [ "$browser" -eq 0 ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || browser=1
+fi
+if [ "$browser" -eq 0 ]; then
+    cargo build -p kcf --locked -q && BROWSER_TEST_BIN="$PWD/target/debug/kcf" timeout 600 node tests/browser/workspace.mjs \
+        | tee target/browser-output.txt || browser=1
+fi
 [ "$status" -eq 0 ] && status=$browser
 
 sqlite=$(grep -cE '^test sqlite::.* \.\.\. ok$' target/test-output.txt || true)

@@ -267,6 +267,10 @@ try {
     expect(await page.getByText('ERP').first().isVisible(), 'binding shown');
     const result = await page.locator('#result').textContent();
     expect(/sales order/i.test(result), `the result names the sales order: ${result}`);
+    const target = await page.locator('#sent-target').textContent();
+    expect(/Acumatica SalesOrder/.test(target), `Mapped to names the sales order: ${target}`);
+    const sent = JSON.parse(await page.locator('#sent').textContent());
+    expect(sent.ExternalRef === String(id), `the mapped order carries ExternalRef ${id}: ${sent.ExternalRef}`);
     await shot('08-record-detail-retried');
   });
 

@@ -22,7 +22,9 @@ pub use connector::{
 };
 pub use entity::{Direction, Entity, Mode, SyncDirection};
 pub use ids::{ConnectorId, InvalidId, MessageId, RecordKey};
-pub use message::{Claimed, Enqueued, HistoryEntry, Lease, ManualAction, Message, NewMessage};
+pub use message::{
+    Claimed, Enqueued, HistoryEntry, Lease, ManualAction, Message, NewMessage, SentDocument,
+};
 pub use names::{Named, UnknownName};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

@@ -180,6 +180,20 @@ pub struct HistoryEntry {
     pub reason: Option<String>,
 }
 
+/// What kcf last sent to the other system for a message: the record as it was mapped, kept
+/// whether the write then worked or not (the record page's "Mapped to").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentDocument {
+    /// The message.
+    pub message_id: MessageId,
+    /// When it was sent.
+    pub at: Timestamp,
+    /// Where it went, in words: `Acumatica SalesOrder`, `BigCommerce product 112`…
+    pub target: String,
+    /// The body as sent.
+    pub body: serde_json::Value,
+}
+
 /// A person's action on messages, with who took it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManualAction {

@@ -87,10 +87,7 @@ impl Engine {
                 window_to: req.to,
             })
             .await?;
-        let ctx = Ctx {
-            store: self.store.clone(),
-            conn,
-        };
+        let ctx = Ctx::new(self.store.clone(), conn);
         self.list_run(&ctx, run, direction).await
     }
 

@@ -114,16 +114,70 @@ impl ConnectorRuntime {
     }
 }
 
-/// What a processor works with: the store and one connector.
+/// What a processor works with: the store and one connector, and a note of what it sent.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     /// kcf's database.
     pub store: Arc<dyn Store>,
     /// The connector.
     pub conn: Arc<ConnectorRuntime>,
+    /// What the processors sent to the other system, in order (see [`Ctx::sending`]).
+    sent: Arc<std::sync::Mutex<Vec<Sent>>>,
+}
+
+/// One document a processor sent (or was about to send) to the other system.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// The record key of the message it was for, when the processor handles many at once;
+    /// `None`: the one message being applied.
+    pub key: Option<String>,
+    /// Where it went, in words.
+    pub target: String,
+    /// The body.
+    pub body: serde_json::Value,
 }
 
 impl Ctx {
+    /// A context for applying messages of one connector.
+    pub fn new(store: Arc<dyn Store>, conn: Arc<ConnectorRuntime>) -> Self {
+        Self {
+            store,
+            conn,
+            sent: Arc::default(),
+        }
+    }
+
+    /// Notes the document about to be written to the other system (the record as mapped), so
+    /// the record page can show what kcf sent even when the write is refused. `key` names
+    /// the message's record when one call applies many.
+    pub fn sending(
+        &self,
+        key: Option<&str>,
+        target: impl Into<String>,
+        body: &impl serde::Serialize,
+    ) {
+        let body = serde_json::to_value(body)
+            .unwrap_or_else(|e| serde_json::Value::String(format!("(not shown: {e})")));
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Sent {
+                key: key.map(str::to_owned),
+                target: target.into(),
+                body,
+            });
+    }
+
+    /// Takes what was noted as sent since the last call.
+    pub fn take_sent(&self) -> Vec<Sent> {
+        std::mem::take(
+            &mut *self
+                .sent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
     /// The connector's id.
     pub fn id(&self) -> &ConnectorId {
         &self.conn.id

@@ -165,10 +165,7 @@ async fn resume_interrupted(engine: &Arc<Engine>) {
                 .filter(|r| r.status == BatchStatus::Listing)
             {
                 tracing::info!(connector = %conn.id, entity = %entity, run = run.id, "resuming an interrupted batch listing");
-                let ctx = Ctx {
-                    store: engine.store.clone(),
-                    conn: conn.clone(),
-                };
+                let ctx = Ctx::new(engine.store.clone(), conn.clone());
                 if let Err(e) = engine.list_run(&ctx, run, direction).await {
                     tracing::warn!(error = %e, "resuming the batch failed");
                 }

@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use kcf_domain::{Claimed, Outcome, Timestamp};
+use kcf_domain::{Claimed, Outcome, SentDocument, Timestamp};
 use kcf_store::FailOutcome;
 use tokio::{sync::watch, task::JoinSet};
 
@@ -197,10 +197,7 @@ async fn process_group(engine: Arc<Engine>, group: Vec<Claimed>, lease: Duration
         guard.leases.clear();
         return;
     };
-    let ctx = Ctx {
-        store: engine.store.clone(),
-        conn,
-    };
+    let ctx = Ctx::new(engine.store.clone(), conn);
     let started = std::time::Instant::now();
     let work = async {
         if group.len() > 1 || processors::batches(first.message.entity, first.message.direction) {
@@ -215,10 +212,43 @@ async fn process_group(engine: Arc<Engine>, group: Vec<Claimed>, lease: Duration
     };
     let results = with_heartbeat(&engine, &group, lease, work).await;
     let elapsed = started.elapsed().as_secs_f64();
+    keep_sent(&engine, &ctx, &group).await;
     for (c, result) in group.iter().zip(results) {
         finish(&engine, &ctx, c, result, elapsed).await;
     }
     guard.leases.clear();
+}
+
+/// Keeps, per message, the last document sent for it: one noted with its record key, or, when
+/// the group is one message, the last one noted at all. Best effort: losing it loses only
+/// the record page's "Mapped to".
+async fn keep_sent(engine: &Engine, ctx: &Ctx, group: &[Claimed]) {
+    let sent = ctx.take_sent();
+    if sent.is_empty() {
+        return;
+    }
+    let at = Timestamp::now();
+    let documents: Vec<SentDocument> = group
+        .iter()
+        .filter_map(|c| {
+            let key = c.message.record_key.as_str();
+            sent.iter()
+                .rev()
+                .find(|s| match &s.key {
+                    Some(k) => k == key,
+                    None => group.len() == 1,
+                })
+                .map(|s| SentDocument {
+                    message_id: c.message.id,
+                    at,
+                    target: s.target.clone(),
+                    body: s.body.clone(),
+                })
+        })
+        .collect();
+    if let Err(e) = engine.store.record_sent(&documents).await {
+        tracing::warn!(error = %e, "keeping what was sent failed");
+    }
 }
 
 /// Runs `work`, extending the group's leases every third of the lease meanwhile.

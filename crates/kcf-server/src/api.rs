@@ -10,7 +10,7 @@ use axum::{
 use kcf_domain::{
     ApiToken, BatchMode, BatchRun, Binding, ConnectorId, ConnectorState, Entity, EntitySettings,
     HistoryEntry, ManualAction, Mapping, MappingKind, Message, MessageId, MessageStatus, Mode,
-    NewMessage, SyncDirection, Timestamp, Transition,
+    NewMessage, SentDocument, SyncDirection, Timestamp, Transition,
 };
 use kcf_engine::BatchRequest;
 use kcf_store::{ActionReport, BindingKey, MessageFilter, Page, PageRequest, StatusCount};
@@ -322,6 +322,9 @@ struct MessageDetail {
     history: Vec<HistoryEntry>,
     /// What the record is linked to on the other side, once synced.
     binding: Option<Binding>,
+    /// What kcf last sent to the other system for it (the record as mapped), whether the
+    /// write worked or not; absent when nothing was sent (unchanged, filtered, not yet run).
+    sent: Option<SentDocument>,
 }
 
 async fn message(
@@ -331,10 +334,12 @@ async fn message(
     let message = message_or_404(&state, id).await?;
     let history = state.engine.store.history(MessageId(id)).await?;
     let binding = binding_of(&state, &message).await?;
+    let sent = state.engine.store.sent(MessageId(id)).await?;
     Ok(Json(MessageDetail {
         message,
         history,
         binding,
+        sent,
     }))
 }
 

@@ -881,6 +881,9 @@ async fn message(
         .as_ref()
         .and_then(|b| edit_link(&state, &m.connector, m.entity, &b.external_id));
     let payload = serde_json::to_string_pretty(&m.payload).unwrap_or_default();
+    let sent = store.sent(m.id).await?.map(|s| {
+        json!({ "target": s.target, "at": s.at, "body": serde_json::to_string_pretty(&s.body).unwrap_or_default() })
+    });
     // What the record became on the other side, in the worker's words ("created Acumatica
     // sales order SO000123 for customer …"): the latest outcome's note.
     let result = history
@@ -897,7 +900,7 @@ async fn message(
     let (flash, flash_bad) = flash_ctx(&f);
     Ok(render(
         "message.html",
-        json!({ "title": format!("{} {}", label(m.entity, false), m.record_key), "user": me.name(), "connector": m.connector.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&m.connector, "realtime", REALTIME, m.entity), "entity_label": label(m.entity, false), "binding": binding, "edit_link": edit_link, "result": result, "history": history, "payload": payload, "m": m, "flash": flash, "flash_bad": flash_bad }),
+        json!({ "title": format!("{} {}", label(m.entity, false), m.record_key), "user": me.name(), "connector": m.connector.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&m.connector, "realtime", REALTIME, m.entity), "entity_label": label(m.entity, false), "binding": binding, "edit_link": edit_link, "result": result, "history": history, "payload": payload, "sent": sent, "m": m, "flash": flash, "flash_bad": flash_bad }),
     ))
 }
 

@@ -23,6 +23,7 @@ both_backends!(
     batch_lists_a_window_once_and_processes_it,
     field_toggles_keep_store_values,
     record_actions_and_connection_through_the_api,
+    the_record_shows_what_was_sent_even_when_refused,
 );
 
 fn unique(prefix: &str) -> String {
@@ -488,39 +489,11 @@ async fn batch_lists_a_window_once_and_processes_it(backend: &str) {
     );
 
     // The workspace's grid pages through the run by keyset: 500, then the other 500.
-    kcf_server::auth::ensure_admin(&*h.db.store, Some("grid-password"))
-        .await
-        .unwrap();
-    let web = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let signed_in = web
-        .post(format!("{}/login", h.url()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=admin&password=grid-password&next=/")
-        .send()
-        .await
-        .unwrap();
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let site = h.url();
+    let cookie = h.sign_in().await;
     let grid = |path: String| {
-        let (web, cookie, site) = (web.clone(), cookie.clone(), site.clone());
+        let (h, cookie) = (&h, cookie.clone());
         async move {
-            let r = web
-                .get(format!("{site}{path}"))
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200, "{path}");
-            let html = r.text().await.unwrap();
+            let html = h.page(&cookie, &path).await;
             let keys: Vec<String> = html
                 .split("data-key=\"")
                 .skip(1)
@@ -815,5 +788,66 @@ async fn record_actions_and_connection_through_the_api(backend: &str) {
     assert_eq!((status, &saved["saved"]), (200, &json!(true)), "{saved}");
     let (_, report) = h.api(Method::POST, "/connectors/test/test", None).await;
     assert_eq!(report["ok"], true, "{report}");
+    h.stop().await;
+}
+
+/// The order message of store order `id`, once it reached `status`, with its detail.
+async fn order_detail(h: &Harness, id: u64, status: MessageStatus) -> Value {
+    let m = eventually("the order message finished", WAIT, || async {
+        h.messages(Entity::Order)
+            .await
+            .into_iter()
+            .find(|m| m.record_key.as_str() == id.to_string() && m.status == status)
+    })
+    .await;
+    let (code, detail) = h
+        .api(Method::GET, &format!("/messages/{}", m.id.0), None)
+        .await;
+    assert_eq!(code, 200, "{detail}");
+    detail
+}
+
+async fn the_record_shows_what_was_sent_even_when_refused(backend: &str) {
+    let h = Harness::start(backend).await;
+    let email = format!("{}@example.com", unique("mapped"));
+    let (id, so) = synced_order(&h, &email, &[("SKU-000003", 2)]).await;
+    let detail = order_detail(&h, id, MessageStatus::Processed).await;
+    let sent = &detail["sent"];
+    assert_eq!(
+        sent["target"], "Acumatica SalesOrder (create)",
+        "{detail:#}"
+    );
+    assert_eq!(sent["body"]["ExternalRef"], id.to_string());
+    assert_eq!(sent["body"]["CustomerID"], so["CustomerID"]);
+    assert_eq!(sent["body"]["Details"][0]["InventoryID"], "SKU-000003");
+    assert_eq!(sent["body"]["Details"][0]["OrderQty"].as_f64(), Some(2.0));
+
+    // A store product Acumatica has no stock item for: the sales order is refused, and the
+    // record page still shows what kcf tried to send.
+    let sku = unique("NOSUCH-");
+    let (status, body) = h
+        .store(
+            Method::POST,
+            "/v3/catalog/products",
+            Some(json!({ "name": "Not in the ERP", "type": "physical", "sku": sku, "price": 5, "weight": 1 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let order = h.place_order(&email, &[(sku.as_str(), 1)]).await;
+    let refused_id = order["id"].as_u64().unwrap();
+    let detail = order_detail(&h, refused_id, MessageStatus::Invalid).await;
+    let error = detail["message"]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains(&sku), "{error}");
+    assert_eq!(detail["sent"]["target"], "Acumatica SalesOrder (create)");
+    assert_eq!(detail["sent"]["body"]["Details"][0]["InventoryID"], sku);
+
+    // The workspace's record page shows both.
+    let cookie = h.sign_in().await;
+    let page = h
+        .page(&cookie, &format!("/messages/{}", detail["message"]["id"]))
+        .await;
+    assert!(page.contains("Mapped to"), "{page}");
+    assert!(page.contains("Acumatica SalesOrder (create)"), "{page}");
+    assert!(page.contains(&sku));
     h.stop().await;
 }

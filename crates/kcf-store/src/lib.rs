@@ -18,7 +18,8 @@ use async_trait::async_trait;
 use kcf_domain::{
     ApiToken, BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState,
     Enqueued, Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind,
-    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Session, Timestamp,
+    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, SentDocument, Session,
+    Timestamp,
 };
 
 pub use error::{Result, StoreError};
@@ -206,6 +207,10 @@ pub trait Store: Send + Sync + Debug {
     async fn overview_counts(&self, done_since: Timestamp) -> Result<Vec<StatusCount>>;
     /// Every status change of a message, oldest first.
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>>;
+    /// Keeps what was sent for each message, replacing what an earlier attempt sent.
+    async fn record_sent(&self, documents: &[SentDocument]) -> Result<()>;
+    /// What was last sent for a message, if anything was.
+    async fn sent(&self, id: MessageId) -> Result<Option<SentDocument>>;
 
     // ---- bindings ----
 

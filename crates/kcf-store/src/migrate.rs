@@ -35,6 +35,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "search",
         sql: include_str!("../migrations/sqlite/0004_search.sql"),
     },
+    Migration {
+        version: 5,
+        name: "sent",
+        sql: include_str!("../migrations/sqlite/0005_sent.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -57,6 +62,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "search",
         sql: include_str!("../migrations/postgres/0004_search.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "sent",
+        sql: include_str!("../migrations/postgres/0005_sent.sql"),
     },
 ];
 

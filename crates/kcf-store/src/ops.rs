@@ -10,7 +10,8 @@ use std::time::Duration;
 use kcf_domain::{
     BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Entity,
     EntitySettings, Enqueued, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
-    MessageId, MessageStatus, NewBatchRun, NewMessage, Outcome, Timestamp, Transition,
+    MessageId, MessageStatus, NewBatchRun, NewMessage, Outcome, SentDocument, Timestamp,
+    Transition,
 };
 use sqlx::{AssertSqlSafe, QueryBuilder, types::Json};
 
@@ -636,6 +637,39 @@ pub(crate) async fn history(c: &mut Conn, id: MessageId) -> Result<Vec<HistoryEn
         .fetch_all(&mut *c)
         .await?;
     rows.iter().map(rows::history).collect()
+}
+
+/// Upserts what was sent, one multi-row statement per chunk.
+pub(crate) async fn record_sent(c: &mut Conn, documents: &[SentDocument]) -> Result<()> {
+    for chunk in documents.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Db>::new("INSERT INTO message_sent (message_id, at, target, body) ");
+        q.push_values(chunk, |mut row, d| {
+            row.push_bind(d.message_id.0)
+                .push_bind(d.at.0)
+                .push_bind(d.target.as_str())
+                .push_bind(Json(&d.body));
+        });
+        q.push(
+            " ON CONFLICT (message_id) DO UPDATE SET at = excluded.at, target = excluded.target,
+                 body = excluded.body",
+        );
+        match q.build().persistent(false).execute(&mut *c).await {
+            // The message was deleted meanwhile (retention): nothing to keep.
+            Err(e) if foreign_key_violation(&e) => {}
+            other => {
+                other?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn sent(c: &mut Conn, id: MessageId) -> Result<Option<SentDocument>> {
+    let row = sqlx::query("SELECT * FROM message_sent WHERE message_id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(rows::sent).transpose()
 }
 
 // ---------------------------------------------------------------- connectors

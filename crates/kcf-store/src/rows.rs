@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use kcf_domain::{
     BatchRun, Binding, Connector, ConnectorId, EntitySettings, HistoryEntry, Mapping, Message,
-    MessageId, RecordKey, Timestamp,
+    MessageId, RecordKey, SentDocument, Timestamp,
 };
 use sqlx::{Row, types::Json};
 
@@ -160,6 +160,15 @@ pub(crate) fn status_count(r: &impl Columns) -> Result<crate::StatusCount> {
         entity: r.parsed("entity")?,
         status: r.parsed("status")?,
         count: r.count("n")?,
+    })
+}
+
+pub(crate) fn sent(r: &impl Columns) -> Result<SentDocument> {
+    Ok(SentDocument {
+        message_id: MessageId(r.i64("message_id")?),
+        at: r.time("at")?,
+        target: r.text("target")?,
+        body: r.json("body")?,
     })
 }
 

@@ -13,7 +13,8 @@ use std::{
 use common::{TestDb, cid, connector, msg};
 use kcf_domain::{
     BatchMode, BatchStatus, Binding, ConnectorState, Entity, EntitySettings, ManualAction, Mapping,
-    MappingKind, MessageId, MessageStatus, Mode, NewBatchRun, Outcome, Timestamp, Transition,
+    MappingKind, MessageId, MessageStatus, Mode, NewBatchRun, Outcome, SentDocument, Timestamp,
+    Transition,
 };
 use kcf_store::{BindingKey, FailOutcome, MessageFilter, PageRequest, Store, StoreError};
 
@@ -67,6 +68,7 @@ contract_tests!(
     users_sessions_and_api_tokens,
     overview_counts_open_exactly_and_done_since,
     date_windows_page_newest_first,
+    sent_documents_are_replaced_and_go_with_their_message,
 );
 
 fn lease_time() -> Duration {
@@ -1361,4 +1363,55 @@ async fn users_sessions_and_api_tokens(db: &TestDb) {
     assert!(!s.revoke_api_token(t.id).await.unwrap());
     assert!(s.use_api_token("hash-1").await.unwrap().is_none());
     assert!(s.api_tokens().await.unwrap()[0].revoked_at.is_some());
+}
+
+async fn sent_documents_are_replaced_and_go_with_their_message(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let a = s.enqueue(msg(&c, "S1")).await.unwrap().id;
+    let b = s.enqueue(msg(&c, "S2")).await.unwrap().id;
+    assert_eq!(s.sent(a).await.unwrap(), None, "nothing sent yet");
+    let doc = |id: MessageId, target: &str, price: f64| SentDocument {
+        message_id: id,
+        at: Timestamp(1_700_000_000_000),
+        target: target.into(),
+        body: serde_json::json!({ "sku": "S1", "price": price, "name": "Ünïcode 'quoted'" }),
+    };
+    s.record_sent(&[
+        doc(a, "BigCommerce product (create)", 1.5),
+        doc(b, "x", 2.0),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.sent(a).await.unwrap(),
+        Some(doc(a, "BigCommerce product (create)", 1.5))
+    );
+    // A later attempt replaces what the earlier one sent.
+    s.record_sent(&[doc(a, "BigCommerce product 7 (update)", 2.5)])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.sent(a).await.unwrap(),
+        Some(doc(a, "BigCommerce product 7 (update)", 2.5))
+    );
+    assert_eq!(s.sent(b).await.unwrap().unwrap().target, "x");
+    s.record_sent(&[]).await.unwrap();
+    // A message deleted meanwhile: nothing to keep, and no error.
+    s.record_sent(&[doc(MessageId(a.0 + 1_000_000), "gone", 0.0)])
+        .await
+        .unwrap();
+    // Retention takes it away with its message.
+    let claimed = s.claim("w", 10, lease_time()).await.unwrap();
+    for m in &claimed {
+        s.complete(&m.lease, Outcome::Processed, None)
+            .await
+            .unwrap();
+    }
+    let pruned = s
+        .prune(Timestamp::now().plus(Duration::from_secs(1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 2);
+    assert_eq!(s.sent(a).await.unwrap(), None);
 }

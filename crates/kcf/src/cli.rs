@@ -223,7 +223,8 @@ pub enum MessagesCommand {
     Retry { ids: Vec<i64> },
     /// Skip messages (they will not be processed).
     Skip { ids: Vec<i64> },
-    /// One message: its record, status, error, binding, history and payload.
+    /// One message: its record, status, error, binding, history, payload and what it was
+    /// mapped to (the document sent to the other system).
     Show { id: i64 },
     /// Queue the message's record again (same payload), processed now, even when kcf thinks
     /// the other side already has it.

@@ -423,6 +423,14 @@ fn show(detail: &Value) {
         "  payload\n{}",
         serde_json::to_string_pretty(&m["payload"]).unwrap_or_default()
     );
+    match &detail["sent"] {
+        Value::Null => println!("  mapped to    nothing sent"),
+        s => println!(
+            "  mapped to    {}\n{}",
+            text(&s["target"]),
+            serde_json::to_string_pretty(&s["body"]).unwrap_or_default()
+        ),
+    }
 }
 
 fn urlencode(s: &str) -> String {

@@ -212,7 +212,7 @@ async fn up_syncs_and_the_batch_commands_work() {
     // One message in detail, then a resync of its record.
     let page: Value = http
         .get(format!(
-            "{url}/api/v1/messages?connector=sandbox&entity=product&text=UPTEST-1&status=processed&limit=1"
+            "{url}/api/v1/messages?connector=sandbox&entity=product&text=UPTEST-1&status=processed&limit=100"
         ))
         .bearer_auth("up-test-token")
         .send()
@@ -221,13 +221,26 @@ async fn up_syncs_and_the_batch_commands_work() {
         .json()
         .await
         .unwrap();
-    let id = page["items"][0]["id"].as_i64().unwrap().to_string();
+    // The oldest: the one that created the store product (later ones found it unchanged).
+    let id = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|m| m["record_key"] == "UPTEST-1")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
     let out = kcf(&url, &["messages", "show", &id]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
     assert!(
         text.contains("UPTEST-1") && text.contains("binding      ERP UPTEST-1 ↔ "),
         "{text}"
+    );
+    assert!(
+        text.contains("mapped to    BigCommerce product") && text.contains("\"sku\": \"UPTEST-1"),
+        "what was sent to the store: {text}"
     );
     let out = kcf(&url, &["messages", "resync", &id]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -91,6 +91,7 @@ async fn sync(
         if b.fingerprint.as_deref() == Some(fp.as_str()) {
             return Ok((id, "unchanged"));
         }
+        ctx.sending(None, format!("BigCommerce category {id} (update)"), &input);
         match ctx.conn.store.update_category(id, &input).await {
             Ok(_) => {
                 ctx.bind(Entity::Category, &record.key, &id.to_string(), Some(fp))
@@ -120,6 +121,11 @@ async fn sync(
         .items
         .into_iter()
         .next();
+    ctx.sending(
+        None,
+        "BigCommerce category (create or match by name)",
+        &input,
+    );
     let (id, note) = match existing {
         Some(c) => {
             let id = c.category_id;

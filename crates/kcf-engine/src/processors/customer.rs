@@ -61,6 +61,7 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
             )));
         }
         if let Ok(id) = b.external_id.parse::<u64>() {
+            ctx.sending(None, format!("BigCommerce customer {id} (update)"), &input);
             match ctx.conn.store.update_customer(id, &input).await {
                 Ok(_) => {
                     ctx.bind(Entity::Customer, key, &b.external_id, Some(fp))
@@ -83,12 +84,18 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
                 record.email, other.erp_key
             )));
         }
+        ctx.sending(
+            None,
+            format!("BigCommerce customer {} (update)", existing.id),
+            &input,
+        );
         ctx.conn.store.update_customer(existing.id, &input).await?;
         ctx.bind(Entity::Customer, key, &id, Some(fp)).await?;
         return Ok(Applied::processed(format!(
             "matched store customer {id} by e-mail and updated it"
         )));
     }
+    ctx.sending(None, "BigCommerce customer (create)", &input);
     let created = ctx.conn.store.create_customer(&input).await?;
     ctx.bind(Entity::Customer, key, &created.id.to_string(), Some(fp))
         .await?;
@@ -138,6 +145,11 @@ pub async fn upsert_in_erp(
             return Ok((b.erp_key, "unchanged (Acumatica customer {})"));
         }
         let body = kcf_acumatica::mapping::customer_body(&b.erp_key, record, class);
+        ctx.sending(
+            None,
+            format!("Acumatica Customer {} (update)", b.erp_key),
+            &body,
+        );
         match ctx
             .conn
             .erp
@@ -171,6 +183,11 @@ pub async fn upsert_in_erp(
     for attempt in 0..5 {
         let candidate = kcf_acumatica::mapping::customer_id_with_suffix(&base, attempt);
         let body = kcf_acumatica::mapping::customer_body(&candidate, record, class);
+        ctx.sending(
+            None,
+            format!("Acumatica Customer {candidate} (create)"),
+            &body,
+        );
         match ctx
             .conn
             .erp

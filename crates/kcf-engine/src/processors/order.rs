@@ -65,6 +65,7 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
         payment.as_deref(),
         ship_via.as_deref(),
     );
+    ctx.sending(None, "Acumatica SalesOrder (create)", &body);
     let created = ctx
         .conn
         .erp

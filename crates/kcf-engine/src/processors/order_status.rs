@@ -80,6 +80,11 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
             current.status, status.status
         )));
     }
+    ctx.sending(
+        None,
+        format!("BigCommerce order {store_id} (status update)"),
+        &serde_json::json!({ "status_id": target }),
+    );
     ctx.conn.store.update_order_status(store_id, target).await?;
     Ok(Applied::processed(format!(
         "store order {store_id}: status {} → {target} (Acumatica {})",
@@ -133,6 +138,11 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
             so.status
         )));
     }
+    ctx.sending(
+        None,
+        format!("Acumatica SalesOrder {erp} (action CancelSalesOrder)"),
+        &serde_json::json!({ "entity": { "OrderType": { "value": order_type }, "OrderNbr": { "value": order_nbr } } }),
+    );
     ctx.conn
         .erp
         .cancel_sales_order(order_type, order_nbr)

@@ -235,15 +235,25 @@ async fn plan(ctx: &Ctx, key: &str, toggles: &Toggles) -> ApplyResult<Plan> {
         Some(b) if b.fingerprint.as_deref() == Some(fp.as_str()) => Plan::Done(Ok(
             Applied::processed(format!("unchanged (store product {})", b.external_id)),
         )),
-        Some(b) => match b.external_id.parse() {
-            Ok(id) => Plan::Update {
-                id,
-                input: toggles.trim(input),
-                fp,
-            },
-            Err(_) => Plan::Create { input, fp },
+        Some(b) => match b.external_id.parse::<u64>() {
+            Ok(id) => {
+                let input = toggles.trim(input);
+                ctx.sending(
+                    Some(key),
+                    format!("BigCommerce product {id} (update)"),
+                    &input,
+                );
+                Plan::Update { id, input, fp }
+            }
+            Err(_) => {
+                ctx.sending(Some(key), "BigCommerce product (create)", &input);
+                Plan::Create { input, fp }
+            }
         },
-        None => Plan::Create { input, fp },
+        None => {
+            ctx.sending(Some(key), "BigCommerce product (create)", &input);
+            Plan::Create { input, fp }
+        }
     })
 }
 

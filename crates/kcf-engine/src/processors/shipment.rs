@@ -64,6 +64,11 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
     let mut input = bc_map::shipment_input(&record, &products, address.id)
         .map_err(|e| ApplyError::Invalid(format!("shipment {key}: {e}")))?;
     input.comments = mark;
+    ctx.sending(
+        None,
+        format!("BigCommerce shipment on order {order_id} (create)"),
+        &input,
+    );
     let created = ctx.conn.store.create_shipment(order_id, &input).await?;
     ctx.bind(Entity::Shipment, key, &created.id.to_string(), None)
         .await?;

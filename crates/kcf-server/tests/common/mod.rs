@@ -338,6 +338,48 @@ impl Harness {
         self.db.store.put_entity_settings(s).await.unwrap();
     }
 
+    /// Signs in to the workspace as admin (created now if need be); the session cookie.
+    pub async fn sign_in(&self) -> String {
+        kcf_server::auth::ensure_admin(&*self.db.store, Some("test-admin-password"))
+            .await
+            .unwrap();
+        let signed_in = self
+            .web()
+            .post(format!("{}/login", self.url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("username=admin&password=test-admin-password&next=/")
+            .send()
+            .await
+            .unwrap();
+        signed_in.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A workspace page read with the session `cookie`; its HTML (and 200, asserted).
+    pub async fn page(&self, cookie: &str, path: &str) -> String {
+        let r = self
+            .web()
+            .get(format!("{}{path}", self.url()))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().await.unwrap()
+    }
+
+    fn web(&self) -> Client {
+        Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
     pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self
             .http

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use kcf_domain::{
     ApiToken, BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState,
     Enqueued, Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind,
-    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Session, Timestamp,
-    Transition,
+    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, SentDocument, Session,
+    Timestamp, Transition,
 };
 use sqlx::{
     PgConnection, PgPool,
@@ -459,6 +459,17 @@ impl Store for PgStore {
 
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {
         ops::history(&mut *self.conn().await?, id).await
+    }
+
+    async fn record_sent(&self, documents: &[SentDocument]) -> Result<()> {
+        if documents.is_empty() {
+            return Ok(());
+        }
+        ops::record_sent(&mut *self.conn().await?, documents).await
+    }
+
+    async fn sent(&self, id: MessageId) -> Result<Option<SentDocument>> {
+        ops::sent(&mut *self.conn().await?, id).await
     }
 
     async fn put_binding(&self, binding: &Binding) -> Result<()> {

@@ -10,8 +10,8 @@ use futures_util::FutureExt;
 use kcf_domain::{
     ApiToken, BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState,
     Enqueued, Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind,
-    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, Session, Timestamp,
-    Transition,
+    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, SentDocument, Session,
+    Timestamp, Transition,
 };
 use sqlx::{
     ConnectOptions, SqliteConnection, SqlitePool,
@@ -403,6 +403,20 @@ impl Store for SqliteStore {
 
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {
         ops::history(&mut *self.read().await?, id).await
+    }
+
+    async fn record_sent(&self, documents: &[SentDocument]) -> Result<()> {
+        if documents.is_empty() {
+            return Ok(());
+        }
+        let documents = documents.to_vec();
+        self.writer
+            .atomic(move |c| async move { ops::record_sent(c, &documents).await }.boxed())
+            .await
+    }
+
+    async fn sent(&self, id: MessageId) -> Result<Option<SentDocument>> {
+        ops::sent(&mut *self.read().await?, id).await
     }
 
     async fn put_binding(&self, binding: &Binding) -> Result<()> {

@@ -1,0 +1,8 @@
+-- What kcf last sent to the other system for a message (the record page's "Mapped to"):
+-- one row per message, replaced by each attempt, gone with the message.
+CREATE TABLE message_sent (
+    message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    at         INTEGER NOT NULL,
+    target     TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
