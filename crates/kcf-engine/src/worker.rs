@@ -212,6 +212,7 @@ async fn process_group(engine: Arc<Engine>, group: Vec<Claimed>, lease: Duration
     };
     let results = with_heartbeat(&engine, &group, lease, work).await;
     let elapsed = started.elapsed().as_secs_f64();
+    // What was sent is kept first, so a message never reads finished without it.
     keep_sent(&engine, &ctx, &group).await;
     for (c, result) in group.iter().zip(results) {
         finish(&engine, &ctx, c, result, elapsed).await;
