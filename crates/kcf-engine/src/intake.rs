@@ -164,6 +164,17 @@ impl Engine {
         }
         let event = kcf_bigcommerce::notify::parse(body)
             .map_err(|e| IntakeError::BadRequest(e.to_string()))?;
+        // The payload's hash covers scope, record and `created_at` in whole seconds: two
+        // changes of one record within a second share it. The `webhook-id` (Standard
+        // Webhooks) is the same for every retry and duplicate of one event and differs
+        // between events, so with it the later change is not taken for a resend.
+        let dedup_key = match headers("webhook-id").and_then(|v| String::from_utf8(v).ok()) {
+            Some(id) if !id.trim().is_empty() => {
+                let id: String = id.trim().chars().take(200).collect();
+                format!("{}:{id}", event.hash)
+            }
+            _ => event.hash.clone(),
+        };
         let mut report = IntakeReport::default();
         let Some(entity) = event.entity else {
             report
@@ -190,7 +201,7 @@ impl Engine {
             key,
             "bigcommerce",
         )
-        .with_dedup_key(event.hash.clone())
+        .with_dedup_key(dedup_key)
         .with_description(format!(
             "{} {} ({})",
             entity_label(entity),

@@ -229,9 +229,39 @@ async fn bad_webhooks_are_refused_and_not_stored(backend: &str) {
         assert_eq!(r.status(), 400, "{what}");
     }
     assert_eq!(stored(&h).await, 0, "nothing refused is stored");
-    let r = send(Some(secret_value), now, good_sig, body).await.unwrap();
+    let r = send(Some(secret_value), now, good_sig.clone(), body.clone())
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "the good one is accepted");
     assert_eq!(stored(&h).await, 1);
+    // A resend of that event (same webhook-id) is the same message.
+    let r = send(Some(secret_value), now, good_sig, body.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(stored(&h).await, 1, "a resend is deduplicated");
+    // Another event with the same payload hash (the same record changed again within the
+    // same second): a message of its own, not lost as a "duplicate".
+    let r = h
+        .http
+        .post(&url)
+        .header(ingress.webhook_header.as_str(), secret_value)
+        .header("webhook-id", "msg_2")
+        .header("webhook-timestamp", now.to_string())
+        .header(
+            "webhook-signature",
+            common::sign(&secret, "msg_2", now, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        stored(&h).await,
+        2,
+        "a second change in the same second is kept"
+    );
     h.stop().await;
 }
 

@@ -12,13 +12,18 @@ use crate::{
 };
 
 /// The fields both sides hold.
-pub fn fingerprint_of(r: &CustomerRecord) -> String {
+///
+/// `erp_class` is the customer class as the ERP names it, when the customer-class mapping
+/// links it to a store group (from either side), so both directions compute the same value
+/// and a class change alone is still a change.
+pub fn fingerprint_of(r: &CustomerRecord, erp_class: Option<&str>) -> String {
     fingerprint(&(
         r.email.trim().to_lowercase(),
         r.first_name.trim(),
         r.last_name.trim(),
         r.company.trim(),
         r.phone.trim(),
+        erp_class.map(str::to_uppercase),
     ))
 }
 
@@ -42,15 +47,16 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
     };
     let record = kcf_acumatica::mapping::customer(&customer);
     need_email(&record, "Acumatica")?;
-    let fp = fingerprint_of(&record);
     // The ERP's customer class becomes the store's customer group through the mapping; an
     // unmapped class leaves the group alone.
     let classes = ctx.mapping(MappingKind::CustomerClass).await?;
+    let group = record
+        .class
+        .as_deref()
+        .and_then(|c| classes.get(c).cloned());
+    let fp = fingerprint_of(&record, record.class.as_deref().filter(|_| group.is_some()));
     let input = bc_map::customer_input(&CustomerRecord {
-        class: record
-            .class
-            .as_deref()
-            .and_then(|c| classes.get(c).cloned()),
+        class: group,
         ..record.clone()
     });
     if let Some(b) = ctx.by_erp(Entity::Customer, key).await? {
@@ -117,8 +123,7 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
     };
     let record = bc_map::customer(&customer);
     need_email(&record, "store")?;
-    let fp = fingerprint_of(&record);
-    let erp_id = upsert_in_erp(ctx, &record, Some(key), &fp).await?;
+    let erp_id = upsert_in_erp(ctx, &record, Some(key)).await?;
     Ok(Applied::processed(erp_id.1.replace("{}", &erp_id.0)))
 }
 
@@ -128,7 +133,6 @@ pub async fn upsert_in_erp(
     ctx: &Ctx,
     record: &CustomerRecord,
     external: Option<&str>,
-    fp: &str,
 ) -> ApplyResult<(String, &'static str)> {
     // The store's customer group becomes the ERP's customer class through the mapping; an
     // unmapped group leaves the class to Acumatica's default.
@@ -138,6 +142,7 @@ pub async fn upsert_in_erp(
         .as_deref()
         .and_then(|group| super::store_to_erp(&classes, group));
     let class = class.as_deref();
+    let fp = &fingerprint_of(record, class);
     if let Some(ext) = external
         && let Some(b) = ctx.by_external(Entity::Customer, ext).await?
     {

@@ -122,8 +122,5 @@ async fn resolve_customer(ctx: &Ctx, r: &OrderRecord) -> ApplyResult<String> {
         class: None,
         modified_at: None,
     };
-    let fp = customer::fingerprint_of(&record);
-    Ok(customer::upsert_in_erp(ctx, &record, external, &fp)
-        .await?
-        .0)
+    Ok(customer::upsert_in_erp(ctx, &record, external).await?.0)
 }
