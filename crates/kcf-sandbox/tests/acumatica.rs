@@ -990,14 +990,15 @@ async fn license_throttling_refuses_a_request_that_waited_too_long() {
 async fn idle_sessions_time_out_and_free_their_license_slot() {
     let erp = Erp::start(AcumaticaConfig {
         max_sessions: 1,
-        session_idle: std::time::Duration::from_millis(300),
+        session_idle: std::time::Duration::from_millis(1_000),
         ..Default::default()
     })
     .await;
     assert_eq!(erp.login(&erp.http, "sandbox").await, 204);
     // In use, it stays.
     for _ in 0..3 {
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        // Margins wide enough for a loaded CI machine: used every 300 ms, idle after 1 s.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert_eq!(
             erp.call(Method::GET, "/StockItem?$top=1", None).await.0,
             200
@@ -1010,7 +1011,7 @@ async fn idle_sessions_time_out_and_free_their_license_slot() {
         "the one slot is taken"
     );
     // Idle past the timeout: the slot frees and the old session is gone.
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
     assert_eq!(erp.login(&other, "sandbox").await, 204);
     assert_eq!(
         erp.call(Method::GET, "/StockItem?$top=1", None).await.0,
