@@ -3,10 +3,14 @@
 //! which is after the commit.
 
 use kcf_domain::{
-    ConnectorId, ConnectorState, Direction, Entity, EntitySettings, Mode, NewMessage, RecordKey,
+    ConnectorId, ConnectorState, Direction, Enqueued, Entity, EntitySettings, MessageStatus, Mode,
+    NewMessage, RecordKey,
 };
 
 use crate::Engine;
+
+/// Re-checks one webhook without a `webhook-id` may add after messages that already ran.
+const RECHECKS: usize = 3;
 
 /// What a notification became.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -168,12 +172,13 @@ impl Engine {
         // changes of one record within a second share it. The `webhook-id` (Standard
         // Webhooks) is the same for every retry and duplicate of one event and differs
         // between events, so with it the later change is not taken for a resend.
-        let dedup_key = match headers("webhook-id").and_then(|v| String::from_utf8(v).ok()) {
-            Some(id) if !id.trim().is_empty() => {
-                let id: String = id.trim().chars().take(200).collect();
-                format!("{}:{id}", event.hash)
-            }
-            _ => event.hash.clone(),
+        let delivery = headers("webhook-id")
+            .and_then(|v| String::from_utf8(v).ok())
+            .map(|id| id.trim().chars().take(200).collect::<String>())
+            .filter(|id| !id.is_empty());
+        let dedup_key = match &delivery {
+            Some(id) => format!("{}:{id}", event.hash),
+            None => event.hash.clone(),
         };
         let mut report = IntakeReport::default();
         let Some(entity) = event.entity else {
@@ -209,8 +214,36 @@ impl Engine {
             event.scope
         ))
         .with_payload(payload);
-        self.enqueue(vec![message], &mut report, "bigcommerce")
-            .await?;
+        if delivery.is_some() {
+            self.enqueue(vec![message], &mut report, "bigcommerce")
+                .await?;
+            return Ok(report);
+        }
+        // Without a webhook-id, a resend and a second change within the same second look the
+        // same. A copy whose message has not run yet changes nothing (that run reads the record
+        // as it is then). One whose message already ran, or is running, may carry a later
+        // change: it becomes a re-check, keyed on the message it follows, so that the change
+        // is not lost. A true resend then costs one read of the record.
+        let mut message = message;
+        for _ in 0..RECHECKS {
+            let [enqueued] = self
+                .enqueue(vec![message.clone()], &mut report, "bigcommerce")
+                .await?[..]
+            else {
+                break;
+            };
+            if !enqueued.duplicate {
+                break;
+            }
+            let still_to_run =
+                self.store.message(enqueued.id).await?.is_none_or(|m| {
+                    matches!(m.status, MessageStatus::Pending | MessageStatus::Failed)
+                });
+            if still_to_run {
+                break;
+            }
+            message = message.with_dedup_key(format!("{}:after:{}", event.hash, enqueued.id.0));
+        }
         Ok(report)
     }
 
@@ -227,22 +260,20 @@ impl Engine {
         messages: Vec<NewMessage>,
         report: &mut IntakeReport,
         source: &'static str,
-    ) -> Result<(), IntakeError> {
+    ) -> Result<Vec<Enqueued>, IntakeError> {
         if messages.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        for e in self.store.enqueue_many(messages).await? {
-            if e.duplicate {
-                report.duplicates += 1;
-            } else {
-                report.stored += 1;
-            }
-        }
+        let enqueued = self.store.enqueue_many(messages).await?;
+        let duplicates = enqueued.iter().filter(|e| e.duplicate).count();
+        let stored = enqueued.len() - duplicates;
+        report.duplicates += duplicates;
+        report.stored += stored;
         metrics::counter!("kcf_notifications_total", "source" => source, "result" => "stored")
-            .increment(report.stored as u64);
+            .increment(stored as u64);
         metrics::counter!("kcf_notifications_total", "source" => source, "result" => "duplicate")
-            .increment(report.duplicates as u64);
-        Ok(())
+            .increment(duplicates as u64);
+        Ok(enqueued)
     }
 }
 

@@ -252,7 +252,7 @@ async fn bad_webhooks_are_refused_and_not_stored(backend: &str) {
             "webhook-signature",
             common::sign(&secret, "msg_2", now, &body),
         )
-        .body(body)
+        .body(body.clone())
         .send()
         .await
         .unwrap();
@@ -262,6 +262,43 @@ async fn bad_webhooks_are_refused_and_not_stored(backend: &str) {
         2,
         "a second change in the same second is kept"
     );
+
+    // Without a webhook-id (a sender that does not sign) the hash is all there is: a copy
+    // while the message waits is a duplicate; a copy after it ran may be a later change and
+    // becomes a re-check, once.
+    let other = body.replace("\"id\":5", "\"id\":6");
+    assert_ne!(other, body);
+    let unsigned = |body: String| {
+        h.http
+            .post(&url)
+            .header(ingress.webhook_header.as_str(), secret_value)
+            .header("webhook-id", "")
+            .header("webhook-timestamp", now.to_string())
+            .header("webhook-signature", common::sign(&secret, "", now, &body))
+            .body(body)
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(unsigned(other.clone()).await.unwrap().status(), 200);
+    }
+    assert_eq!(stored(&h).await, 3, "a copy while it waits is a duplicate");
+    let claimed =
+        h.db.store
+            .claim("test", 10, std::time::Duration::from_secs(30))
+            .await
+            .unwrap();
+    for c in &claimed {
+        h.db.store
+            .complete(&c.lease, kcf_domain::Outcome::Processed, None)
+            .await
+            .unwrap();
+    }
+    let r = unsigned(other.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let report: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(stored(&h).await, 4, "after it ran: a re-check ({report})");
+    assert_eq!(unsigned(other).await.unwrap().status(), 200);
+    assert_eq!(stored(&h).await, 4, "the re-check waits: a duplicate again");
     h.stop().await;
 }
 
