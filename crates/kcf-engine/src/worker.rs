@@ -229,22 +229,27 @@ async fn keep_sent(engine: &Engine, ctx: &Ctx, group: &[Claimed]) {
         return;
     }
     let at = Timestamp::now();
+    // The last document per record key (`None`: the group's only message); later ones win.
+    let mut last: std::collections::HashMap<Option<String>, crate::connector::Sent> =
+        std::collections::HashMap::new();
+    for s in sent {
+        last.insert(s.key.clone(), s);
+    }
     let documents: Vec<SentDocument> = group
         .iter()
         .filter_map(|c| {
             let key = c.message.record_key.as_str();
-            sent.iter()
-                .rev()
-                .find(|s| match &s.key {
-                    Some(k) => k == key,
-                    None => group.len() == 1,
-                })
-                .map(|s| SentDocument {
-                    message_id: c.message.id,
-                    at,
-                    target: s.target.clone(),
-                    body: s.body.clone(),
-                })
+            let s = match last.remove(&Some(key.to_owned())) {
+                Some(s) => s,
+                None if group.len() == 1 => last.remove(&None)?,
+                None => return None,
+            };
+            Some(SentDocument {
+                message_id: c.message.id,
+                at,
+                target: s.target,
+                body: s.body,
+            })
         })
         .collect();
     if let Err(e) = engine.store.record_sent(&documents).await {

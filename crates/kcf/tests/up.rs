@@ -24,17 +24,22 @@ fn kcf(url: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-async fn counts(http: &reqwest::Client, url: &str) -> Vec<(String, String, u64)> {
-    let v: Value = http
-        .get(format!("{url}/api/v1/messages/counts"))
+/// `GET {url}/api/v1{path}` with the test's token, as JSON.
+async fn api_get(http: &reqwest::Client, url: &str, path: &str) -> Value {
+    http.get(format!("{url}/api/v1{path}"))
         .bearer_auth("up-test-token")
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    v.as_array()
+        .unwrap()
+}
+
+async fn counts(http: &reqwest::Client, url: &str) -> Vec<(String, String, u64)> {
+    api_get(http, url, "/messages/counts")
+        .await
+        .as_array()
         .unwrap()
         .iter()
         .map(|c| {
@@ -210,17 +215,12 @@ async fn up_syncs_and_the_batch_commands_work() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("UPTEST-"));
 
     // One message in detail, then a resync of its record.
-    let page: Value = http
-        .get(format!(
-            "{url}/api/v1/messages?connector=sandbox&entity=product&text=UPTEST-1&status=processed&limit=100"
-        ))
-        .bearer_auth("up-test-token")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = api_get(
+        &http,
+        &url,
+        "/messages?connector=sandbox&entity=product&text=UPTEST-1&status=processed&limit=100",
+    )
+    .await;
     // The oldest: the one that created the store product (later ones found it unchanged).
     let id = page["items"]
         .as_array()
