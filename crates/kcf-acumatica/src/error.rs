@@ -79,22 +79,33 @@ fn describe(fields: &[(String, String)]) -> String {
 }
 
 impl Error {
-    /// Whether the same call may work later: timeouts, connection failures, 5xx and 429 are
-    /// worth retrying; a session lost again just after signing in is too; refusals (400, 404, 412, 422),
-    /// a refused sign-in, bad settings
-    /// and unreadable successful answers are not.
+    /// Whether the same call may work later: timeouts, connection failures, 5xx, 429, answers
+    /// cut short or unreadable, and a session lost again just after signing in are worth
+    /// retrying; refusals (400, 404, 412, 422), a refused sign-in and bad settings are not.
     pub fn is_retriable(&self) -> bool {
         match self {
-            Self::Connect(_) | Self::Timeout(_) | Self::Throttled { .. } | Self::SessionLost(_) => {
-                true
-            }
+            Self::Connect(_)
+            | Self::Timeout(_)
+            | Self::Throttled { .. }
+            | Self::SessionLost(_)
+            | Self::Decode(_) => true,
             Self::Http { status, .. } => *status >= 500 || *status == 408,
             Self::Config(_)
             | Self::Invalid(_)
             | Self::Unauthorized(_)
             | Self::NotFound(_)
-            | Self::Validation { .. }
-            | Self::Decode(_) => false,
+            | Self::Validation { .. } => false,
+        }
+    }
+
+    /// Whether Acumatica itself is out or cannot answer properly (not reached, no answer in
+    /// time, a 5xx, an answer cut short or unreadable, sessions ended as fast as they are
+    /// opened): nothing about the record, so it spends no attempt; many in a row are an outage.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Connect(_) | Self::Timeout(_) | Self::SessionLost(_) | Self::Decode(_) => true,
+            Self::Http { status, .. } => *status >= 500 || *status == 408,
+            _ => false,
         }
     }
 
@@ -209,7 +220,9 @@ mod tests {
         };
         assert!(throttled.is_retriable());
         assert_eq!(throttled.retry_after(), Some(Duration::from_secs(3)));
-        assert!(!Error::Decode("eof".into()).is_retriable());
+        assert!(Error::Decode("eof".into()).is_retriable());
+        assert!(Error::Decode("eof".into()).is_unavailable());
+        assert!(!http(422).is_unavailable() && http(502).is_unavailable());
         assert!(!Error::Unauthorized("Invalid credentials".into()).is_retriable());
         assert_eq!(http(412).status(), Some(412));
     }

@@ -202,6 +202,12 @@ impl BigCommerceClient {
         self.inner.limiter.pause_until(until);
     }
 
+    /// kcf's own record of the requests it started and the pauses it learnt of (for the
+    /// causal check that it sends nothing while it knows it must wait).
+    pub fn rate_limit_journal(&self) -> crate::limit::RateLimitJournal {
+        self.inner.limiter.journal()
+    }
+
     /// Requests this client has sent to the store so far.
     pub fn requests_sent(&self) -> u64 {
         self.inner

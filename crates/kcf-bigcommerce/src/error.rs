@@ -20,13 +20,13 @@ pub enum Error {
         retry_after: Duration,
     },
     /// No answer within the configured timeout.
-    #[error("BigCommerce did not answer in time while {action}; kcf will try again")]
+    #[error("BigCommerce did not answer in time while {action}")]
     Timeout {
         /// What kcf was doing ("reading products").
         action: String,
     },
     /// BigCommerce could not be reached at all.
-    #[error("kcf could not connect to BigCommerce while {action} ({message}); kcf will try again")]
+    #[error("kcf could not connect to BigCommerce while {action} ({message})")]
     Connect {
         /// What kcf was doing.
         action: String,
@@ -34,7 +34,7 @@ pub enum Error {
         message: String,
     },
     /// The connection broke during the exchange.
-    #[error("the connection to BigCommerce broke while {action} ({message}); kcf will try again")]
+    #[error("the connection to BigCommerce broke while {action} ({message})")]
     Transport {
         /// What kcf was doing.
         action: String,
@@ -94,12 +94,9 @@ pub enum Error {
         /// The whole sentence.
         message: String,
     },
-    /// A 2xx whose body kcf could not read. Not retried automatically: the same answer would
-    /// most likely come back.
-    #[error(
-        "BigCommerce answered {action} with something kcf could not read ({message}); kcf does \
-         not retry this by itself: check the record in BigCommerce, then retry the message"
-    )]
+    /// A 2xx whose body kcf could not read: cut short on the way, or garbled. Worth another
+    /// try: a proxy or a half-closed connection does this, and the record is not to blame.
+    #[error("BigCommerce answered {action} with something kcf could not read ({message})")]
     Decode {
         /// What kcf was doing.
         action: String,
@@ -112,8 +109,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the same call may succeed later: timeouts, network failures, 5xx and rate
-    /// limits. Every 4xx, unreadable answers and bad settings are fatal.
+    /// Whether the same call may succeed later: timeouts, network failures, 5xx, answers cut
+    /// short or unreadable, and rate limits. Every 4xx and bad settings are fatal.
     pub fn is_retriable(&self) -> bool {
         matches!(
             self,
@@ -122,6 +119,21 @@ impl Error {
                 | Self::Connect { .. }
                 | Self::Transport { .. }
                 | Self::Server { .. }
+                | Self::Decode { .. }
+        )
+    }
+
+    /// Whether the store itself is out or cannot answer properly (not reached, no answer in
+    /// time, a 5xx, an answer cut short or unreadable): nothing about the record, so it spends
+    /// no attempt; many in a row are an outage.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. }
+                | Self::Connect { .. }
+                | Self::Transport { .. }
+                | Self::Server { .. }
+                | Self::Decode { .. }
         )
     }
 
@@ -236,16 +248,12 @@ impl Error {
             },
             503 => Self::Server {
                 status,
-                message: format!(
-                    "BigCommerce is unavailable, perhaps for maintenance ({title}); kcf will try again"
-                ),
+                message: format!("BigCommerce is unavailable, perhaps for maintenance ({title})"),
                 retry_after,
             },
             500..=599 => Self::Server {
                 status,
-                message: format!(
-                    "BigCommerce had a problem of its own ({status}: {title}); kcf will try again"
-                ),
+                message: format!("BigCommerce had a problem of its own ({status}: {title})"),
                 retry_after,
             },
             _ => Self::Rejected {

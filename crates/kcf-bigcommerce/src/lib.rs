@@ -34,7 +34,7 @@ pub use client::{
 };
 pub use config::BigCommerceConfig;
 pub use error::Error;
-pub use limit::RateLimitStatus;
+pub use limit::{LimitEvent, RateLimitJournal, RateLimitStatus};
 pub use mapping::MappingError;
 pub use model::{
     Category, CategoryInput, Customer, CustomerInput, Hook, HookInput, Order, OrderAddress,

@@ -29,6 +29,84 @@ const OVERLOADED_PAUSE: Duration = Duration::from_secs(5);
 /// A reset this much later than the one kcf knows means a new window has begun.
 const NEW_WINDOW_JUMP_MS: i64 = 500;
 
+/// How many events the journal keeps (the newest).
+const JOURNAL_LEN: usize = 40_000;
+
+/// One entry of kcf's own record of its traffic, in the order the limiter saw them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitEvent {
+    /// A request passed the limiter and was sent, at this time.
+    Started(Timestamp),
+    /// kcf learnt (at `learnt`) that it must send nothing until `until`.
+    Paused {
+        /// When kcf learnt of it (the answer was read, or another process's pause mirrored).
+        learnt: Timestamp,
+        /// Until when it sends nothing.
+        until: Timestamp,
+    },
+}
+
+/// kcf's own record of when it started requests and when it learnt of pauses, in the order
+/// they happened: the causal check that nothing is sent while kcf knows it must wait (a
+/// request already on the wire when a 429 arrives was in flight, not sent during a pause).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateLimitJournal {
+    /// The newest events, oldest first.
+    pub events: Vec<LimitEvent>,
+}
+
+impl RateLimitJournal {
+    /// Requests started while a pause kcf had already learnt of was still in force.
+    pub fn started_during_pauses(&self) -> usize {
+        let mut known_until: Option<Timestamp> = None;
+        let mut violations = 0;
+        for e in &self.events {
+            match *e {
+                LimitEvent::Paused { until, .. } => known_until = known_until.max(Some(until)),
+                LimitEvent::Started(at) => {
+                    if known_until.is_some_and(|u| at < u) {
+                        violations += 1;
+                    }
+                }
+            }
+        }
+        violations
+    }
+
+    /// Pauses learnt.
+    pub fn pauses(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| matches!(e, LimitEvent::Paused { .. }))
+            .count()
+    }
+
+    /// Requests started.
+    pub fn started(&self) -> usize {
+        self.events.len() - self.pauses()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Journal(std::collections::VecDeque<LimitEvent>);
+
+impl Journal {
+    fn push(&mut self, e: LimitEvent) {
+        if self.0.len() == JOURNAL_LEN {
+            self.0.pop_front();
+        }
+        self.0.push_back(e);
+    }
+
+    fn start(&mut self, at: Timestamp) {
+        self.push(LimitEvent::Started(at));
+    }
+
+    fn pause(&mut self, learnt: Timestamp, until: Timestamp) {
+        self.push(LimitEvent::Paused { learnt, until });
+    }
+}
+
 /// What kcf knows of the store's request budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitStatus {
@@ -56,6 +134,7 @@ struct State {
     paused_until: Option<Timestamp>,
     /// 429s in a row, to back off further when they repeat.
     throttled_in_a_row: u32,
+    journal: Journal,
 }
 
 /// One store's limiter; a client holds one, shared by every clone.
@@ -135,6 +214,7 @@ impl Limiter {
                 s.budget = None;
             }
         }
+        s.journal.start(now);
         Ok(())
     }
 
@@ -170,6 +250,7 @@ impl Limiter {
             if s.budget == Some(0) {
                 let resume = s.reset_at.unwrap_or(reset_at).plus(MARGIN);
                 s.paused_until = s.paused_until.max(Some(resume));
+                s.journal.pause(now, resume);
             }
         }
         if status != 429 {
@@ -193,6 +274,7 @@ impl Limiter {
         let pause = asked.max(backoff) + MARGIN;
         let resume = now.plus(pause);
         s.paused_until = s.paused_until.max(Some(resume));
+        s.journal.pause(now, resume);
         Some(until(now, s.paused_until.unwrap_or(resume)))
     }
 
@@ -200,6 +282,14 @@ impl Limiter {
     pub(crate) fn pause_until(&self, until: Timestamp) {
         let mut s = self.lock();
         s.paused_until = s.paused_until.max(Some(until));
+        s.journal.pause(Timestamp::now(), until);
+    }
+
+    pub(crate) fn journal(&self) -> RateLimitJournal {
+        let s = self.lock();
+        RateLimitJournal {
+            events: s.journal.0.iter().copied().collect(),
+        }
     }
 
     pub(crate) fn status(&self) -> RateLimitStatus {
@@ -268,6 +358,38 @@ mod tests {
         assert!(l.observe(429, &bare).unwrap() >= Duration::from_secs(2));
         let l = Limiter::new(1000, Duration::from_secs(30)).unwrap();
         assert!(l.observe(429, &HeaderMap::new()).unwrap() >= OVERLOADED_PAUSE);
+    }
+
+    #[tokio::test]
+    async fn the_journal_records_starts_and_pauses_in_order() {
+        let l = Limiter::new(1000, Duration::from_secs(30)).unwrap();
+        l.acquire().await.unwrap();
+        l.observe(429, &headers(0, 60_000)).unwrap();
+        assert!(
+            l.acquire().await.is_err(),
+            "nothing starts during the pause"
+        );
+        let j = l.journal();
+        assert_eq!(j.started(), 1);
+        assert!(
+            j.pauses() >= 1,
+            "the spent budget and the 429 are both pauses"
+        );
+        assert_eq!(j.started_during_pauses(), 0);
+        // The check itself: a start logged after a pause it falls inside is a violation.
+        let t = Timestamp(1_000);
+        let bad = RateLimitJournal {
+            events: vec![
+                LimitEvent::Started(t),
+                LimitEvent::Paused {
+                    learnt: t,
+                    until: Timestamp(2_000),
+                },
+                LimitEvent::Started(Timestamp(1_500)),
+                LimitEvent::Started(Timestamp(2_000)),
+            ],
+        };
+        assert_eq!(bad.started_during_pauses(), 1);
     }
 
     #[tokio::test]

@@ -49,6 +49,8 @@ pub struct Connector {
     pub paused_until: Option<Timestamp>,
     /// Why it is paused, in plain words.
     pub pause_reason: Option<String>,
+    /// Set while the other system is out (kcf found it, and probes until it answers).
+    pub outage: Option<Outage>,
     /// Non-secret settings (endpoint URLs, company, store hash…).
     pub settings: serde_json::Value,
     /// Credentials, sealed (encrypted) by the caller; the store keeps bytes it cannot read.
@@ -72,12 +74,32 @@ impl Connector {
             state: ConnectorState::Running,
             paused_until: None,
             pause_reason: None,
+            outage: None,
             settings: serde_json::Value::Object(Default::default()),
             sealed_credentials: None,
             created_at: now,
             updated_at: now,
         }
     }
+}
+
+/// An outage of a connector's other system: nothing is claimed for the connector while it
+/// lasts, and one probe at a time, at growing intervals, finds out when it is back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outage {
+    /// Which system is out.
+    pub system: Platform,
+    /// When kcf found it.
+    pub since: Timestamp,
+    /// What the last failure said, in plain words.
+    pub reason: String,
+    /// Probes that failed since it began.
+    pub probes: u32,
+    /// When the next probe goes out.
+    pub next_probe_at: Timestamp,
+    /// No probes: a person must act first (the sign-in was refused; probing with wrong
+    /// credentials could lock the user).
+    pub needs_person: bool,
 }
 
 /// How one entity syncs for one connector.

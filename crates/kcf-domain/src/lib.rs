@@ -18,7 +18,7 @@ mod time;
 pub use auth::{ApiToken, Session};
 pub use batch::{BatchMode, BatchRun, BatchStatus, NewBatchRun};
 pub use connector::{
-    Binding, Connector, ConnectorState, EntitySettings, Mapping, MappingKind, Platform,
+    Binding, Connector, ConnectorState, EntitySettings, Mapping, MappingKind, Outage, Platform,
 };
 pub use entity::{Direction, Entity, Mode, SyncDirection};
 pub use ids::{ConnectorId, InvalidId, MessageId, RecordKey};

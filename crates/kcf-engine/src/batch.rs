@@ -12,10 +12,17 @@ use kcf_domain::{
 use kcf_store::{ActionReport, MessageFilter, PageRequest};
 use serde_json::Value;
 
-use crate::{Engine, connector::Ctx, error::EngineError};
+use crate::{
+    Engine,
+    connector::Ctx,
+    error::{ApplyError, EngineError},
+};
 
 /// Records per listing page.
 pub const PAGE: u32 = 500;
+/// Times a listing page is tried again while its system is unavailable (about a minute in
+/// all) before the run is marked failed.
+const LISTING_RETRIES: u32 = 7;
 /// The longest window one batch may cover (a guard against a typo listing years).
 pub const MAX_WINDOW_DAYS: i64 = 3660;
 
@@ -100,7 +107,10 @@ impl Engine {
     ) -> Result<BatchRun, EngineError> {
         let mut checkpoint = run.checkpoint.clone();
         loop {
-            let page = match list_page(ctx, &run, checkpoint.as_deref()).await {
+            let page = match self
+                .list_page_patiently(ctx, &run, checkpoint.as_deref())
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => {
                     let message = e.to_string();
@@ -114,13 +124,28 @@ impl Engine {
                             Some(&message),
                         )
                         .await?;
-                    return Err(e);
+                    return Err(e.into());
                 }
             };
             let (records, next) = page;
             let listed = records.len() as u64;
+            // A person listing a window again gets the records' waiting messages moved into
+            // this run (with the new listing), not a second message each.
+            let adopted: std::collections::HashSet<String> = if run.mode == BatchMode::ByDate {
+                let rows: Vec<(String, String, Value)> = records
+                    .iter()
+                    .map(|r| (r.key.clone(), r.description.clone(), r.payload.clone()))
+                    .collect();
+                self.store
+                    .adopt_batch_messages(run.id, ctx.id(), run.entity, &rows)
+                    .await?
+                    .into_iter()
+                    .collect()
+            } else {
+                Default::default()
+            };
             let mut messages = Vec::with_capacity(records.len());
-            for r in records {
+            for r in records.into_iter().filter(|r| !adopted.contains(&r.key)) {
                 let Ok(key) = RecordKey::parse(r.key.clone()) else {
                     continue;
                 };
@@ -142,16 +167,17 @@ impl Engine {
                 m.source_modified_at = r.modified;
                 messages.push(m);
             }
-            let enqueued = if messages.is_empty() {
-                0
-            } else {
-                self.store
-                    .enqueue_many(messages)
-                    .await?
-                    .iter()
-                    .filter(|e| !e.duplicate)
-                    .count() as u64
-            };
+            let enqueued = adopted.len() as u64
+                + if messages.is_empty() {
+                    0
+                } else {
+                    self.store
+                        .enqueue_many(messages)
+                        .await?
+                        .iter()
+                        .filter(|e| !e.duplicate)
+                        .count() as u64
+                };
             let status = if next.is_some() {
                 BatchStatus::Listing
             } else {
@@ -164,6 +190,35 @@ impl Engine {
             match next {
                 Some(n) => checkpoint = Some(n),
                 None => return Ok(run),
+            }
+        }
+    }
+
+    /// Lists one page; waits out rate limits (the run goes on from its checkpoint when the
+    /// budget is back) and retries an unavailable system a few times at growing intervals.
+    async fn list_page_patiently(
+        &self,
+        ctx: &Ctx,
+        run: &BatchRun,
+        checkpoint: Option<&str>,
+    ) -> Result<(Vec<Listed>, Option<String>), ApplyError> {
+        let mut unavailable = 0u32;
+        loop {
+            match list_page(ctx, run, checkpoint).await {
+                Ok(page) => return Ok(page),
+                Err(ApplyError::RateLimited { message, until }) => {
+                    tracing::info!(run = run.id, error = %message, "batch listing waits for the rate limit");
+                    let wait = (until.0 - Timestamp::now().0).clamp(50, 120_000);
+                    tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+                }
+                Err(ApplyError::Unavailable { message, .. }) if unavailable < LISTING_RETRIES => {
+                    unavailable += 1;
+                    let wait = std::time::Duration::from_millis(500)
+                        .saturating_mul(1 << unavailable.min(6));
+                    tracing::info!(run = run.id, error = %message, attempt = unavailable, "batch listing retries");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -221,7 +276,7 @@ async fn list_page(
     ctx: &Ctx,
     run: &BatchRun,
     checkpoint: Option<&str>,
-) -> Result<(Vec<Listed>, Option<String>), EngineError> {
+) -> Result<(Vec<Listed>, Option<String>), ApplyError> {
     if run.entity == Entity::Order {
         return list_orders(ctx, run, checkpoint).await;
     }
@@ -231,9 +286,7 @@ async fn list_page(
         Entity::Customer => ErpEntity::Customer,
         Entity::Shipment => ErpEntity::Shipment,
         other => {
-            return Err(EngineError::Invalid(format!(
-                "{other} has no batch process"
-            )));
+            return Err(ApplyError::Invalid(format!("{other} has no batch process")));
         }
     };
     let query = ChangedQuery {
@@ -243,10 +296,12 @@ async fn list_page(
         top: PAGE,
         select: None,
     };
-    let rows =
-        ctx.conn.erp.changed(entity, &query).await.map_err(|e| {
-            EngineError::External(format!("listing Acumatica {}: {e}", entity.name()))
-        })?;
+    let rows = ctx
+        .conn
+        .erp
+        .changed(entity, &query)
+        .await
+        .map_err(|e| ApplyError::from(e).context(&format!("listing {}", entity.name())))?;
     let full = rows.len() as u32 >= PAGE;
     let next = if full {
         rows.last().and_then(|r| entity.key_of(r))
@@ -289,7 +344,7 @@ async fn list_orders(
     ctx: &Ctx,
     run: &BatchRun,
     checkpoint: Option<&str>,
-) -> Result<(Vec<Listed>, Option<String>), EngineError> {
+) -> Result<(Vec<Listed>, Option<String>), ApplyError> {
     let after: u64 = checkpoint.and_then(|c| c.parse().ok()).unwrap_or(0);
     let query = OrderQuery {
         min_date_modified: (run.mode != BatchMode::Full).then_some(run.window_from),
@@ -305,7 +360,7 @@ async fn list_orders(
         .store
         .orders(&query)
         .await
-        .map_err(|e| EngineError::External(format!("listing BigCommerce orders: {e}")))?;
+        .map_err(|e| ApplyError::from(e).context("listing orders"))?;
     let full = orders.len() >= 250;
     let last = orders.last().map(|o| o.id);
     let mut out = Vec::new();

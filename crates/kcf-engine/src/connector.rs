@@ -86,6 +86,8 @@ pub struct ConnectorRuntime {
     /// Serialises category creation in this process: products being applied in parallel may
     /// all need the same new category.
     pub(crate) category_lock: tokio::sync::Mutex<()>,
+    /// Failures of the other systems in a row, as this process saw them.
+    pub health: crate::health::Health,
 }
 
 impl ConnectorRuntime {
@@ -102,6 +104,7 @@ impl ConnectorRuntime {
             store,
             tree_id: tokio::sync::OnceCell::new(),
             category_lock: tokio::sync::Mutex::new(()),
+            health: crate::health::Health::default(),
         })
     }
 

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
-use kcf_domain::Timestamp;
+use kcf_domain::{Platform, Timestamp};
 
-/// Why an apply did not finish.
+/// Why an apply did not finish, sorted by what the worker does about it: only
+/// [`ApplyError::Retry`] and [`ApplyError::Invalid`] are about the record itself and spend its
+/// attempts; the others are about the other system, and the record waits without spending any.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    /// Worth another attempt later (a timeout, a 5xx, a dependency not synced yet).
+    /// About the record, and worth another attempt later (a dependency not synced yet).
     #[error("{message}")]
     Retry {
         /// What happened, in plain words.
@@ -15,13 +17,35 @@ pub enum ApplyError {
         /// Not before this long (the other side said so).
         after: Option<Duration>,
     },
-    /// The store's rate limit was hit: the whole connector waits until `until`.
+    /// The other system is out or cannot answer properly (not reached, no answer in time, a
+    /// 5xx, an answer cut short or unreadable): tried again later without spending an attempt;
+    /// enough of these in a row put the connector in an outage.
+    #[error("{message}")]
+    Unavailable {
+        /// Which system.
+        system: Platform,
+        /// What happened, in plain words.
+        message: String,
+        /// Not before this long (the other side said so).
+        after: Option<Duration>,
+    },
+    /// A rate limit or license limit of either system: the whole connector waits until
+    /// `until`, and the message is tried again then without spending an attempt.
     #[error("{message}")]
     RateLimited {
         /// What happened, in plain words.
         message: String,
         /// When the budget resets.
         until: Timestamp,
+    },
+    /// The other system refused kcf's sign-in (wrong credentials): the connector waits for a
+    /// person to fix its connection settings.
+    #[error("{message}")]
+    SignInRefused {
+        /// Which system.
+        system: Platform,
+        /// What it said.
+        message: String,
     },
     /// Cannot be synced as it is; another attempt would fail the same way.
     #[error("{0}")]
@@ -31,6 +55,9 @@ pub enum ApplyError {
     Store(#[from] kcf_store::StoreError),
 }
 
+/// How long a license or rate limit that named no time is waited out.
+const DEFAULT_LIMIT_PAUSE: Duration = Duration::from_secs(5);
+
 impl ApplyError {
     /// A retriable error with no wait imposed by the other side.
     pub fn retry(message: impl Into<String>) -> Self {
@@ -39,18 +66,89 @@ impl ApplyError {
             after: None,
         }
     }
+
+    /// The same error, its words prefixed with what kcf was doing ("listing orders: …").
+    pub fn context(self, doing: &str) -> Self {
+        let with = |m: String| format!("{doing}: {m}");
+        match self {
+            Self::Retry { message, after } => Self::Retry {
+                message: with(message),
+                after,
+            },
+            Self::Unavailable {
+                system,
+                message,
+                after,
+            } => Self::Unavailable {
+                system,
+                message: with(message),
+                after,
+            },
+            Self::RateLimited { message, until } => Self::RateLimited {
+                message: with(message),
+                until,
+            },
+            Self::SignInRefused { system, message } => Self::SignInRefused {
+                system,
+                message: with(message),
+            },
+            Self::Invalid(m) => Self::Invalid(with(m)),
+            Self::Store(s) => Self::Store(s),
+        }
+    }
+
+    /// A copy (the database error becomes a retry; it has no `Clone`).
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Retry { message, after } => Self::Retry {
+                message: message.clone(),
+                after: *after,
+            },
+            Self::Unavailable {
+                system,
+                message,
+                after,
+            } => Self::Unavailable {
+                system: *system,
+                message: message.clone(),
+                after: *after,
+            },
+            Self::RateLimited { message, until } => Self::RateLimited {
+                message: message.clone(),
+                until: *until,
+            },
+            Self::SignInRefused { system, message } => Self::SignInRefused {
+                system: *system,
+                message: message.clone(),
+            },
+            Self::Invalid(m) => Self::Invalid(m.clone()),
+            Self::Store(s) => Self::retry(format!("kcf's database: {s}")),
+        }
+    }
 }
 
 impl From<kcf_acumatica::Error> for ApplyError {
     fn from(e: kcf_acumatica::Error) -> Self {
         let message = format!("Acumatica: {e}");
-        if e.is_retriable() {
-            Self::Retry {
+        match &e {
+            kcf_acumatica::Error::Throttled { retry_after, .. } => Self::RateLimited {
+                message,
+                until: Timestamp::now().plus(retry_after.unwrap_or(DEFAULT_LIMIT_PAUSE)),
+            },
+            kcf_acumatica::Error::Unauthorized(_) => Self::SignInRefused {
+                system: Platform::Acumatica,
+                message,
+            },
+            _ if e.is_unavailable() => Self::Unavailable {
+                system: Platform::Acumatica,
                 message,
                 after: e.retry_after(),
-            }
-        } else {
-            Self::Invalid(message)
+            },
+            _ if e.is_retriable() => Self::Retry {
+                message,
+                after: e.retry_after(),
+            },
+            _ => Self::Invalid(message),
         }
     }
 }
@@ -58,19 +156,25 @@ impl From<kcf_acumatica::Error> for ApplyError {
 impl From<kcf_bigcommerce::Error> for ApplyError {
     fn from(e: kcf_bigcommerce::Error) -> Self {
         let message = format!("BigCommerce: {e}");
-        if let kcf_bigcommerce::Error::RateLimited { retry_after } = &e {
-            return Self::RateLimited {
+        match &e {
+            kcf_bigcommerce::Error::RateLimited { retry_after } => Self::RateLimited {
                 message,
                 until: Timestamp::now().plus(*retry_after),
-            };
-        }
-        if e.is_retriable() {
-            Self::Retry {
+            },
+            kcf_bigcommerce::Error::Unauthorized { .. } => Self::SignInRefused {
+                system: Platform::BigCommerce,
+                message,
+            },
+            _ if e.is_unavailable() => Self::Unavailable {
+                system: Platform::BigCommerce,
                 message,
                 after: e.retry_after(),
-            }
-        } else {
-            Self::Invalid(message)
+            },
+            _ if e.is_retriable() => Self::Retry {
+                message,
+                after: e.retry_after(),
+            },
+            _ => Self::Invalid(message),
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod connector;
 pub mod error;
+pub mod health;
 pub mod intake;
 pub mod processors;
 pub mod schedule;
@@ -26,6 +27,7 @@ use kcf_store::Store;
 pub use batch::BatchRequest;
 pub use connector::{ConnectorRuntime, ConnectorSpec, Ctx, IngressSecrets};
 pub use error::{Applied, ApplyError, EngineError};
+pub use health::OutagePolicy;
 pub use intake::{IntakeError, IntakeReport};
 pub use vault::Vault;
 pub use worker::WorkerConfig;

@@ -12,6 +12,7 @@ use crate::{
     Engine,
     connector::Ctx,
     error::{ApplyError, ApplyResult},
+    health::{self, OutagePolicy},
     processors,
 };
 
@@ -28,6 +29,8 @@ pub struct WorkerConfig {
     pub idle_wait: Duration,
     /// On shutdown, how long in-flight applies may finish before their leases are released.
     pub grace: Duration,
+    /// When a connector's other system counts as out, and how it is probed.
+    pub outage: OutagePolicy,
 }
 
 impl Default for WorkerConfig {
@@ -38,6 +41,7 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(60),
             idle_wait: Duration::from_secs(1),
             grace: Duration::from_secs(20),
+            outage: OutagePolicy::default(),
         }
     }
 }
@@ -47,6 +51,11 @@ impl Default for WorkerConfig {
 pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
     let mut tasks: JoinSet<()> = JoinSet::new();
     let mut last_reap = Timestamp(0);
+    let prober = tokio::spawn(health::run(
+        engine.clone(),
+        config.outage.clone(),
+        shutdown.clone(),
+    ));
     tracing::info!(owner = %config.owner, concurrency = config.concurrency, "worker started");
     loop {
         if *shutdown.borrow() {
@@ -110,7 +119,8 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
             }
             let engine = engine.clone();
             let lease = config.lease;
-            tasks.spawn(async move { process_group(engine, group, lease).await });
+            let policy = config.outage.clone();
+            tasks.spawn(async move { process_group(engine, group, lease, policy).await });
         }
     }
     let drained = tokio::time::timeout(config.grace, async {
@@ -125,6 +135,7 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
         // Aborting drops each task's guard, which releases its leases.
         tasks.shutdown().await;
     }
+    prober.abort();
     tracing::info!(owner = %config.owner, "worker stopped");
 }
 
@@ -172,7 +183,12 @@ impl Drop for Unfinished {
     }
 }
 
-async fn process_group(engine: Arc<Engine>, group: Vec<Claimed>, lease: Duration) {
+async fn process_group(
+    engine: Arc<Engine>,
+    group: Vec<Claimed>,
+    lease: Duration,
+    policy: OutagePolicy,
+) {
     let Some(first) = group.first() else {
         return;
     };
@@ -215,7 +231,7 @@ async fn process_group(engine: Arc<Engine>, group: Vec<Claimed>, lease: Duration
     // What was sent is kept first, so a message never reads finished without it.
     keep_sent(&engine, &ctx, &group).await;
     for (c, result) in group.iter().zip(results) {
-        finish(&engine, &ctx, c, result, elapsed).await;
+        finish(&engine, &ctx, c, result, elapsed, &policy).await;
     }
     guard.leases.clear();
 }
@@ -279,8 +295,20 @@ async fn with_heartbeat<F: std::future::Future<Output = Vec<ApplyResult>>>(
     }
 }
 
-async fn finish(engine: &Engine, ctx: &Ctx, c: &Claimed, result: ApplyResult, elapsed: f64) {
+async fn finish(
+    engine: &Engine,
+    ctx: &Ctx,
+    c: &Claimed,
+    result: ApplyResult,
+    elapsed: f64,
+    policy: &OutagePolicy,
+) {
     let m = &c.message;
+    match &result {
+        Err(ApplyError::Unavailable { .. } | ApplyError::SignInRefused { .. }) => {}
+        Err(ApplyError::Store(_)) => {}
+        _ => ctx.conn.health.answered(),
+    }
     let entity = m.entity.as_str();
     let outcome_label;
     let stored = match result {
@@ -323,7 +351,56 @@ async fn finish(engine: &Engine, ctx: &Ctx, c: &Claimed, result: ApplyResult, el
                 .await;
             metrics::counter!("kcf_rate_limit_pauses_total", "connector" => ctx.id().to_string())
                 .increment(1);
-            engine.store.release(&c.lease).await.map(|_| ())
+            let reason = format!("{message} (the connector waits; not counted as an attempt)");
+            engine
+                .store
+                .postpone(&c.lease, &reason, until)
+                .await
+                .map(|_| ())
+        }
+        Err(ApplyError::Unavailable {
+            system,
+            message,
+            after,
+        }) => {
+            outcome_label = "unavailable";
+            let in_a_row = ctx.conn.health.unavailable();
+            let now = Timestamp::now();
+            let until = if in_a_row >= policy.after_failures {
+                if let Err(e) = engine
+                    .enter_outage(ctx.id(), system, &message, false, policy)
+                    .await
+                {
+                    tracing::error!(error = %e, "recording the outage failed");
+                }
+                now
+            } else {
+                // A short wait of its own; an outage, if this is one, stops the queue soon.
+                let backoff = Duration::from_millis(250).saturating_mul(1 << in_a_row.min(6));
+                now.plus(after.unwrap_or_default().max(backoff))
+            };
+            tracing::info!(id = %m.id, key = %m.record_key, error = %message, in_a_row, "the other system did not answer properly");
+            let reason = format!("{message} (not counted as an attempt)");
+            engine
+                .store
+                .postpone(&c.lease, &reason, until)
+                .await
+                .map(|_| ())
+        }
+        Err(ApplyError::SignInRefused { system, message }) => {
+            outcome_label = "sign-in-refused";
+            if let Err(e) = engine
+                .enter_outage(ctx.id(), system, &message, true, policy)
+                .await
+            {
+                tracing::error!(error = %e, "recording the outage failed");
+            }
+            let reason = format!("{message} (not counted as an attempt)");
+            engine
+                .store
+                .postpone(&c.lease, &reason, Timestamp::now())
+                .await
+                .map(|_| ())
         }
         Err(ApplyError::Store(e)) => {
             outcome_label = "released";

@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use kcf_domain::{
     ApiToken, BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState,
     Enqueued, Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind,
-    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, SentDocument, Session,
-    Timestamp,
+    Message, MessageId, NewBatchRun, NewMessage, Outage, Outcome, RetryPolicy, SentDocument,
+    Session, Timestamp,
 };
 
 pub use error::{Result, StoreError};
@@ -126,6 +126,16 @@ pub trait Store: Send + Sync + Debug {
         until: Option<Timestamp>,
         reason: Option<&str>,
     ) -> Result<()>;
+    /// Records an outage of the connector's other system (workers claim nothing for it while
+    /// it lasts), or ends it with `None`.
+    async fn set_outage(&self, id: &ConnectorId, outage: Option<&Outage>) -> Result<()>;
+    /// Takes the right to probe an out connector whose probe `seen` is due, moving the next
+    /// one to `next`: true for exactly one caller, in every process.
+    async fn take_probe(&self, id: &ConnectorId, seen: Timestamp, next: Timestamp) -> Result<bool>;
+    /// The connector's ERP session, sealed by the caller, if one is kept.
+    async fn erp_session(&self, id: &ConnectorId) -> Result<Option<Vec<u8>>>;
+    /// Keeps (or forgets, with `None`) the connector's sealed ERP session.
+    async fn put_erp_session(&self, id: &ConnectorId, sealed: Option<&[u8]>) -> Result<()>;
     /// Replaces one entity's settings.
     async fn put_entity_settings(&self, settings: &EntitySettings) -> Result<()>;
     /// A connector's entity settings, one per entity.
@@ -172,6 +182,9 @@ pub trait Store: Send + Sync + Debug {
     ) -> Result<FailOutcome>;
     /// Gives a message back untouched (the attempt does not count); false when not ours.
     async fn release(&self, lease: &Lease) -> Result<bool>;
+    /// Gives a message back after an attempt that was not about the record (the other system
+    /// was out or busy): failed with `reason`, due at `until`, the attempt not counted.
+    async fn postpone(&self, lease: &Lease, reason: &str, until: Timestamp) -> Result<bool>;
     /// Returns messages whose lease ran out (at most `limit`) to the queue; how many.
     async fn reap_expired(&self, limit: u32) -> Result<u64>;
     /// Waits until new work may be due (a wake-up from an enqueue) or `timeout` passes.
@@ -251,6 +264,15 @@ pub trait Store: Send + Sync + Debug {
         status: BatchStatus,
         error: Option<&str>,
     ) -> Result<BatchRun>;
+    /// Moves the listed records' waiting batch messages of earlier runs into `run`, with the
+    /// new listing (record key, description, payload) as their payload; the keys moved.
+    async fn adopt_batch_messages(
+        &self,
+        run: i64,
+        connector: &ConnectorId,
+        entity: Entity,
+        listed: &[(String, String, serde_json::Value)],
+    ) -> Result<Vec<String>>;
     /// One batch run.
     async fn batch_run(&self, id: i64) -> Result<Option<BatchRun>>;
     /// The latest runs of an entity, newest first.

@@ -40,6 +40,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "sent",
         sql: include_str!("../migrations/sqlite/0005_sent.sql"),
     },
+    Migration {
+        version: 6,
+        name: "outage",
+        sql: include_str!("../migrations/sqlite/0006_outage.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -67,6 +72,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "sent",
         sql: include_str!("../migrations/postgres/0005_sent.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "outage",
+        sql: include_str!("../migrations/postgres/0006_outage.sql"),
     },
 ];
 

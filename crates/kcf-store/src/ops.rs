@@ -164,7 +164,7 @@ pub(crate) async fn claim(
         "SELECT s.connector, s.entity, s.auto_process
          FROM entity_settings s JOIN connectors c ON c.id = s.connector
          WHERE c.state = 'running' AND (c.paused_until IS NULL OR c.paused_until <= $1)
-           AND NOT s.paused",
+           AND c.outage_since IS NULL AND NOT s.paused",
     )
     .bind(now.0)
     .fetch_all(&mut *c)
@@ -217,7 +217,8 @@ pub(crate) async fn claim(
                  AND NOT EXISTS (
                      SELECT 1 FROM messages o
                      WHERE o.queue_key = m.queue_key AND o.id < m.id
-                       AND o.status IN ('pending', 'failed'))
+                       AND o.status IN ('pending', 'failed')
+                       AND (o.mode <> 'batch' OR o.manual))
                  ORDER BY m.next_attempt_at, m.id
                  LIMIT ",
     )
@@ -360,6 +361,71 @@ pub(crate) async fn release(c: &mut Conn, lease: &Lease, now: Timestamp) -> Resu
     .execute(&mut *c)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Gives a message back after an attempt that was not about the record (its other system was
+/// out or busy): failed, due at `until`, with `reason` as its error, the attempt not counted.
+pub(crate) async fn postpone(
+    c: &mut Conn,
+    lease: &Lease,
+    reason: &str,
+    until: Timestamp,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE messages SET status = 'failed', attempts = attempts - 1, next_attempt_at = $3,
+             last_error = $4, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+             updated_at = $5, transition_seq = transition_seq + 1, status_actor = lease_owner,
+             status_reason = $4
+         WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
+    )
+    .bind(lease.id.0)
+    .bind(&lease.token)
+    .bind(until.0)
+    .bind(reason)
+    .bind(now.0)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves the listed records' waiting batch messages (pending or failed, not processing) into
+/// `run`, with the new listing as their payload: listing a window again does not double the
+/// work. Returns the record keys it moved.
+pub(crate) async fn adopt_batch_messages(
+    c: &mut Conn,
+    run: i64,
+    connector: &ConnectorId,
+    entity: Entity,
+    listed: &[(String, String, serde_json::Value)],
+    now: Timestamp,
+) -> Result<Vec<String>> {
+    if listed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Db>::new("WITH u (record_key, description, payload) AS (");
+    q.push_values(listed, |mut row, (key, description, payload)| {
+        row.push_bind(key.as_str())
+            .push_bind(description.as_str())
+            .push_bind(Json(payload));
+    });
+    q.push(") UPDATE messages SET batch_run = ")
+        .push_bind(run)
+        .push(", description = u.description, payload = u.payload, updated_at = ")
+        .push_bind(now.0)
+        .push(" FROM u WHERE messages.connector = ")
+        .push_bind(connector.as_str())
+        .push(" AND messages.entity = ")
+        .push_bind(entity.as_str())
+        .push(
+            " AND messages.record_key = u.record_key AND messages.mode = 'batch'
+              AND messages.status IN ('pending', 'failed')
+              AND messages.batch_run IS NOT NULL AND messages.batch_run <> ",
+        )
+        .push_bind(run)
+        .push(" RETURNING messages.record_key");
+    let keys: Vec<String> = q.build_query_scalar().fetch_all(&mut *c).await?;
+    Ok(keys)
 }
 
 pub(crate) async fn reap_expired(c: &mut Conn, limit: u32, now: Timestamp) -> Result<u64> {
@@ -800,6 +866,82 @@ pub(crate) async fn hold_connector(
     if done.rows_affected() == 0 {
         return Err(StoreError::UnknownConnector(id.clone()));
     }
+    Ok(())
+}
+
+/// Records (or clears, with `None`) an outage of the connector's other system.
+pub(crate) async fn set_outage(
+    c: &mut Conn,
+    id: &ConnectorId,
+    outage: Option<&kcf_domain::Outage>,
+    now: Timestamp,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE connectors SET outage_since = $2, outage_reason = $3, outage_probes = $4,
+             outage_next_probe = $5, updated_at = $6, outage_system = $7,
+             outage_needs_person = $8
+         WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(outage.map(|o| o.since.0))
+    .bind(outage.map(|o| o.reason.as_str()))
+    .bind(outage.map_or(0, |o| i64::from(o.probes)))
+    .bind(outage.map(|o| o.next_probe_at.0))
+    .bind(now.0)
+    .bind(outage.map(|o| o.system.as_str()))
+    .bind(outage.is_some_and(|o| o.needs_person))
+    .execute(&mut *c)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::UnknownConnector(id.clone()));
+    }
+    Ok(())
+}
+
+/// Takes the right to probe an out connector: true for exactly one caller while the probe
+/// it saw is due, which moves the next probe to `next` first.
+pub(crate) async fn take_probe(
+    c: &mut Conn,
+    id: &ConnectorId,
+    seen: Timestamp,
+    next: Timestamp,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE connectors SET outage_next_probe = $3
+         WHERE id = $1 AND outage_since IS NOT NULL AND NOT outage_needs_person
+           AND outage_next_probe = $2 AND outage_next_probe <= $4",
+    )
+    .bind(id.as_str())
+    .bind(seen.0)
+    .bind(next.0)
+    .bind(now.0)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The sealed ERP session kept for the connector, if any.
+pub(crate) async fn erp_session(c: &mut Conn, id: &ConnectorId) -> Result<Option<Vec<u8>>> {
+    let v: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("SELECT erp_session FROM connectors WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *c)
+            .await?;
+    Ok(v.flatten())
+}
+
+/// Keeps (or forgets, with `None`) the connector's sealed ERP session.
+pub(crate) async fn put_erp_session(
+    c: &mut Conn,
+    id: &ConnectorId,
+    sealed: Option<&[u8]>,
+) -> Result<()> {
+    sqlx::query("UPDATE connectors SET erp_session = $2 WHERE id = $1")
+        .bind(id.as_str())
+        .bind(sealed)
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 

@@ -109,6 +109,20 @@ pub(crate) fn connector(r: &impl Columns) -> Result<Connector> {
         state: r.parsed("state")?,
         paused_until: r.opt_time("paused_until")?,
         pause_reason: r.opt_text("pause_reason")?,
+        outage: match r.opt_time("outage_since")? {
+            None => None,
+            Some(since) => Some(kcf_domain::Outage {
+                system: r
+                    .opt_text("outage_system")?
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(kcf_domain::Platform::Acumatica),
+                since,
+                needs_person: r.flag("outage_needs_person")?,
+                reason: r.opt_text("outage_reason")?.unwrap_or_default(),
+                probes: u32::try_from(r.i64("outage_probes")?).unwrap_or(u32::MAX),
+                next_probe_at: r.opt_time("outage_next_probe")?.unwrap_or(since),
+            }),
+        },
         settings: r.json("settings")?,
         sealed_credentials: r.opt_bytes("sealed_credentials")?,
         created_at: r.time("created_at")?,

@@ -110,7 +110,7 @@ pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
         ),
         Err(e) => {
             let e = ApplyError::from(e);
-            return keys.iter().map(|_| Err(clone_err(&e))).collect();
+            return keys.iter().map(|_| Err(e.duplicate())).collect();
         }
     };
     let mut plans = Vec::with_capacity(keys.len());
@@ -151,7 +151,7 @@ pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
                     .zip(plans)
                     .map(|(_, p)| match p {
                         Plan::Done(r) => r,
-                        _ => Err(clone_err(&err)),
+                        _ => Err(err.duplicate()),
                     })
                     .collect();
             }
@@ -201,7 +201,7 @@ pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
             Err(e) => {
                 let err = ApplyError::from(e);
                 for (i, ..) in chunk {
-                    results[*i] = Some(Err(clone_err(&err)));
+                    results[*i] = Some(Err(err.duplicate()));
                 }
             }
         }
@@ -281,19 +281,4 @@ async fn create(ctx: &Ctx, key: &str, input: &ProductInput, fp: String) -> Apply
     ctx.bind(Entity::Product, key, &id.to_string(), Some(fp))
         .await?;
     Ok(Applied::processed(format!("created store product {id}")))
-}
-
-fn clone_err(e: &ApplyError) -> ApplyError {
-    match e {
-        ApplyError::Retry { message, after } => ApplyError::Retry {
-            message: message.clone(),
-            after: *after,
-        },
-        ApplyError::RateLimited { message, until } => ApplyError::RateLimited {
-            message: message.clone(),
-            until: *until,
-        },
-        ApplyError::Invalid(m) => ApplyError::Invalid(m.clone()),
-        ApplyError::Store(s) => ApplyError::retry(format!("kcf's database: {s}")),
-    }
 }

@@ -28,6 +28,7 @@ pub struct Options {
     pub initial_sync: bool,
     pub workers: bool,
     pub client_timeout: Duration,
+    pub outage: kcf_engine::OutagePolicy,
 }
 
 impl Default for Options {
@@ -39,6 +40,12 @@ impl Default for Options {
             initial_sync: false,
             workers: true,
             client_timeout: Duration::from_secs(5),
+            // Probes close together, so a test sees an outage end soon after its cause.
+            outage: kcf_engine::OutagePolicy {
+                first_probe: Duration::from_millis(200),
+                max_probe: Duration::from_secs(2),
+                ..kcf_engine::OutagePolicy::default()
+            },
         }
     }
 }
@@ -127,6 +134,7 @@ impl Harness {
                     lease: Duration::from_secs(30),
                     idle_wait: Duration::from_millis(200),
                     grace: Duration::from_secs(5),
+                    outage: options.outage.clone(),
                 },
                 worker_loops: 2,
                 api_tokens: vec![Secret::new(TOKEN)],

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use kcf_domain::{
     ApiToken, BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState,
     Enqueued, Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind,
-    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, SentDocument, Session,
-    Timestamp, Transition,
+    Message, MessageId, NewBatchRun, NewMessage, Outage, Outcome, RetryPolicy, SentDocument,
+    Session, Timestamp, Transition,
 };
 use sqlx::{
     PgConnection, PgPool,
@@ -292,6 +292,24 @@ impl Store for PgStore {
         .await
     }
 
+    async fn set_outage(&self, id: &ConnectorId, outage: Option<&Outage>) -> Result<()> {
+        ops::set_outage(&mut *self.conn().await?, id, outage, Timestamp::now()).await?;
+        self.wake_workers();
+        Ok(())
+    }
+
+    async fn take_probe(&self, id: &ConnectorId, seen: Timestamp, next: Timestamp) -> Result<bool> {
+        ops::take_probe(&mut *self.conn().await?, id, seen, next, Timestamp::now()).await
+    }
+
+    async fn erp_session(&self, id: &ConnectorId) -> Result<Option<Vec<u8>>> {
+        ops::erp_session(&mut *self.conn().await?, id).await
+    }
+
+    async fn put_erp_session(&self, id: &ConnectorId, sealed: Option<&[u8]>) -> Result<()> {
+        ops::put_erp_session(&mut *self.conn().await?, id, sealed).await
+    }
+
     async fn put_entity_settings(&self, settings: &EntitySettings) -> Result<()> {
         ops::put_entity_settings(&mut *self.conn().await?, settings).await
     }
@@ -385,6 +403,17 @@ impl Store for PgStore {
         let done = ops::release(&mut c, lease, Timestamp::now()).await?;
         self.wake_workers();
         Ok(done)
+    }
+
+    async fn postpone(&self, lease: &Lease, reason: &str, until: Timestamp) -> Result<bool> {
+        ops::postpone(
+            &mut *self.conn().await?,
+            lease,
+            reason,
+            until,
+            Timestamp::now(),
+        )
+        .await
     }
 
     async fn reap_expired(&self, limit: u32) -> Result<u64> {
@@ -507,6 +536,24 @@ impl Store for PgStore {
 
     async fn create_batch_run(&self, run: &NewBatchRun) -> Result<BatchRun> {
         ops::create_batch_run(&mut *self.conn().await?, run, Timestamp::now()).await
+    }
+
+    async fn adopt_batch_messages(
+        &self,
+        run: i64,
+        connector: &ConnectorId,
+        entity: Entity,
+        listed: &[(String, String, serde_json::Value)],
+    ) -> Result<Vec<String>> {
+        ops::adopt_batch_messages(
+            &mut *self.conn().await?,
+            run,
+            connector,
+            entity,
+            listed,
+            Timestamp::now(),
+        )
+        .await
     }
 
     async fn update_batch_run(

@@ -10,8 +10,8 @@ use futures_util::FutureExt;
 use kcf_domain::{
     ApiToken, BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState,
     Enqueued, Entity, EntitySettings, HistoryEntry, Lease, ManualAction, Mapping, MappingKind,
-    Message, MessageId, NewBatchRun, NewMessage, Outcome, RetryPolicy, SentDocument, Session,
-    Timestamp, Transition,
+    Message, MessageId, NewBatchRun, NewMessage, Outage, Outcome, RetryPolicy, SentDocument,
+    Session, Timestamp, Transition,
 };
 use sqlx::{
     ConnectOptions, SqliteConnection, SqlitePool,
@@ -186,6 +186,40 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn set_outage(&self, id: &ConnectorId, outage: Option<&Outage>) -> Result<()> {
+        let (id, outage) = (id.clone(), outage.cloned());
+        self.writer
+            .write(move |c| {
+                async move { ops::set_outage(c, &id, outage.as_ref(), Timestamp::now()).await }
+                    .boxed()
+            })
+            .await?;
+        self.wake_workers();
+        Ok(())
+    }
+
+    async fn take_probe(&self, id: &ConnectorId, seen: Timestamp, next: Timestamp) -> Result<bool> {
+        let id = id.clone();
+        self.writer
+            .write(move |c| {
+                async move { ops::take_probe(c, &id, seen, next, Timestamp::now()).await }.boxed()
+            })
+            .await
+    }
+
+    async fn erp_session(&self, id: &ConnectorId) -> Result<Option<Vec<u8>>> {
+        ops::erp_session(&mut *self.read().await?, id).await
+    }
+
+    async fn put_erp_session(&self, id: &ConnectorId, sealed: Option<&[u8]>) -> Result<()> {
+        let (id, sealed) = (id.clone(), sealed.map(<[u8]>::to_vec));
+        self.writer
+            .write(move |c| {
+                async move { ops::put_erp_session(c, &id, sealed.as_deref()).await }.boxed()
+            })
+            .await
+    }
+
     async fn put_entity_settings(&self, settings: &EntitySettings) -> Result<()> {
         let s = settings.clone();
         self.writer
@@ -310,6 +344,16 @@ impl Store for SqliteStore {
             .await?;
         self.wake_workers();
         Ok(done)
+    }
+
+    async fn postpone(&self, lease: &Lease, reason: &str, until: Timestamp) -> Result<bool> {
+        let (lease, reason) = (lease.clone(), reason.to_owned());
+        self.writer
+            .write(move |c| {
+                async move { ops::postpone(c, &lease, &reason, until, Timestamp::now()).await }
+                    .boxed()
+            })
+            .await
     }
 
     async fn reap_expired(&self, limit: u32) -> Result<u64> {
@@ -463,6 +507,25 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| {
                 async move { ops::create_batch_run(c, &run, Timestamp::now()).await }.boxed()
+            })
+            .await
+    }
+
+    async fn adopt_batch_messages(
+        &self,
+        run: i64,
+        connector: &ConnectorId,
+        entity: Entity,
+        listed: &[(String, String, serde_json::Value)],
+    ) -> Result<Vec<String>> {
+        let (connector, listed) = (connector.clone(), listed.to_vec());
+        self.writer
+            .write(move |c| {
+                async move {
+                    ops::adopt_batch_messages(c, run, &connector, entity, &listed, Timestamp::now())
+                        .await
+                }
+                .boxed()
             })
             .await
     }

@@ -1,0 +1,13 @@
+-- A connector whose other system is out (connection refused, timeouts, 5xx, a refused
+-- sign-in): which system, when the outage began, why, how many probes failed, and when the
+-- next probe is (none when a person must act: a refused sign-in). Workers claim nothing for
+-- it meanwhile; one probe at a time finds out when it is back.
+ALTER TABLE connectors ADD COLUMN outage_since INTEGER;
+ALTER TABLE connectors ADD COLUMN outage_system TEXT;
+ALTER TABLE connectors ADD COLUMN outage_needs_person INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE connectors ADD COLUMN outage_reason TEXT;
+ALTER TABLE connectors ADD COLUMN outage_probes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE connectors ADD COLUMN outage_next_probe INTEGER;
+-- The ERP session kcf keeps across restarts (sealed like the credentials), so a restarted
+-- or killed process reuses it instead of taking another licensed API-user slot.
+ALTER TABLE connectors ADD COLUMN erp_session BLOB;
