@@ -97,12 +97,24 @@ pub enum Transition {
 
 /// A transition that is not allowed from the message's current status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("cannot {transition:?} a message that is {from}")]
+#[error("cannot {} a message that is {from}{}", transition.verb(), hint(*from, *transition))]
 pub struct InvalidTransition {
     /// The status the message was in.
     pub from: MessageStatus,
     /// What was attempted.
     pub transition: Transition,
+}
+
+/// What to do instead, when there is something.
+fn hint(from: MessageStatus, transition: Transition) -> &'static str {
+    match (from, transition) {
+        (MessageStatus::Processed, _) => {
+            ": it is finished (Resync writes its record to the other system again)"
+        }
+        (MessageStatus::Processing, _) => ": a worker has it now; wait for its outcome",
+        (MessageStatus::Pending, Transition::Retry) => ": it is already waiting to be processed",
+        _ => "",
+    }
 }
 
 impl MessageStatus {
@@ -118,9 +130,7 @@ impl MessageStatus {
             }
             (Processing, T::Release) => Some(Pending),
             (Pending | Failed | Aborted | Skipped, T::ProcessNow) => Some(Pending),
-            (Failed | Aborted | Skipped | Filtered | Invalid | Deleted | Processed, T::Retry) => {
-                Some(Pending)
-            }
+            (Failed | Aborted | Skipped | Filtered | Invalid | Deleted, T::Retry) => Some(Pending),
             (Pending | Failed | Aborted, T::Skip) => Some(Skipped),
             (Pending | Failed | Aborted | Skipped | Filtered | Invalid, T::SetProcessed) => {
                 Some(Processed)

@@ -13,6 +13,7 @@ pub mod health;
 pub mod intake;
 pub mod processors;
 pub mod schedule;
+pub mod waiting;
 pub mod vault;
 pub mod worker;
 
@@ -130,6 +131,10 @@ impl Engine {
             "bigcommerce": { "base_url": spec.bigcommerce.base_url, "store_hash": spec.bigcommerce.store_hash },
         });
         self.store.put_connector(&connector).await?;
+        // New settings (or a new start): whatever outage was recorded is looked at afresh.
+        if existing.as_ref().is_some_and(|c| c.outage.is_some()) {
+            self.store.set_outage(&spec.id, None).await?;
+        }
         if existing.is_none() {
             for (erp, store) in processors::order_status::DEFAULTS {
                 self.store
@@ -186,11 +191,30 @@ impl Engine {
                 ingress.webhook_secret.expose().to_owned(),
             );
         }
-        let hooks = conn
-            .store
-            .ensure_hooks(WEBHOOK_SCOPES, webhook_url, &headers)
-            .await
-            .map_err(|e| EngineError::External(format!("registering BigCommerce webhooks: {e}")))?;
-        Ok(hooks.len())
+        // The store's budget may be spent by the other work of the connector: wait for it,
+        // as every call does, rather than fail the start.
+        let mut tries = 0u32;
+        loop {
+            match conn
+                .store
+                .ensure_hooks(WEBHOOK_SCOPES, webhook_url, &headers)
+                .await
+            {
+                Ok(hooks) => return Ok(hooks.len()),
+                Err(kcf_bigcommerce::Error::RateLimited { retry_after }) if tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(retry_after.max(std::time::Duration::from_millis(50))).await;
+                }
+                Err(e) if e.is_unavailable() && tries < 5 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(500 << tries)).await;
+                }
+                Err(e) => {
+                    return Err(EngineError::External(format!(
+                        "registering BigCommerce webhooks: {e}"
+                    )));
+                }
+            }
+        }
     }
 }

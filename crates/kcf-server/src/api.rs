@@ -74,6 +74,7 @@ struct ConnectorView {
     pause_reason: Option<String>,
     configured: bool,
     rate_limit: Option<serde_json::Value>,
+    outage: Option<kcf_domain::Outage>,
 }
 
 async fn connectors(State(state): State<AppState>) -> Result<Json<Vec<ConnectorView>>, ApiError> {
@@ -94,6 +95,7 @@ async fn connectors(State(state): State<AppState>) -> Result<Json<Vec<ConnectorV
             state: c.state,
             paused_until: c.paused_until,
             pause_reason: c.pause_reason,
+            outage: c.outage,
         });
     }
     Ok(Json(out))
@@ -115,7 +117,8 @@ async fn set_state(
     Ok(Json(serde_json::json!({ "id": id, "state": body.state })))
 }
 
-/// Pauses, resumes or stops a connector; resuming also lifts a hold (a 429's pause).
+/// Pauses, resumes or stops a connector; resuming also lifts a hold (a 429's pause) and ends
+/// an outage (the queue runs and finds out).
 pub(crate) async fn change_state(
     state: &AppState,
     id: &ConnectorId,
@@ -124,6 +127,7 @@ pub(crate) async fn change_state(
     state.engine.store.set_connector_state(id, new).await?;
     if new == ConnectorState::Running {
         state.engine.store.hold_connector(id, None, None).await?;
+        state.engine.end_outage(id).await?;
     }
     Ok(())
 }
@@ -256,6 +260,7 @@ struct ListQuery {
     mode: Option<Mode>,
     status: Option<String>,
     text: Option<String>,
+    record_key: Option<String>,
     batch_run: Option<i64>,
     from: Option<i64>,
     to: Option<i64>,
@@ -283,6 +288,7 @@ impl ListQuery {
             created_to: self.to.map(Timestamp),
             text: self.text.clone().filter(|t| !t.is_empty()),
             batch_run: self.batch_run,
+            record_key: self.record_key.clone().filter(|k| !k.is_empty()),
         })
     }
 }
@@ -325,6 +331,9 @@ struct MessageDetail {
     /// What kcf last sent to the other system for it (the record as mapped), whether the
     /// write worked or not; absent when nothing was sent (unchanged, filtered, not yet run).
     sent: Option<SentDocument>,
+    /// Why it has not run yet, or what happens next, in words ("waiting for Process: listed
+    /// by batch run #12, not processed", "next attempt at …"); absent once finished.
+    waiting: Option<String>,
 }
 
 async fn message(
@@ -335,11 +344,13 @@ async fn message(
     let history = state.engine.store.history(MessageId(id)).await?;
     let binding = binding_of(&state, &message).await?;
     let sent = state.engine.store.sent(MessageId(id)).await?;
+    let waiting = state.engine.why_waiting(&message).await?;
     Ok(Json(MessageDetail {
         message,
         history,
         binding,
         sent,
+        waiting,
     }))
 }
 

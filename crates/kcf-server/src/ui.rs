@@ -444,7 +444,7 @@ async fn home(
                     .collect(),
             })
             .collect();
-        connectors.push(json!({ "id": c.id.as_str(), "name": c.name, "state": c.state.as_str(), "held": c.paused_until.is_some_and(|t| t > Timestamp::now()), "paused_until": c.paused_until, "pause_reason": c.pause_reason, "configured": runtime.is_some(), "rate_limit": runtime.map(|r| {
+        connectors.push(json!({ "id": c.id.as_str(), "name": c.name, "state": c.state.as_str(), "held": c.paused_until.is_some_and(|t| t > Timestamp::now()), "paused_until": c.paused_until, "pause_reason": c.pause_reason, "outage": c.outage, "configured": runtime.is_some(), "rate_limit": runtime.map(|r| {
                 let l = r.store.rate_limit();
                 json!({ "quota": l.quota, "remaining": l.remaining, "window_ms": l.window_ms, "paused_until": l.paused_until })
             }), "counts": rows }));
@@ -881,6 +881,7 @@ async fn message(
         .as_ref()
         .and_then(|b| edit_link(&state, &m.connector, m.entity, &b.external_id));
     let payload = serde_json::to_string_pretty(&m.payload).unwrap_or_default();
+    let waiting = state.engine.why_waiting(&m).await?;
     let sent = store.sent(m.id).await?.map(|s| {
         json!({ "target": s.target, "at": s.at, "body": serde_json::to_string_pretty(&s.body).unwrap_or_default() })
     });
@@ -900,7 +901,7 @@ async fn message(
     let (flash, flash_bad) = flash_ctx(&f);
     Ok(render(
         "message.html",
-        json!({ "title": format!("{} {}", label(m.entity, false), m.record_key), "user": me.name(), "connector": m.connector.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&m.connector, "realtime", REALTIME, m.entity), "entity_label": label(m.entity, false), "binding": binding, "edit_link": edit_link, "result": result, "history": history, "payload": payload, "sent": sent, "m": m, "flash": flash, "flash_bad": flash_bad }),
+        json!({ "title": format!("{} {}", label(m.entity, false), m.record_key), "user": me.name(), "connector": m.connector.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&m.connector, "realtime", REALTIME, m.entity), "entity_label": label(m.entity, false), "binding": binding, "edit_link": edit_link, "result": result, "history": history, "payload": payload, "sent": sent, "waiting": waiting, "m": m, "flash": flash, "flash_bad": flash_bad }),
     ))
 }
 

@@ -583,6 +583,9 @@ fn push_filter_with(q: &mut QueryBuilder<Db>, f: &MessageFilter, dates: Dates) {
     if let Some(run) = f.batch_run {
         q.push(" AND batch_run = ").push_bind(run);
     }
+    if let Some(key) = f.record_key.as_deref() {
+        q.push(" AND record_key = ").push_bind(key.to_owned());
+    }
     if let Some(text) = f.text.as_deref() {
         push_message_text(q, text);
     }

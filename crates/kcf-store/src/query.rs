@@ -25,6 +25,9 @@ pub struct MessageFilter {
     pub text: Option<String>,
     /// Only messages of this batch run.
     pub batch_run: Option<i64>,
+    /// Only this record (exactly).
+    #[serde(default)]
+    pub record_key: Option<String>,
 }
 
 /// A page request: newest first, keyset-paged by id.

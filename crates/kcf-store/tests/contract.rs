@@ -335,7 +335,14 @@ async fn one_in_flight_per_record_key_in_order(db: &TestDb) {
         .unwrap();
     assert!(s.claim("w2", 10, lease_time()).await.unwrap().is_empty());
     for claimed in &first {
-        s.complete(&claimed.lease, Outcome::Processed, None)
+        // The first of the key ends invalid, so a person can retry it below (a processed
+        // message is not retried: Resync writes its record again).
+        let outcome = if claimed.message.id == k1[0] {
+            Outcome::Invalid
+        } else {
+            Outcome::Processed
+        };
+        s.complete(&claimed.lease, outcome, None)
             .await
             .unwrap();
     }
@@ -586,6 +593,22 @@ async fn manual_actions_follow_the_state_machine(db: &TestDb) {
     // Worker transitions are not for people.
     let err = s.act(&[b], &person(Transition::Claim)).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    // A processed message is finished: process, retry and skip are each refused, per id,
+    // with the reason, and it stays processed.
+    let done = s.enqueue(msg(&c, "DONE")).await.unwrap().id;
+    let leased = s.claim("w", 10, lease_time()).await.unwrap();
+    let lease = &leased.iter().find(|l| l.message.id == done).unwrap().lease;
+    s.complete(lease, Outcome::Processed, None).await.unwrap();
+    for t in [Transition::ProcessNow, Transition::Retry, Transition::Skip] {
+        let r = s.act(&[done], &person(t)).await.unwrap();
+        assert!(r.changed.is_empty(), "{t:?} changed a processed message");
+        assert!(
+            r.refused[0].1.contains("processed") && r.refused[0].1.contains("Resync"),
+            "{t:?}: {:?}",
+            r.refused
+        );
+    }
+    assert_eq!(status_of(s, done).await, MessageStatus::Processed);
 }
 
 async fn set_as_processed_records_the_binding(db: &TestDb) {

@@ -92,7 +92,19 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     let runs = if args.no_initial_sync {
         Vec::new()
     } else {
-        wiring::initial_sync(&engine, &id).await?
+        // Listing waits out rate limits and retries an unavailable system; anything that
+        // still stops it is reported, and kcf keeps running (list again in Batch Processes).
+        match wiring::initial_sync(&engine, &id).await {
+            Ok(runs) => runs,
+            Err(e) => {
+                tracing::warn!(error = %e, "the initial sync stopped");
+                eprintln!(
+                    "warning: the initial sync stopped: {e}\n         kcf keeps running; \
+                     list again in Batch Processes (or kcf batch list …) once the cause is fixed"
+                );
+                Vec::new()
+            }
+        }
     };
 
     let banner = format!(
