@@ -85,6 +85,13 @@ pub enum AcumaticaAuth {
     },
 }
 
+impl AcumaticaAuth {
+    /// A cookie session (which a [`crate::SessionKeeper`] can keep across processes).
+    pub fn is_cookie(&self) -> bool {
+        matches!(self, Self::Cookie { .. })
+    }
+}
+
 fn default_endpoint() -> String {
     DEFAULT_ENDPOINT.to_owned()
 }

@@ -21,7 +21,9 @@ pub mod model;
 pub mod notify;
 pub mod wire;
 
-pub use client::{ACTION_WAIT, AcumaticaClient, ChangedQuery, ErpEntity, Precondition};
+pub use client::{
+    ACTION_WAIT, AcumaticaClient, ChangedQuery, ErpEntity, Precondition, SessionKeeper,
+};
 pub use config::{AcumaticaAuth, AcumaticaConfig, DEFAULT_ENDPOINT};
 pub use error::Error;
 pub use model::{Customer, ItemSalesCategory, SalesOrder, Shipment, StockItem};

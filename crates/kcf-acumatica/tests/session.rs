@@ -210,3 +210,65 @@ async fn test_connection_checks_the_endpoint() {
     assert!(matches!(e, Error::Config(_)), "{e:?}");
     assert!(e.to_string().contains("serves Default/24.200.001"), "{e}");
 }
+
+/// A keeper in memory, as kcf's database keeps it between processes.
+#[derive(Debug, Default)]
+struct Kept(std::sync::Mutex<Option<String>>);
+
+#[async_trait::async_trait]
+impl kcf_acumatica::SessionKeeper for Kept {
+    async fn load(&self) -> Option<String> {
+        self.0.lock().unwrap().clone()
+    }
+    async fn save(&self, session: Option<String>) {
+        *self.0.lock().unwrap() = session;
+    }
+}
+
+#[tokio::test]
+async fn a_kept_session_is_resumed_instead_of_signing_in_again() {
+    let erp = common::start(
+        Sandbox {
+            max_sessions: 1,
+            ..Sandbox::default()
+        },
+        SeedSize::Small,
+    )
+    .await;
+    let kept = std::sync::Arc::new(Kept::default());
+    // A process signs in, then dies without signing out.
+    let first = AcumaticaClient::new(AcumaticaConfig::sandbox(erp.url())).unwrap();
+    first.keep_session_in(kept.clone());
+    assert!(first.stock_item("SKU-000001").await.unwrap().is_some());
+    drop(first);
+    assert!(kept.0.lock().unwrap().is_some(), "the session was kept");
+    // Its successors resume it: the one licensed slot is enough for all of them.
+    for _ in 0..5 {
+        let next = AcumaticaClient::new(AcumaticaConfig::sandbox(erp.url())).unwrap();
+        next.keep_session_in(kept.clone());
+        assert!(next.stock_item("SKU-000002").await.unwrap().is_some());
+    }
+    assert_eq!(common::requests_to(&erp, "/entity/auth/login").await, 1);
+    assert_eq!(
+        common::control(&erp, "/_sandbox/sessions").await["sessions"],
+        1
+    );
+    // When the kept session has ended (a timeout, an administrator), the next one signs in
+    // once and keeps the new session.
+    common::raw()
+        .delete(format!("{}/_sandbox/sessions", erp.url()))
+        .send()
+        .await
+        .unwrap();
+    let after = AcumaticaClient::new(AcumaticaConfig::sandbox(erp.url())).unwrap();
+    after.keep_session_in(kept.clone());
+    assert!(after.stock_item("SKU-000003").await.unwrap().is_some());
+    assert_eq!(common::requests_to(&erp, "/entity/auth/login").await, 2);
+    let again = AcumaticaClient::new(AcumaticaConfig::sandbox(erp.url())).unwrap();
+    again.keep_session_in(kept.clone());
+    assert!(again.stock_item("SKU-000004").await.unwrap().is_some());
+    assert_eq!(common::requests_to(&erp, "/entity/auth/login").await, 2);
+    // Signing out forgets it.
+    again.logout().await.unwrap();
+    assert!(kept.0.lock().unwrap().is_none());
+}

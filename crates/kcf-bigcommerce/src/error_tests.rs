@@ -73,7 +73,10 @@ fn statuses_classify_into_retriable_or_fatal() {
         action: "reading products".into(),
         message: "EOF".into(),
     };
-    assert!(e.is_retriable() && e.is_unavailable(), "a cut-short answer is transient");
+    assert!(
+        e.is_retriable() && e.is_unavailable(),
+        "a cut-short answer is transient"
+    );
     assert!(e.to_string().contains("reading products"), "{e}");
 }
 

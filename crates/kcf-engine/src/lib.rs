@@ -13,8 +13,9 @@ pub mod health;
 pub mod intake;
 pub mod processors;
 pub mod schedule;
-pub mod waiting;
+pub mod session;
 pub mod vault;
+pub mod waiting;
 pub mod worker;
 
 use std::{
@@ -92,6 +93,7 @@ impl Engine {
                 .and_then(|spec| ConnectorRuntime::new(spec).map(Arc::new));
             match restored {
                 Ok(runtime) => {
+                    self.keep_session(&runtime);
                     self.connectors
                         .write()
                         .unwrap_or_else(|p| p.into_inner())
@@ -112,6 +114,21 @@ impl Engine {
     ) -> Result<Arc<ConnectorRuntime>, EngineError> {
         let runtime = Arc::new(ConnectorRuntime::new(spec.clone())?);
         let existing = self.store.connector(&spec.id).await?;
+        // A session kept for other ERP settings (another URL, user or tenant) is not this
+        // connection's: it is forgotten, so the new settings sign in for themselves.
+        let same_erp = existing
+            .as_ref()
+            .and_then(|c| c.sealed_credentials.as_ref())
+            .and_then(|sealed| self.vault.open(spec.id.as_str(), sealed).ok())
+            .and_then(|plain| serde_json::from_slice::<ConnectorSpec>(&plain).ok())
+            .is_some_and(|old| {
+                serde_json::to_value(&old.acumatica).ok()
+                    == serde_json::to_value(&spec.acumatica).ok()
+            });
+        if existing.is_some() && !same_erp {
+            self.store.put_erp_session(&spec.id, None).await?;
+        }
+        self.keep_session(&runtime);
         let mut connector = existing.clone().unwrap_or_else(|| {
             Connector::new(
                 spec.id.clone(),
@@ -152,6 +169,17 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .insert(spec.id.clone(), runtime.clone());
         Ok(runtime)
+    }
+
+    /// Shares the connector's ERP session through kcf's database (see [`session`]).
+    fn keep_session(&self, runtime: &ConnectorRuntime) {
+        runtime
+            .erp
+            .keep_session_in(Arc::new(session::StoredSession::new(
+                self.store.clone(),
+                self.vault.clone(),
+                runtime.id.clone(),
+            )));
     }
 
     /// A configured connector.

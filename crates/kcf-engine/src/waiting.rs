@@ -63,7 +63,9 @@ impl Engine {
         }
         if m.mode == Mode::Batch && !m.manual {
             return Ok(Some(match m.batch_run {
-                Some(run) => format!("waiting for Process: listed by batch run #{run}, not processed"),
+                Some(run) => {
+                    format!("waiting for Process: listed by batch run #{run}, not processed")
+                }
                 None => "waiting for Process".into(),
             }));
         }
@@ -87,11 +89,10 @@ impl Engine {
                 },
             )
             .await?;
-        if let Some(first) = older
-            .items
-            .iter()
-            .rev()
-            .find(|o| o.status == MessageStatus::Processing || o.mode != Mode::Batch || o.manual)
+        if let Some(first) =
+            older.items.iter().rev().find(|o| {
+                o.status == MessageStatus::Processing || o.mode != Mode::Batch || o.manual
+            })
         {
             return Ok(Some(format!(
                 "waiting behind #{} of the same record ({})",

@@ -100,7 +100,11 @@ async fn realtime_work_runs_ahead_of_a_waiting_batch_listing(backend: &str) {
     for m in &waiting {
         *per_key.entry(m.record_key.as_str().to_owned()).or_default() += 1;
     }
-    assert_eq!(waiting.len() as u64, listed, "one waiting message per record");
+    assert_eq!(
+        waiting.len() as u64,
+        listed,
+        "one waiting message per record"
+    );
     assert!(per_key.values().all(|n| *n == 1), "{per_key:?}");
     let second_run = second["run"]["id"].as_i64().unwrap();
     assert!(
@@ -338,7 +342,9 @@ async fn wrong_erp_credentials_pause_the_connector_until_fixed(backend: &str) {
         )
         .await;
     assert_eq!((status, &saved["saved"]), (200, &json!(true)), "{saved}");
-    let order = h.place_order("wrongpw@example.com", &[("SKU-000005", 1)]).await;
+    let order = h
+        .place_order("wrongpw@example.com", &[("SKU-000005", 1)])
+        .await;
     let id = order["id"].as_u64().unwrap().to_string();
     let out = eventually("the connector paused for the sign-in", WAIT, || async {
         let c = connector(&h).await;

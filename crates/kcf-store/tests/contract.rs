@@ -342,9 +342,7 @@ async fn one_in_flight_per_record_key_in_order(db: &TestDb) {
         } else {
             Outcome::Processed
         };
-        s.complete(&claimed.lease, outcome, None)
-            .await
-            .unwrap();
+        s.complete(&claimed.lease, outcome, None).await.unwrap();
     }
     let second = s.claim("w2", 10, lease_time()).await.unwrap();
     assert_eq!(

@@ -54,6 +54,7 @@ impl AcumaticaClient {
             })
             .await;
         self.set_bearer(None);
+        self.keep(false).await;
         answer?.check("sign-out").map(|_| ())
     }
 
@@ -126,7 +127,7 @@ impl AcumaticaClient {
             return Ok(self.generation());
         }
         let _guard = self.inner.session.lock().await;
-        if !self.is_signed_in() {
+        if !self.is_signed_in() && !self.resume_kept(None).await {
             self.sign_in().await?;
         }
         Ok(self.generation())
@@ -139,9 +140,21 @@ impl AcumaticaClient {
         if self.generation() != seen && self.is_signed_in() {
             return Ok(self.generation());
         }
+        let failed = self.session_cookies();
         self.inner.signed_in.store(false, Ordering::SeqCst);
-        self.sign_in().await?;
+        // Another process of the connector may have signed in since: its session is the kept
+        // one now. Only when the kept one is the one that failed, sign in anew.
+        if !self.resume_kept(failed.as_deref()).await {
+            self.sign_in().await?;
+        }
         Ok(self.generation())
+    }
+
+    /// Counts a new session (signed in, or resumed): requests that met a 401 under an older
+    /// generation retry under this one instead of signing in again.
+    pub(super) fn mark_signed_in(&self) {
+        self.inner.signed_in.store(true, Ordering::SeqCst);
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Signs in; the caller holds the session lock.
@@ -204,12 +217,12 @@ impl AcumaticaClient {
                 }));
             }
         }
-        self.inner.signed_in.store(true, Ordering::SeqCst);
-        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+        self.mark_signed_in();
         tracing::info!(
             base_url = %self.inner.config.base_url,
             "signed in to Acumatica"
         );
+        self.keep(true).await;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ mod actions;
 mod auth;
 mod query;
 mod records;
+mod session;
 
 use std::sync::{
     Arc,
@@ -18,6 +19,7 @@ use tokio::sync::{Mutex, Semaphore};
 
 pub use actions::ACTION_WAIT;
 pub use query::{ChangedQuery, ErpEntity};
+pub use session::SessionKeeper;
 
 use crate::{
     AcumaticaConfig, Error,
@@ -63,6 +65,9 @@ struct Inner {
     generation: AtomicU64,
     signed_in: AtomicBool,
     bearer: std::sync::RwLock<Option<auth::Bearer>>,
+    /// The cookie session (kept outside the process through `keeper`, when one is set).
+    jar: Arc<reqwest::cookie::Jar>,
+    keeper: std::sync::OnceLock<Arc<dyn SessionKeeper>>,
     /// Requests sent (for metrics).
     requests: AtomicU64,
 }
@@ -182,8 +187,9 @@ impl AcumaticaClient {
             parts.next().unwrap_or_default().to_owned(),
             parts.next().unwrap_or_default().to_owned(),
         ];
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(std::time::Duration::from_secs(10)))
             .user_agent(concat!("kcf/", env!("CARGO_PKG_VERSION")))
@@ -200,6 +206,8 @@ impl AcumaticaClient {
                 generation: AtomicU64::new(0),
                 signed_in: AtomicBool::new(false),
                 bearer: std::sync::RwLock::new(None),
+                jar,
+                keeper: std::sync::OnceLock::new(),
                 requests: AtomicU64::new(0),
             }),
         })
