@@ -546,7 +546,8 @@ struct BatchBody {
     entity: Entity,
     /// Start, inclusive: RFC 3339 or a date (`2026-11-01`, UTC midnight).
     from: Option<String>,
-    /// End, exclusive: same forms; default now.
+    /// End: a date is inclusive (its whole day); a time is the exact end, exclusive; default
+    /// now.
     to: Option<String>,
     #[serde(default)]
     mode: Option<BatchMode>,
@@ -572,6 +573,18 @@ pub fn parse_when(s: &str) -> Result<Timestamp, String> {
     ))
 }
 
+/// The end of a window: a date covers its whole day (the To date is inclusive, as on the
+/// Batch Processes screen and in the CLI); a time or epoch milliseconds is the exact end,
+/// exclusive.
+pub fn parse_window_end(s: &str) -> Result<Timestamp, String> {
+    let t = parse_when(s)?;
+    Ok(if s.trim().parse::<jiff::civil::Date>().is_ok() {
+        Timestamp(t.0 + 86_400_000)
+    } else {
+        t
+    })
+}
+
 async fn prepare_batch(
     State(state): State<AppState>,
     Json(body): Json<BatchBody>,
@@ -583,7 +596,7 @@ async fn prepare_batch(
         (None, _) => return Err(ApiError::bad_request("from is required (or mode full)")),
     };
     let to = match &body.to {
-        Some(t) => parse_when(t).map_err(ApiError::bad_request)?,
+        Some(t) => parse_window_end(t).map_err(ApiError::bad_request)?,
         None => Timestamp::now(),
     };
     let run = state

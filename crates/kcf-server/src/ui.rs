@@ -489,16 +489,11 @@ struct ListQuery {
 fn day(s: Option<&str>, end: bool) -> Result<Option<Timestamp>, ApiError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => {
-            let t = crate::parse_when(s).map_err(ApiError::bad_request)?;
-            // A To date covers its whole day.
-            let is_date = s.len() == 10;
-            Ok(Some(if end && is_date {
-                Timestamp(t.0 + 86_400_000)
-            } else {
-                t
-            }))
-        }
+        // A To date covers its whole day, as everywhere (`api::parse_window_end`).
+        Some(s) if end => crate::api::parse_window_end(s)
+            .map(Some)
+            .map_err(ApiError::bad_request),
+        Some(s) => crate::parse_when(s).map(Some).map_err(ApiError::bad_request),
     }
 }
 

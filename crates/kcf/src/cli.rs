@@ -163,7 +163,8 @@ pub struct Window {
     /// Start (inclusive): 2026-11-01, 2026-11-01T10:00:00Z.
     #[arg(long)]
     pub from: String,
-    /// End (exclusive); default now.
+    /// End: a date is inclusive (2026-11-30 covers that whole day, as on the Batch Processes
+    /// screen); a time is the exact end, exclusive; default now.
     #[arg(long)]
     pub to: Option<String>,
 }

@@ -155,13 +155,22 @@ pub async fn batch(args: BatchArgs) -> anyhow::Result<ExitCode> {
             } else {
                 print_table(&headings, &rows);
             }
+            // The hint lists exactly this window again: the To given, or the instant "now"
+            // was when this listing ran.
+            let to = match &w.to {
+                Some(t) => t.clone(),
+                None => view["run"]["window_to"]
+                    .as_i64()
+                    .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "now".into()),
+            };
             println!(
-                "\nbatch run {run}: {} listed in [{}, {}); process with: kcf batch process {} --from {} --all",
+                "\nbatch run {run}: {} listed from {} to {to}; process with: kcf batch process {} --from {} --to {to} --all",
                 rows.len(),
                 w.from,
-                w.to.as_deref().unwrap_or("now"),
                 w.entity,
-                w.from
+                w.from,
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -171,6 +171,10 @@ async fn up_syncs_and_the_batch_commands_work() {
     }
     assert!(text.contains("3 listed"), "{text}");
     assert!(
+        text.contains(&format!("kcf batch process product --from {from} --to {to} --all")),
+        "the hint processes exactly the window listed:\n{text}"
+    );
+    assert!(
         !text.contains("SKU-000001"),
         "only what changed in the window:\n{text}"
     );
