@@ -192,6 +192,42 @@ impl BigCommerceClient {
         })
     }
 
+    /// The store's order statuses (`GET /v2/order_statuses`): id and name, as the control
+    /// panel shows them (the custom label when the merchant set one).
+    pub async fn order_statuses(&self) -> Result<Vec<(i64, String)>, Error> {
+        #[derive(Deserialize)]
+        struct Status {
+            id: i64,
+            #[serde(default)]
+            name: String,
+            #[serde(default)]
+            custom_label: String,
+        }
+        let action = "reading the order statuses";
+        let answer = self
+            .send::<()>(
+                Method::GET,
+                "/v2/order_statuses",
+                &[],
+                None,
+                "order statuses",
+                action,
+            )
+            .await?;
+        let list: Vec<Status> = Self::decode(&answer, action)?;
+        Ok(list
+            .into_iter()
+            .map(|s| {
+                let name = if s.custom_label.is_empty() {
+                    s.name
+                } else {
+                    s.custom_label
+                };
+                (s.id, name)
+            })
+            .collect())
+    }
+
     /// What kcf knows of the store's request budget, and whether calls are paused.
     pub fn rate_limit(&self) -> RateLimitStatus {
         self.inner.limiter.status()

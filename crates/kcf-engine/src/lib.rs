@@ -7,10 +7,12 @@
 //! ```
 
 pub mod batch;
+pub mod bindings;
 pub mod connector;
 pub mod error;
 pub mod health;
 pub mod intake;
+pub mod mappings;
 pub mod processors;
 pub mod schedule;
 pub mod session;

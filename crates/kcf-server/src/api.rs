@@ -48,6 +48,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/connectors/{id}/bindings/{entity}",
             get(bindings).post(import_bindings),
         )
+        .route(
+            "/connectors/{id}/bindings/{entity}/{erp_key}",
+            axum::routing::delete(unbind),
+        )
         .route("/tokens", get(list_tokens).post(new_token))
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/batches", post(prepare_batch))
@@ -891,13 +895,15 @@ async fn put_mapping(
             .await?;
         return Ok(Json(serde_json::json!({ "removed": removed })));
     }
-    let m = Mapping {
-        connector: id,
-        kind: body.kind,
-        erp_value: body.erp_value,
-        store_value: body.store_value,
-    };
-    state.engine.store.put_mapping(&m).await?;
+    let m = state
+        .engine
+        .set_mapping(Mapping {
+            connector: id,
+            kind: body.kind,
+            erp_value: body.erp_value,
+            store_value: body.store_value,
+        })
+        .await?;
     Ok(Json(serde_json::to_value(&m).unwrap_or_default()))
 }
 
@@ -953,40 +959,37 @@ async fn import_bindings(
         return Err(ApiError::not_found(format!("there is no connector '{id}'")));
     }
     let rows = crate::ui::parse_bindings_csv(&body.csv).map_err(ApiError::bad_request)?;
-    let (imported, refused) = import_rows(&state, &id, entity, rows).await;
-    let refused: Vec<_> = refused
-        .into_iter()
-        .map(|(erp_key, error)| serde_json::json!({ "erp_key": erp_key, "error": error }))
-        .collect();
-    Ok(Json(
-        serde_json::json!({ "imported": imported, "refused": refused }),
-    ))
+    let report = state.engine.import_bindings(&id, entity, rows).await?;
+    let rows = |list: &[(String, String)]| -> Vec<serde_json::Value> {
+        list.iter()
+            .map(|(erp_key, error)| serde_json::json!({ "erp_key": erp_key, "error": error }))
+            .collect()
+    };
+    Ok(Json(serde_json::json!({
+        "imported": report.imported,
+        "refused": rows(&report.refused),
+        "unchecked": rows(&report.unchecked),
+    })))
 }
 
-/// Stores imported bindings one by one: how many were stored, and each refused ERP key with why.
-pub(crate) async fn import_rows(
-    state: &AppState,
-    id: &ConnectorId,
-    entity: Entity,
-    rows: Vec<(String, String)>,
-) -> (usize, Vec<(String, String)>) {
-    let mut imported = 0;
-    let mut refused = Vec::new();
-    for (erp_key, external_id) in rows {
-        let b = Binding {
-            connector: id.clone(),
-            entity,
-            erp_key: erp_key.clone(),
-            external_id,
-            fingerprint: None,
-            synced_at: Timestamp::now(),
-        };
-        match state.engine.store.put_binding(&b).await {
-            Ok(()) => imported += 1,
-            Err(e) => refused.push((erp_key, ApiError::from(e).message)),
-        }
+/// Unlinks a record from its counterpart: the next sync of the record looks it up again.
+async fn unbind(
+    State(state): State<AppState>,
+    Path((id, entity, erp_key)): Path<(String, String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = connector_id(&id)?;
+    let entity: Entity = entity
+        .parse()
+        .map_err(|e: kcf_domain::UnknownName| ApiError::bad_request(e.to_string()))?;
+    if state.engine.unbind(&id, entity, &erp_key).await? {
+        Ok(Json(
+            serde_json::json!({ "unbound": true, "entity": entity, "erp_key": erp_key }),
+        ))
+    } else {
+        Err(ApiError::not_found(format!(
+            "{entity} {erp_key} is not linked in connector {id}"
+        )))
     }
-    (imported, refused)
 }
 
 async fn list_tokens(State(state): State<AppState>) -> Result<Json<Vec<ApiToken>>, ApiError> {

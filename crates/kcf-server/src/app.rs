@@ -63,6 +63,11 @@ pub async fn start(
             return Err(std::io::Error::other("the api role needs a listener"));
         };
         addr = Some(listener.local_addr()?);
+        crate::auth::import_config_tokens(&*engine.store, &config.api_tokens)
+            .await
+            .map_err(|e| {
+                std::io::Error::other(format!("storing the configured API tokens: {e}"))
+            })?;
         let state = AppState::new(engine.clone(), config.api_tokens.clone());
         let rx = stopped.clone();
         tasks.spawn(async move {

@@ -219,14 +219,38 @@ async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Option<St
         .map(|s| s.username))
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// Stores the tokens given by flags or the config file (by hash, marked `config`), so they
+/// are listed and revocable like the others and still accepted after a restart without
+/// them. A token revoked before stays revoked: a warning says so.
+pub async fn import_config_tokens(
+    store: &dyn kcf_store::Store,
+    tokens: &[kcf_domain::Secret],
+) -> Result<(), kcf_store::StoreError> {
+    for token in tokens.iter().filter(|t| !t.is_empty()) {
+        let value = token.expose();
+        // A short hint only: a token typed on a command line may itself be short.
+        let shown = (value.chars().count() / 3).clamp(1, 8);
+        let hint: String = value.chars().take(shown).collect();
+        let stored = store
+            .import_api_token(
+                "given at start (--api-token or the config file)",
+                &hash_secret(value),
+                &hint,
+                "config",
+            )
+            .await?;
+        if stored.revoked_at.is_some() {
+            tracing::warn!(
+                hint = %stored.hint,
+                "a token given at start was revoked in the workspace; it is not accepted"
+            );
+        }
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    Ok(())
 }
 
-/// `/api/v1`: a bearer token (configured or created) or a workspace session.
+/// `/api/v1`: a bearer token (configured or created; all stored by hash) or a workspace
+/// session.
 pub async fn api(
     State(state): State<AppState>,
     mut request: Request,
@@ -241,13 +265,9 @@ pub async fn api(
         .map(str::to_owned);
     let principal = match bearer {
         Some(token) => {
-            if state
-                .api_tokens
-                .iter()
-                .any(|t| !t.is_empty() && constant_eq(t.expose().as_bytes(), token.as_bytes()))
-            {
-                Principal::Token("config".into())
-            } else if let Some(t) = state
+            // Tokens from flags and the config file were stored at start (see
+            // `import_config_tokens`), so they are listed, revocable and kept like the rest.
+            if let Some(t) = state
                 .engine
                 .store
                 .use_api_token(&hash_secret(&token))

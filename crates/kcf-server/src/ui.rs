@@ -188,6 +188,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/connectors/{c}/history/{entity}", get(history))
         .route("/connectors/{c}/history/{entity}/import", post(import))
+        .route("/connectors/{c}/history/{entity}/unbind", post(unbind))
         .route("/connectors/{c}/settings", get(settings))
         .route("/connectors/{c}/settings/state", post(set_state))
         .route("/connectors/{c}/settings/realtime", post(start_realtime))
@@ -493,7 +494,9 @@ fn day(s: Option<&str>, end: bool) -> Result<Option<Timestamp>, ApiError> {
         Some(s) if end => crate::api::parse_window_end(s)
             .map(Some)
             .map_err(ApiError::bad_request),
-        Some(s) => crate::parse_when(s).map(Some).map_err(ApiError::bad_request),
+        Some(s) => crate::parse_when(s)
+            .map(Some)
+            .map_err(ApiError::bad_request),
     }
 }
 
@@ -1069,25 +1072,61 @@ async fn import(
         Ok(rows) => rows,
         Err(e) => return Ok(back(&here, &e, true)),
     };
-    let (imported, refused) = crate::api::import_rows(&state, &c, entity, rows).await;
-    let errors: Vec<String> = refused
-        .into_iter()
-        .map(|(erp_key, why)| format!("{erp_key}: {why}"))
-        .collect();
-    let mut notice = format!("Imported {imported} binding(s)");
-    if !errors.is_empty() {
+    let report = match state.engine.import_bindings(&c, entity, rows).await {
+        Ok(r) => r,
+        Err(e) => return Ok(back(&here, &ApiError::from(e).message, true)),
+    };
+    let words = |list: &[(String, String)]| -> String {
+        list.iter()
+            .take(3)
+            .map(|(erp_key, why)| format!("{erp_key}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut notice = format!("Imported {} binding(s)", report.imported);
+    if !report.refused.is_empty() {
         notice.push_str(&format!(
             "; {} refused: {}",
-            errors.len(),
-            errors
-                .iter()
-                .take(3)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
+            report.refused.len(),
+            words(&report.refused)
         ));
     }
-    Ok(back(&here, &notice, !errors.is_empty()))
+    if !report.unchecked.is_empty() {
+        notice.push_str(&format!(
+            "; {} linked without a check: {}",
+            report.unchecked.len(),
+            words(&report.unchecked)
+        ));
+    }
+    Ok(back(&here, &notice, !report.refused.is_empty()))
+}
+
+async fn unbind(
+    State(state): State<AppState>,
+    Path((c, entity)): Path<(String, String)>,
+    body: Bytes,
+) -> UiResult {
+    let c = parse_connector(&c)?;
+    let entity = parse_entity(&entity, HISTORY)?;
+    let here = format!("/connectors/{c}/history/{entity}");
+    let form = Form::parse(&body);
+    let erp_key = form.text("erp_key");
+    match state.engine.unbind(&c, entity, erp_key.trim()).await {
+        Ok(true) => Ok(back(
+            &here,
+            &format!(
+                "Unbound {}: its next sync looks its counterpart up again",
+                erp_key.trim()
+            ),
+            false,
+        )),
+        Ok(false) => Ok(back(
+            &here,
+            &format!("{} was not linked", erp_key.trim()),
+            true,
+        )),
+        Err(e) => Ok(back(&here, &ApiError::from(e).message, true)),
+    }
 }
 
 // ---------------------------------------------------------------- connector settings
@@ -1121,7 +1160,34 @@ async fn settings(
             json!({ "entity": e.entity.as_str(), "label": label(e.entity, false), "active": e.active, "direction": e.direction.as_str(), "realtime": e.realtime, "auto_process": e.auto_process, "schedule": e.schedule, "max_attempts": e.max_attempts })
         })
         .collect();
-    let mappings = state.engine.store.mappings(&c, None).await?;
+    // Order statuses are chosen from the store's own list; when it cannot be read (the store
+    // is out), the names are left out and the free-text row still works.
+    let choices = state
+        .engine
+        .mapping_choices(&c, MappingKind::OrderStatus)
+        .await
+        .unwrap_or_default();
+    let status_name = |v: &str| {
+        choices
+            .store
+            .iter()
+            .find(|(id, _)| id == v)
+            .map(|(_, n)| n.clone())
+    };
+    let mappings: Vec<serde_json::Value> = state
+        .engine
+        .store
+        .mappings(&c, None)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let shown = match (m.kind, status_name(&m.store_value)) {
+                (MappingKind::OrderStatus, Some(name)) => format!("{name} ({})", m.store_value),
+                _ => m.store_value.clone(),
+            };
+            json!({ "kind": m.kind.as_str(), "erp_value": m.erp_value, "store_value": shown })
+        })
+        .collect();
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -1133,7 +1199,7 @@ async fn settings(
     let (flash, flash_bad) = flash_ctx(&f);
     Ok(render(
         "settings.html",
-        json!({ "title": "Connector Settings", "user": me.name(), "connector": c.as_str(), "section": "settings", "c": json!({ "name": connector.name, "state": connector.state.as_str() }), "spec": spec_view, "acu_user": acu_user, "acu_tenant": acu_tenant, "entity_settings": entity_settings, "mappings": mappings, "directions": SyncDirection::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>(), "mapping_kinds": MappingKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(), "base_url": format!("http://{host}"), "flash": flash, "flash_bad": flash_bad }),
+        json!({ "title": "Connector Settings", "user": me.name(), "connector": c.as_str(), "section": "settings", "c": json!({ "name": connector.name, "state": connector.state.as_str() }), "spec": spec_view, "acu_user": acu_user, "acu_tenant": acu_tenant, "entity_settings": entity_settings, "mappings": mappings, "status_choices": choices, "directions": SyncDirection::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>(), "mapping_kinds": MappingKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(), "base_url": format!("http://{host}"), "flash": flash, "flash_bad": flash_bad }),
     ))
 }
 
@@ -1311,19 +1377,22 @@ async fn mapping(State(state): State<AppState>, Path(c): Path<String>, body: Byt
     if store_value.is_empty() {
         return Ok(back(&here, "Enter the store value", true));
     }
-    state
+    let saved = match state
         .engine
-        .store
-        .put_mapping(&Mapping {
+        .set_mapping(Mapping {
             connector: c.clone(),
             kind,
             erp_value: erp_value.clone(),
             store_value: store_value.clone(),
         })
-        .await?;
+        .await
+    {
+        Ok(m) => m,
+        Err(e) => return Ok(back(&here, &ApiError::from(e).message, true)),
+    };
     Ok(back(
         &here,
-        &format!("{kind}: {erp_value} ↔ {store_value}"),
+        &format!("{kind}: {} ↔ {}", saved.erp_value, saved.store_value),
         false,
     ))
 }

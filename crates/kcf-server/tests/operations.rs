@@ -20,6 +20,8 @@ both_backends!(
     a_store_outage_ends_processed_with_nothing_aborted,
     answers_cut_short_by_both_systems_lose_nothing,
     wrong_erp_credentials_pause_the_connector_until_fixed,
+    bindings_are_unbound_and_linked_after_a_check,
+    mappings_are_checked_and_chosen_by_name,
 );
 
 /// How long the store is out in the outage test.
@@ -389,5 +391,129 @@ async fn wrong_erp_credentials_pause_the_connector_until_fixed(backend: &str) {
     })
     .await;
     assert!(connector(&h).await["outage"].is_null());
+    h.stop().await;
+}
+
+async fn bindings_are_unbound_and_linked_after_a_check(backend: &str) {
+    let h = Harness::start(backend).await;
+    let sku = "SKU-000003";
+    set_price(&h, sku, 33.0).await;
+    eventually("the product in the store", WAIT, || async {
+        (store_price(&h, sku).await == Some(33.0)).then_some(())
+    })
+    .await;
+    let product_id = h.products_with_sku(sku).await[0]["id"].as_u64().unwrap();
+    let path = format!("/connectors/test/bindings/product/{sku}");
+    let (status, body) = h.api(Method::DELETE, &path, None).await;
+    assert_eq!((status, &body["unbound"]), (200, &json!(true)), "{body}");
+    let (status, body) = h.api(Method::DELETE, &path, None).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not linked")
+    );
+    assert!(
+        h.db.store
+            .binding(&h.id, Entity::Product, kcf_store::BindingKey::Erp(sku))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Linked again by hand: rows whose records do not exist are refused, each saying which.
+    let csv = format!(
+        "erp_key,external_id\nNO-SUCH-ITEM,{product_id}\n{sku},999999\n{sku},{product_id}\n"
+    );
+    let (status, report) = h
+        .api(
+            Method::POST,
+            "/connectors/test/bindings/product",
+            Some(json!({ "csv": csv })),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 1, "{report}");
+    let refused = report["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 2, "{report}");
+    assert!(
+        refused[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist in the ERP"),
+        "{report}"
+    );
+    assert!(
+        refused[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("store product 999999 does not exist"),
+        "{report}"
+    );
+    let b =
+        h.db.store
+            .binding(&h.id, Entity::Product, kcf_store::BindingKey::Erp(sku))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(b.external_id, product_id.to_string());
+    // The workspace's Sync History unbinds too.
+    let cookie = h.sign_in().await;
+    let page = h.page(&cookie, "/connectors/test/history/product").await;
+    assert!(
+        page.contains(&format!("unbind {sku}")),
+        "an Unbind button per row"
+    );
+    h.stop().await;
+}
+
+async fn mappings_are_checked_and_chosen_by_name(backend: &str) {
+    let h = Harness::start(backend).await;
+    let (_, statuses) = h.store(Method::GET, "/v2/order_statuses", None).await;
+    let awaiting = statuses
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Awaiting Shipment")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let put = |erp: &str, store: &str| {
+        h.api(
+            Method::PUT,
+            "/connectors/test/mappings",
+            Some(json!({ "kind": "order-status", "erp_value": erp, "store_value": store })),
+        )
+    };
+    // By name, as a person reads it: saved as the store's id.
+    let (status, saved) = put("Open", "Awaiting Shipment").await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["store_value"], awaiting.to_string(), "{saved}");
+    // A store status that does not exist, or an ERP status that does not, is refused.
+    let (status, e) = put("Open", "Awaiting Shipmnt").await;
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Awaiting Shipment"),
+        "{e}"
+    );
+    let (status, e) = put("Opne", "Shipped").await;
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Back Order"),
+        "{e}"
+    );
+    // The settings screen offers both lists.
+    let cookie = h.sign_in().await;
+    let page = h.page(&cookie, "/connectors/test/settings").await;
+    assert!(
+        page.contains("store order status") && page.contains(">Awaiting Shipment<"),
+        "a list to choose from"
+    );
     h.stop().await;
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 both_backends!(
     workspace_sign_in_sessions_and_throttle,
     api_tokens_are_created_used_and_revoked,
+    configured_tokens_are_kept_and_revocable,
     cross_site_writes_are_refused,
     a_database_dump_holds_no_plaintext_credential,
 );
@@ -154,7 +155,24 @@ async fn api_tokens_are_created_used_and_revoked(backend: &str) {
     };
     assert_eq!(call(token.clone()).await.unwrap().status(), 200);
     let (_, list) = h.api(Method::GET, "/tokens", None).await;
-    let listed = &list.as_array().unwrap()[0];
+    // The token the harness gave at start is listed too, marked as such.
+    let given = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["created_by"] == "config")
+        .unwrap_or_else(|| panic!("the configured token is listed: {list}"));
+    assert!(given["revoked_at"].is_null(), "{given}");
+    assert!(
+        given["hint"].as_str().unwrap().len() < TOKEN.len() / 2,
+        "the hint does not show the token: {given}"
+    );
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci")
+        .unwrap();
     assert_eq!(listed["name"], "ci");
     assert!(listed["last_used_at"].is_i64(), "{listed}");
     assert!(
@@ -177,6 +195,59 @@ async fn api_tokens_are_created_used_and_revoked(backend: &str) {
     let (status, _) = h.api(Method::DELETE, &format!("/tokens/{id}"), None).await;
     assert_eq!(status, 404);
     assert_eq!(call("kcf_guess".into()).await.unwrap().status(), 401);
+    h.stop().await;
+}
+
+/// A token given at start (`--api-token`, the config file) is stored: a restart without the
+/// flag still accepts it, and once revoked it stays refused even when given again.
+async fn configured_tokens_are_kept_and_revocable(backend: &str) {
+    let h = Harness::with(backend, opts()).await;
+    let start_with = |tokens: Vec<Secret>| {
+        let engine = h.engine.clone();
+        async move {
+            kcf_server::start(
+                engine,
+                Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+                kcf_server::AppConfig {
+                    api: true,
+                    worker: false,
+                    api_tokens: tokens,
+                    ..kcf_server::AppConfig::default()
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let call = |url: String| {
+        h.http
+            .get(format!("{url}/api/v1/connectors"))
+            .bearer_auth(TOKEN)
+            .send()
+    };
+    // Restarted without the flag: the token still works.
+    let plain = start_with(Vec::new()).await;
+    assert_eq!(call(plain.url().unwrap()).await.unwrap().status(), 200);
+    // Revoked in the workspace (here through the API, with the token itself).
+    let (_, list) = h.api(Method::GET, "/tokens", None).await;
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["created_by"] == "config")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = h.api(Method::DELETE, &format!("/tokens/{id}"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(call(h.url()).await.unwrap().status(), 401);
+    // Given again at the next start: still revoked.
+    let again = start_with(vec![Secret::new(TOKEN)]).await;
+    let refused = call(again.url().unwrap()).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.text().await.unwrap().contains("revoked"));
+    plain.shutdown().await;
+    again.shutdown().await;
     h.stop().await;
 }
 

@@ -310,6 +310,15 @@ pub trait Store: Send + Sync + Debug {
         hint: &str,
         created_by: &str,
     ) -> Result<ApiToken>;
+    /// Stores a token given from outside (a flag, the config file) by its hash unless that
+    /// hash is known; the token as stored (one revoked before stays revoked).
+    async fn import_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        hint: &str,
+        created_by: &str,
+    ) -> Result<ApiToken>;
     /// Every API token, revoked ones included, oldest first.
     async fn api_tokens(&self) -> Result<Vec<ApiToken>>;
     /// The unrevoked token with this hash, recording that it was used.

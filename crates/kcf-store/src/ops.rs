@@ -1273,6 +1273,34 @@ pub(crate) async fn create_api_token(
     rows::api_token(&row)
 }
 
+/// Stores a token given from outside (a flag, the config file) unless its hash is known; the
+/// token as stored, revoked or not (a revoked one stays revoked).
+pub(crate) async fn import_api_token(
+    c: &mut Conn,
+    name: &str,
+    token_hash: &str,
+    hint: &str,
+    created_by: &str,
+    now: Timestamp,
+) -> Result<kcf_domain::ApiToken> {
+    sqlx::query(
+        "INSERT INTO api_tokens (name, token_hash, hint, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_hash) DO NOTHING",
+    )
+    .bind(name)
+    .bind(token_hash)
+    .bind(hint)
+    .bind(created_by)
+    .bind(now.0)
+    .execute(&mut *c)
+    .await?;
+    let row = sqlx::query("SELECT * FROM api_tokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .fetch_one(&mut *c)
+        .await?;
+    rows::api_token(&row)
+}
+
 pub(crate) async fn api_tokens(c: &mut Conn) -> Result<Vec<kcf_domain::ApiToken>> {
     let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY id").fetch_all(&mut *c).await?;
     rows.iter().map(rows::api_token).collect()

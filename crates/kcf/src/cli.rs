@@ -33,6 +33,8 @@ pub enum Command {
     Batch(BatchArgs),
     /// List, process, retry or skip messages (talks to a running server).
     Messages(MessagesArgs),
+    /// Unbind or link records by hand (talks to a running server).
+    Bindings(BindingsArgs),
     /// Create or upgrade the database schema.
     Migrate(MigrateArgs),
     /// Delete finished messages older than the retention period, in small batches.
@@ -211,6 +213,56 @@ pub struct MessageFilterArgs {
     /// At most this many.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
+    /// Only messages older than this id (the next page: the id the last page printed).
+    #[arg(long, value_name = "ID")]
+    pub before: Option<i64>,
+}
+
+/// Which messages a manual action is for: the ids given, or every message matching the
+/// filter (at most 10,000).
+#[derive(Debug, Clone, Args)]
+pub struct ActArgs {
+    /// Message ids.
+    pub ids: Vec<i64>,
+    /// Every message of this entity (with --status).
+    #[arg(long)]
+    pub entity: Option<String>,
+    /// Every message in these statuses (comma-separated: failed,aborted…).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Every message whose record key or description contains this.
+    #[arg(long)]
+    pub text: Option<String>,
+}
+
+/// `kcf bindings …`.
+#[derive(Debug, Args)]
+pub struct BindingsArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+    #[command(subcommand)]
+    pub command: BindingsCommand,
+}
+
+/// Binding commands.
+#[derive(Debug, Subcommand)]
+pub enum BindingsCommand {
+    /// Forget a record's link; its next sync looks its counterpart up again.
+    Unbind {
+        /// product, category, customer, order or shipment.
+        entity: String,
+        /// The ERP key (InventoryID, CustomerID, SO/000123…).
+        erp_key: String,
+    },
+    /// Link a record to its counterpart by hand (both are looked up first).
+    Link {
+        /// product, category, customer, order or shipment.
+        entity: String,
+        /// The ERP key.
+        erp_key: String,
+        /// The store's id for the record.
+        external_id: String,
+    },
 }
 
 /// Message commands.
@@ -218,12 +270,14 @@ pub struct MessageFilterArgs {
 pub enum MessagesCommand {
     /// List messages, newest first.
     List(MessageFilterArgs),
-    /// Process these messages now (ids), even when auto-process is off.
-    Process { ids: Vec<i64> },
-    /// Retry failed or aborted messages.
-    Retry { ids: Vec<i64> },
-    /// Skip messages (they will not be processed).
-    Skip { ids: Vec<i64> },
+    /// Process these messages now (ids, or --status/--entity/--text), even when
+    /// auto-process is off.
+    Process(ActArgs),
+    /// Retry failed, aborted, invalid, skipped, filtered or deleted messages (ids, or
+    /// --status aborted --entity order …).
+    Retry(ActArgs),
+    /// Skip messages (they will not be processed): ids, or a filter.
+    Skip(ActArgs),
     /// One message: its record, status, error, binding, history, payload and what it was
     /// mapped to (the document sent to the other system).
     Show { id: i64 },

@@ -57,6 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sandbox(args) => sandbox::run(args).await?,
         Command::Batch(args) => remote::batch(args).await?,
         Command::Messages(args) => remote::messages(args).await?,
+        Command::Bindings(args) => remote::bindings(args).await?,
         Command::Migrate(args) => {
             let config = config.with_database_url(args.database_url)?;
             let store = kcf_store::open(&config.store_config()).await?;

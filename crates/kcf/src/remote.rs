@@ -6,7 +6,10 @@ use std::{process::ExitCode, time::Duration};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::cli::{BatchArgs, BatchCommand, MessagesArgs, MessagesCommand, Remote, Window};
+use crate::cli::{
+    ActArgs, BatchArgs, BatchCommand, BindingsArgs, BindingsCommand, MessagesArgs, MessagesCommand,
+    Remote, Window,
+};
 
 /// A REST API client for one server.
 struct Api {
@@ -64,6 +67,10 @@ impl Api {
 
     async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
         self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::DELETE, path, None).await
     }
 }
 
@@ -308,6 +315,9 @@ pub async fn messages(args: MessagesArgs) -> anyhow::Result<ExitCode> {
                     path.push_str(&format!("&{k}={}", urlencode(v)));
                 }
             }
+            if let Some(before) = f.before {
+                path.push_str(&format!("&before={before}"));
+            }
             let page = api.get(&path).await?;
             let rows: Vec<Vec<String>> = page["items"]
                 .as_array()
@@ -325,23 +335,33 @@ pub async fn messages(args: MessagesArgs) -> anyhow::Result<ExitCode> {
                     ]
                 })
                 .collect();
-            print_table(
-                &[
-                    "ID",
-                    "Entity",
-                    "Key",
-                    "Status",
-                    "Attempts",
-                    "Description",
-                    "Last error",
-                ],
-                &rows,
-            );
+            if rows.is_empty() {
+                println!("No messages match.");
+            } else {
+                print_table(
+                    &[
+                        "ID",
+                        "Entity",
+                        "Key",
+                        "Status",
+                        "Attempts",
+                        "Description",
+                        "Last error",
+                    ],
+                    &rows,
+                );
+            }
+            if let Some(next) = page["next"].as_i64() {
+                println!(
+                    "\nmore: add --before {next} for the next {} (older)",
+                    f.limit
+                );
+            }
             return Ok(ExitCode::SUCCESS);
         }
-        MessagesCommand::Process { ids } => ("process", ids),
-        MessagesCommand::Retry { ids } => ("retry", ids),
-        MessagesCommand::Skip { ids } => ("skip", ids),
+        MessagesCommand::Process(a) => ("process", a),
+        MessagesCommand::Retry(a) => ("retry", a),
+        MessagesCommand::Skip(a) => ("skip", a),
         MessagesCommand::Show { id } => {
             show(&api.get(&format!("/messages/{id}")).await?);
             return Ok(ExitCode::SUCCESS);
@@ -372,16 +392,108 @@ pub async fn messages(args: MessagesArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
+    let filtered = ids.entity.is_some() || ids.status.is_some() || ids.text.is_some();
+    let ids = match (ids.ids.is_empty(), filtered) {
+        (false, false) => ids.ids,
+        (true, true) => matching(&api, &args.remote, &ids).await?,
+        (false, true) => {
+            bail!("give message ids or a filter (--status, --entity, --text), not both")
+        }
+        (true, false) => bail!(
+            "say which messages to {action}: their ids, or a filter such as --status aborted --entity order"
+        ),
+    };
     if ids.is_empty() {
-        bail!("give the message ids to {action}");
+        println!("{action}: no messages match");
+        return Ok(ExitCode::SUCCESS);
     }
-    let report = api
-        .post("/messages/actions", json!({ "action": action, "ids": ids }))
-        .await?;
-    let changed = report["changed"].as_array().map_or(0, Vec::len);
-    println!("{action}: {changed} changed");
-    for r in report["refused"].as_array().into_iter().flatten() {
-        println!("  {} refused: {}", text(&r[0]), text(&r[1]));
+    let (mut changed, mut refused) = (0, 0);
+    for chunk in ids.chunks(10_000) {
+        let report = api
+            .post(
+                "/messages/actions",
+                json!({ "action": action, "ids": chunk }),
+            )
+            .await?;
+        changed += report["changed"].as_array().map_or(0, Vec::len);
+        for r in report["refused"].as_array().into_iter().flatten() {
+            refused += 1;
+            println!("  {} refused: {}", text(&r[0]), text(&r[1]));
+        }
+    }
+    println!("{action}: {changed} changed, {refused} refused");
+    Ok(ExitCode::from(if refused > 0 { 3 } else { 0 }))
+}
+
+/// The ids of every message (up to 10,000) matching an action's filter.
+async fn matching(api: &Api, remote: &Remote, f: &ActArgs) -> anyhow::Result<Vec<i64>> {
+    let mut base = format!("/messages?connector={}&limit=500", remote.connector);
+    for (k, v) in [
+        ("entity", &f.entity),
+        ("status", &f.status),
+        ("text", &f.text),
+    ] {
+        if let Some(v) = v {
+            base.push_str(&format!("&{k}={}", urlencode(v)));
+        }
+    }
+    let mut ids = Vec::new();
+    let mut before: Option<i64> = None;
+    while ids.len() < 10_000 {
+        let path = match before {
+            Some(b) => format!("{base}&before={b}"),
+            None => base.clone(),
+        };
+        let page = api.get(&path).await?;
+        ids.extend(
+            page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["id"].as_i64()),
+        );
+        match page["next"].as_i64() {
+            Some(n) => before = Some(n),
+            None => break,
+        }
+    }
+    Ok(ids)
+}
+
+/// `kcf bindings …`.
+pub async fn bindings(args: BindingsArgs) -> anyhow::Result<ExitCode> {
+    let api = Api::new(&args.remote)?;
+    let c = &args.remote.connector;
+    match args.command {
+        BindingsCommand::Unbind { entity, erp_key } => {
+            api.delete(&format!(
+                "/connectors/{c}/bindings/{}/{}",
+                urlencode(&entity),
+                urlencode(&erp_key)
+            ))
+            .await?;
+            println!("{entity} {erp_key} unbound: its next sync looks its counterpart up again");
+        }
+        BindingsCommand::Link {
+            entity,
+            erp_key,
+            external_id,
+        } => {
+            let csv = format!("{erp_key},{external_id}\n");
+            let report = api
+                .post(
+                    &format!("/connectors/{c}/bindings/{}", urlencode(&entity)),
+                    json!({ "csv": csv }),
+                )
+                .await?;
+            if let Some(r) = report["refused"].as_array().and_then(|r| r.first()) {
+                bail!("{erp_key} not linked: {}", text(&r["error"]));
+            }
+            println!("{entity} {erp_key} linked to {external_id}");
+            if let Some(r) = report["unchecked"].as_array().and_then(|r| r.first()) {
+                println!("  {}", text(&r["error"]));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -171,7 +171,9 @@ async fn up_syncs_and_the_batch_commands_work() {
     }
     assert!(text.contains("3 listed"), "{text}");
     assert!(
-        text.contains(&format!("kcf batch process product --from {from} --to {to} --all")),
+        text.contains(&format!(
+            "kcf batch process product --from {from} --to {to} --all"
+        )),
         "the hint processes exactly the window listed:\n{text}"
     );
     assert!(

@@ -26,12 +26,13 @@ impl AcumaticaClient {
         let _ = self.inner.keeper.set(keeper);
     }
 
-    /// The cookies of the current session, as a `Cookie` header.
+    /// The cookies of the current session, as a `Cookie` header in one order (a jar lists
+    /// them in no particular order, and sessions are compared by this text).
     pub(super) fn session_cookies(&self) -> Option<String> {
         self.inner
             .jar
             .cookies(&self.inner.root)
-            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .and_then(|v| v.to_str().ok().map(normalized))
             .filter(|s| !s.is_empty())
     }
 
@@ -44,7 +45,7 @@ impl AcumaticaClient {
         let Some(keeper) = self.inner.keeper.get() else {
             return false;
         };
-        let Some(kept) = keeper.load().await else {
+        let Some(kept) = keeper.load().await.map(|k| normalized(&k)) else {
             return false;
         };
         if failed == Some(kept.as_str()) {
@@ -73,5 +74,27 @@ impl AcumaticaClient {
                 None
             })
             .await;
+    }
+}
+
+/// `a=1; b=2` with its pairs sorted.
+fn normalized(cookies: &str) -> String {
+    let mut pairs: Vec<&str> = cookies
+        .split(';')
+        .map(str::trim)
+        .filter(|p| p.contains('='))
+        .collect();
+    pairs.sort_unstable();
+    pairs.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cookie_headers_compare_in_one_order() {
+        assert_eq!(
+            super::normalized("b=2; a=1;c=3"),
+            super::normalized("c=3; a=1; b=2")
+        );
     }
 }

@@ -638,6 +638,24 @@ impl Store for PgStore {
         ops::delete_session(&mut *self.conn().await?, id_hash).await
     }
 
+    async fn import_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        hint: &str,
+        created_by: &str,
+    ) -> Result<ApiToken> {
+        ops::import_api_token(
+            &mut *self.conn().await?,
+            name,
+            token_hash,
+            hint,
+            created_by,
+            Timestamp::now(),
+        )
+        .await
+    }
+
     async fn create_api_token(
         &self,
         name: &str,

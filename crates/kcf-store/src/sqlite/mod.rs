@@ -618,6 +618,27 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn import_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        hint: &str,
+        created_by: &str,
+    ) -> Result<ApiToken> {
+        let (n, t, h, b) = (
+            name.to_owned(),
+            token_hash.to_owned(),
+            hint.to_owned(),
+            created_by.to_owned(),
+        );
+        self.writer
+            .write(move |c| {
+                async move { ops::import_api_token(c, &n, &t, &h, &b, Timestamp::now()).await }
+                    .boxed()
+            })
+            .await
+    }
+
     async fn create_api_token(
         &self,
         name: &str,

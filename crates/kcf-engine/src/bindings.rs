@@ -1,0 +1,159 @@
+//! Bindings a person manages: linking a record to its counterpart by hand (an import), and
+//! unlinking a wrong link. An import checks that both records exist before it links them;
+//! a row that could not be checked (a system that did not answer) is linked and reported.
+
+use kcf_bigcommerce::{CategoryQuery, ProductQuery};
+use kcf_domain::{Binding, ConnectorId, Entity, Timestamp};
+
+use crate::{ConnectorRuntime, Engine, error::EngineError};
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// Rows linked.
+    pub imported: usize,
+    /// Rows refused, each with why (a record missing on one side, a link in use).
+    pub refused: Vec<(String, String)>,
+    /// Rows linked without a check of both records, each with why it could not be made.
+    pub unchecked: Vec<(String, String)>,
+}
+
+/// Whether a record exists: `Ok(true/false)`, or why kcf could not tell.
+type Exists = Result<bool, String>;
+
+impl Engine {
+    /// Links `rows` (ERP key, store id) of `entity`, each after checking that both records
+    /// exist.
+    pub async fn import_bindings(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        rows: Vec<(String, String)>,
+    ) -> Result<ImportReport, EngineError> {
+        if self.store.connector(id).await?.is_none() {
+            return Err(EngineError::UnknownConnector(id.to_string()));
+        }
+        let conn = self.runtime(id);
+        let mut report = ImportReport::default();
+        for (erp_key, external_id) in rows {
+            let checks = match &conn {
+                Some(conn) => (
+                    erp_exists(conn, entity, &erp_key).await,
+                    store_exists(conn, entity, &external_id).await,
+                ),
+                None => {
+                    let why = format!("connector {id} is not running in this process");
+                    (Err(why.clone()), Err(why))
+                }
+            };
+            match checks {
+                (Ok(false), _) => {
+                    report.refused.push((
+                        erp_key.clone(),
+                        format!(
+                            "{} {erp_key} does not exist in the ERP",
+                            entity_word(entity)
+                        ),
+                    ));
+                    continue;
+                }
+                (_, Ok(false)) => {
+                    report.refused.push((
+                        erp_key.clone(),
+                        format!("store {} {external_id} does not exist", entity_word(entity)),
+                    ));
+                    continue;
+                }
+                (Err(why), _) | (_, Err(why)) => report
+                    .unchecked
+                    .push((erp_key.clone(), format!("not checked: {why}"))),
+                (Ok(true), Ok(true)) => {}
+            }
+            let b = Binding {
+                connector: id.clone(),
+                entity,
+                erp_key: erp_key.clone(),
+                external_id,
+                fingerprint: None,
+                synced_at: Timestamp::now(),
+            };
+            match self.store.put_binding(&b).await {
+                Ok(()) => report.imported += 1,
+                Err(e) => {
+                    report.unchecked.retain(|(k, _)| *k != erp_key);
+                    report.refused.push((erp_key, e.to_string()));
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Unlinks the record with ERP key `erp_key`; false when it was not linked. The next
+    /// sync of the record looks its counterpart up again (or creates it).
+    pub async fn unbind(
+        &self,
+        id: &ConnectorId,
+        entity: Entity,
+        erp_key: &str,
+    ) -> Result<bool, EngineError> {
+        Ok(self.store.delete_binding(id, entity, erp_key).await?)
+    }
+}
+
+fn entity_word(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Product => "product",
+        Entity::Category => "category",
+        Entity::Customer => "customer",
+        Entity::Order | Entity::OrderStatus => "order",
+        Entity::Shipment => "shipment",
+    }
+}
+
+async fn erp_exists(conn: &ConnectorRuntime, entity: Entity, key: &str) -> Exists {
+    let erp = &conn.erp;
+    let found = match entity {
+        Entity::Product => erp.stock_item(key).await.map(|r| r.is_some()),
+        Entity::Category => erp.item_sales_category(key).await.map(|r| r.is_some()),
+        Entity::Customer => erp.customer(key).await.map(|r| r.is_some()),
+        Entity::Order | Entity::OrderStatus => {
+            let Some((order_type, nbr)) = key.split_once('/') else {
+                return Ok(false);
+            };
+            erp.sales_order(order_type, nbr).await.map(|r| r.is_some())
+        }
+        Entity::Shipment => erp.shipment(key).await.map(|r| r.is_some()),
+    };
+    found.map_err(|e| e.to_string())
+}
+
+async fn store_exists(conn: &ConnectorRuntime, entity: Entity, id: &str) -> Exists {
+    let Ok(n) = id.trim().parse::<u64>() else {
+        return match entity {
+            // A shipment's link is the store shipment's marker, not a number.
+            Entity::Shipment => Err("store shipments are not looked up by id".into()),
+            _ => Ok(false),
+        };
+    };
+    let store = &conn.store;
+    let found = match entity {
+        Entity::Product => store
+            .products(&ProductQuery {
+                ids: vec![n],
+                ..ProductQuery::default()
+            })
+            .await
+            .map(|p| !p.items.is_empty()),
+        Entity::Category => store
+            .categories(&CategoryQuery {
+                ids: vec![n],
+                ..CategoryQuery::default()
+            })
+            .await
+            .map(|p| !p.items.is_empty()),
+        Entity::Customer => store.customer(n).await.map(|c| c.is_some()),
+        Entity::Order | Entity::OrderStatus => store.order(n).await.map(|o| o.is_some()),
+        Entity::Shipment => return Err("store shipments are not looked up by id".into()),
+    };
+    found.map_err(|e| e.to_string())
+}
