@@ -194,6 +194,18 @@ async fn up_syncs_and_the_batch_commands_work() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("3 processed"), "{text}");
+    // Manual actions on a filter follow the state machine: a processed message is refused,
+    // each with the reason.
+    let out = kcf(
+        &url,
+        &["messages", "retry", "--status", "processed", "--entity", "product"],
+    );
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains("0 changed") && said.contains("Resync"), "{said}");
+    let out = kcf(&url, &["messages", "list", "--limit", "1"]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(said.contains("more: add --before"), "{said}");
     for n in 1..=3 {
         let v: Value = http
             .get(format!(
@@ -327,6 +339,76 @@ async fn up_syncs_and_the_batch_commands_work() {
     assert_eq!(r.status(), 200, "Acumatica kept UPTEST-2");
     drop(_again);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// With the medium seed the initial sync spends the store's 150 requests / 30 s at once, and
+/// listing the store's orders meets the spent budget: kcf waits for the window to reset and
+/// lists them, instead of exiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_the_medium_seed_waits_out_the_store_budget() {
+    kcf_sandbox::install_crypto_provider();
+    let (api, acu, bc) = (free_port(), free_port(), free_port());
+    let dir = std::env::temp_dir().join(format!("kcf-up-medium-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_kcf"))
+            .args(["up", "--seed", "medium", "--api-token", "up-test-token"])
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(["--port", &api.to_string()])
+            .args(["--acumatica-port", &acu.to_string()])
+            .args(["--bigcommerce-port", &bc.to_string()])
+            .env("KCF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{api}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    // Runs 1–4: categories, products, customers, then the store's orders.
+    let orders = loop {
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "kcf up exited during the initial sync"
+        );
+        let run = http
+            .get(format!("{url}/api/v1/batches/4"))
+            .bearer_auth("up-test-token")
+            .send()
+            .await;
+        if let Ok(r) = run
+            && r.status() == 200
+        {
+            let v: Value = r.json().await.unwrap();
+            if v["run"]["status"] != "listing" {
+                break v;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "the store's orders were never listed"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(orders["run"]["entity"], "order", "{orders}");
+    assert_eq!(orders["run"]["status"], "listed", "{orders}");
+    assert_eq!(orders["run"]["listed"], 500, "{orders}");
+    // The budget was respected meanwhile: the store never answered kcf with a 429.
+    let ledger: Vec<Value> = http
+        .get(format!("http://127.0.0.1:{bc}/_sandbox/ledger?limit=20000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let throttled = ledger.iter().filter(|e| e["status"] == 429).count();
+    assert_eq!(throttled, 0, "requests over the store's budget");
+    assert!(child.0.try_wait().unwrap().is_none(), "still running");
+    terminate(&mut child, "kcf up --seed medium").await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
