@@ -6,7 +6,7 @@ use std::fmt;
 
 /// A name that is not one of a closed set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} '{value}'; valid {kind}s are: {}", valid.join(", "))]
+#[error("unknown {kind} '{value}'; valid {} are: {}", plural(kind), valid.join(", "))]
 pub struct UnknownName {
     /// What was being parsed ("entity", "status"…).
     pub kind: &'static str,
@@ -14,6 +14,17 @@ pub struct UnknownName {
     pub value: String,
     /// Every accepted spelling.
     pub valid: Vec<&'static str>,
+}
+
+/// `entity` → `entities`, `status` → `statuses`, `mode` → `modes`.
+fn plural(kind: &str) -> String {
+    if let Some(stem) = kind.strip_suffix('y') {
+        format!("{stem}ies")
+    } else if kind.ends_with('s') || kind.ends_with("sh") || kind.ends_with("ch") {
+        format!("{kind}es")
+    } else {
+        format!("{kind}s")
+    }
 }
 
 /// Implemented by every closed name set.

@@ -63,7 +63,8 @@ pub fn source_of(entity: Entity) -> Option<Direction> {
 
 impl Engine {
     /// Lists what the source changed in the window as batch messages; returns the run.
-    #[tracing::instrument(skip_all, fields(connector = %req.connector, entity = %req.entity), err)]
+    // A refused request is the caller's to read, not an error of kcf's: logged at info.
+    #[tracing::instrument(skip_all, fields(connector = %req.connector, entity = %req.entity), err(level = "info"))]
     pub async fn prepare_batch(&self, req: BatchRequest) -> Result<BatchRun, EngineError> {
         let Some(direction) = source_of(req.entity) else {
             return Err(EngineError::Invalid(format!(

@@ -86,6 +86,92 @@ impl ApiError {
     }
 }
 
+/// Turns the plain-text refusals of axum's extractors (a body that is not the JSON expected,
+/// a bad query string or path, a body over the limit) into the JSON error body every other
+/// refusal has, in words without the parser's jargon, for the API and ingress; the
+/// workspace's pages keep their own.
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    let ours = path.starts_with("/api/") || path.starts_with("/push/") || path.starts_with("/webhooks/");
+    if !(status.is_client_error() && plain && ours) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let message = plain_words(text.trim(), status);
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "bad_request",
+    };
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
+    ApiError {
+        status,
+        code,
+        message,
+    }
+    .into_response()
+}
+
+/// An extractor's message without its framing ("Failed to deserialize the JSON body into the
+/// target type: entity: unknown variant…" → "entity: unknown variant…").
+fn plain_words(text: &str, status: StatusCode) -> String {
+    const FRAMES: &[&str] = &[
+        "Failed to deserialize the JSON body into the target type: ",
+        "Failed to parse the request body as JSON: ",
+        "Failed to deserialize query string: ",
+        "Failed to deserialize form body: ",
+        "Invalid URL: ",
+    ];
+    let mut out = text.to_owned();
+    for f in FRAMES {
+        if let Some(rest) = out.strip_prefix(f) {
+            out = rest.to_owned();
+        }
+    }
+    // serde's position ("… at line 1 column 37") means nothing to a person sending JSON.
+    if let Some(at) = out.rfind(" at line ")
+        && out[at + 9..]
+            .split(" column ")
+            .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    {
+        out.truncate(at);
+    }
+    if out.is_empty() {
+        out = match status {
+            StatusCode::NOT_FOUND => "there is no such route".into(),
+            StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method".into(),
+            StatusCode::PAYLOAD_TOO_LARGE => "the body is over the 1 MiB limit".into(),
+            _ => status
+                .canonical_reason()
+                .unwrap_or("the request was refused")
+                .to_owned(),
+        };
+    }
+    if text.starts_with("Expected request with `Content-Type: application/json`") {
+        out = "send the body as JSON, with Content-Type: application/json".into();
+    }
+    out
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (

@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(auth::same_origin))
         .layer(middleware::from_fn(auth::security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(error::json_errors))
         .layer(middleware::from_fn(server_timing))
         .with_state(state)
 }

@@ -21,6 +21,7 @@ use kcf_domain::Timestamp;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     // reqwest is built without a default TLS provider (aws-lc is slow to build): use ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -32,6 +33,24 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `kcf messages list | head` closes the pipe early: end quietly, as other command-line
+/// tools do, instead of printing a panic and a backtrace.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 fn init_tracing(json: bool) {
@@ -47,6 +66,22 @@ fn init_tracing(json: bool) {
     }
 }
 
+/// `kcf migrate --database-url sqlite://./kcf-data/kcf.db` on a fresh clone: the directory
+/// is made, as `kcf up` makes its data directory.
+fn create_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if url.starts_with("postgres") || path.starts_with(':') {
+        return Ok(());
+    }
+    let path = path.split('?').next().unwrap_or(path);
+    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the directory {} for the database: {e}", dir.display())
+        })?;
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let env = config::process_env();
     let config = Config::load(cli.config.as_deref(), &env)?;
@@ -60,6 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bindings(args) => remote::bindings(args).await?,
         Command::Migrate(args) => {
             let config = config.with_database_url(args.database_url)?;
+            create_sqlite_dir(&config.database_url.0)?;
             let store = kcf_store::open(&config.store_config()).await?;
             store.migrate().await?;
             println!(

@@ -530,7 +530,7 @@ fn show(detail: &Value) {
     for h in detail["history"].as_array().into_iter().flatten() {
         println!(
             "    {}  {} → {}  by {}{}",
-            text(&h["at"]),
+            clock(&h["at"]),
             text(&h["from"]),
             text(&h["to"]),
             text(&h["actor"]),
@@ -552,6 +552,14 @@ fn show(detail: &Value) {
             serde_json::to_string_pretty(&s["body"]).unwrap_or_default()
         ),
     }
+}
+
+/// Epoch milliseconds as a UTC time a person reads.
+fn clock(v: &Value) -> String {
+    v.as_i64()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| text(v))
 }
 
 fn urlencode(s: &str) -> String {

@@ -22,6 +22,16 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     let data_dir = args.data_dir.unwrap_or_else(|| PathBuf::from("kcf-data"));
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    // One kcf up per data directory: a second would share the SQLite file and the sandbox
+    // state with the first. The lock goes with the process, however it ends.
+    let lock = std::fs::File::create(data_dir.join("kcf-up.lock"))
+        .with_context(|| format!("cannot write in the data directory {}", data_dir.display()))?;
+    if lock.try_lock().is_err() {
+        anyhow::bail!(
+            "another kcf up is running on the data directory {} (stop it, or pass another --data-dir)",
+            data_dir.display()
+        );
+    }
     let seed: SeedSize = args
         .seed
         .as_deref()
