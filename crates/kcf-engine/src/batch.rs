@@ -453,3 +453,62 @@ pub async fn message_ids(
     }
     Ok(ids)
 }
+
+/// Where a batch run's work stands, from its messages' statuses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunProgress {
+    /// Records listed.
+    pub listed: u64,
+    /// Messages finished (processed, filtered, skipped, deleted).
+    pub processed: u64,
+    /// Messages waiting or under way.
+    pub pending: u64,
+    /// Messages failed for good or waiting for a person (aborted, invalid) or failed and
+    /// waiting for their retry.
+    pub failed: u64,
+    /// In words: listing, listing failed, waiting for Process, processing, done, done with
+    /// failures, or moved to a later run (a later listing of the same records holds them).
+    pub status: String,
+}
+
+impl Engine {
+    /// Counts a run's messages and says where it stands.
+    pub async fn run_progress(&self, run: &BatchRun) -> Result<RunProgress, EngineError> {
+        let counts = self
+            .store
+            .count_by_status(&MessageFilter {
+                batch_run: Some(run.id),
+                ..MessageFilter::default()
+            })
+            .await?;
+        let mut p = RunProgress {
+            listed: run.listed,
+            ..RunProgress::default()
+        };
+        for c in counts {
+            match c.status {
+                MessageStatus::Pending | MessageStatus::Processing => p.pending += c.count,
+                MessageStatus::Failed | MessageStatus::Aborted | MessageStatus::Invalid => {
+                    p.failed += c.count
+                }
+                _ => p.processed += c.count,
+            }
+        }
+        p.status = match run.status {
+            BatchStatus::Listing => "listing",
+            BatchStatus::Failed => "listing failed",
+            BatchStatus::Cancelled => "cancelled",
+            _ if p.pending + p.processed + p.failed == 0 && p.listed > 0 => {
+                "moved to a later run"
+            }
+            _ if p.pending > 0 && p.processed + p.failed == 0 && run.mode == BatchMode::ByDate => {
+                "waiting for Process"
+            }
+            _ if p.pending > 0 => "processing",
+            _ if p.failed > 0 => "done with failures",
+            _ => "done",
+        }
+        .to_owned();
+        Ok(p)
+    }
+}

@@ -616,11 +616,12 @@ async fn prepare_batch(
     Ok(Json(batch_view(&state, run).await?))
 }
 
-/// A batch run with its messages' counts.
+/// A batch run with its messages' counts and where it stands.
 #[derive(Debug, Serialize)]
 struct BatchView {
     run: BatchRun,
     counts: Vec<StatusCount>,
+    progress: kcf_engine::batch::RunProgress,
 }
 
 async fn batch_view(state: &AppState, run: BatchRun) -> Result<BatchView, ApiError> {
@@ -632,7 +633,12 @@ async fn batch_view(state: &AppState, run: BatchRun) -> Result<BatchView, ApiErr
             ..MessageFilter::default()
         })
         .await?;
-    Ok(BatchView { run, counts })
+    let progress = state.engine.run_progress(&run).await?;
+    Ok(BatchView {
+        run,
+        counts,
+        progress,
+    })
 }
 
 async fn batch(

@@ -435,7 +435,7 @@ fn schemas() -> Value {
             "checkpoint": { "type": ["string", "null"] }, "listed": s("integer"), "enqueued": s("integer"),
             "error": { "type": ["string", "null"] }, "created_at": s("integer"), "updated_at": s("integer"),
         }), &["id", "connector", "entity", "mode", "window_from", "window_to", "status", "listed", "enqueued"]),
-        "BatchView": obj(json!({ "run": r("BatchRun"), "counts": r("StatusCounts") }), &["run", "counts"]),
+        "BatchView": obj(json!({ "run": r("BatchRun"), "counts": r("StatusCounts"), "progress": obj(json!({ "listed": s("integer"), "processed": s("integer"), "pending": s("integer"), "failed": s("integer"), "status": { "type": "string", "enum": ["listing", "listing failed", "cancelled", "moved to a later run", "waiting for Process", "processing", "done with failures", "done"] } }), &["listed", "processed", "pending", "failed", "status"]) }), &["run", "counts", "progress"]),
         "ProcessBatch": { "type": "object", "properties": { "all": s("boolean"), "ids": { "type": "array", "items": s("integer") } } },
         "PushNotification": obj(json!({
             "Inserted": { "type": "array", "items": { "type": "object" } },

@@ -789,7 +789,11 @@ async fn batch(
         let busy = run.status == kcf_domain::BatchStatus::Listing;
         run_ctx = json!({ "id": run.id, "status": run.status.as_str(), "listed": run.listed, "window_from": run.window_from, "window_to": run.window_to, "error": run.error, "busy": busy });
     }
-    let runs = store.batch_runs(&c, entity, 10).await?;
+    let mut runs = Vec::new();
+    for r in store.batch_runs(&c, entity, 10).await? {
+        let p = state.engine.run_progress(&r).await?;
+        runs.push(json!({ "id": r.id, "window_from": r.window_from, "window_to": r.window_to, "created_at": r.created_at, "listed": p.listed, "processed": p.processed, "pending": p.pending, "failed": p.failed, "state": p.status, "error": r.error }));
+    }
     let base = format!("/connectors/{c}/batch/{entity}");
     Ok(render(
         "batch.html",
