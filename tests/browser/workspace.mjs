@@ -243,27 +243,31 @@ try {
     await shot('06-realtime-order');
   });
 
-  await step('a message failed by an injected fault shows its error and succeeds on Retry', async () => {
+  await step('an Acumatica outage shows on the home page, the order waits without spending attempts and goes through by itself', async () => {
     await apiCall('PATCH', '/connectors/sandbox/entities/order', { max_attempts: 1 });
     await faults({ error_rate: 1.0 });
     const id = await placeOrder(2);
+    await until('the connector shown as out', async () => {
+      await page.goto(`${base}/`);
+      return (await page.locator('#outage').count()) > 0;
+    }, 60000);
+    const outage = await page.locator('#outage').textContent();
+    expect(/acumatica has not answered since/.test(outage) && /next at/.test(outage), `the outage in words: ${outage}`);
+    await shot('07a-home-outage');
     await page.goto(`${base}/connectors/sandbox/realtime/order`);
     const row = page.locator(`#grid tr[data-key="${id}"]`);
-    await until(`order ${id} to fail`, async () => {
-      await page.reload();
-      return (await row.locator('.badge').textContent()) === 'aborted';
-    }, 60000);
-    const error = await row.locator('td.err').textContent();
-    expect(error.trim().length > 0, 'the row shows its last error');
+    await row.waitFor({ timeout: 30000 });
+    const status = await row.locator('.badge').textContent();
+    expect(status !== 'aborted' && status !== 'invalid', `a single allowed attempt is not spent on an outage: ${status}`);
     await row.getByRole('link').click();
-    await page.locator('#last-error').waitFor();
-    await shot('07-record-detail-failed');
+    const waiting = await page.locator('#waiting').textContent();
+    expect(/acumatica is out/.test(waiting), `the record says why it waits: ${waiting}`);
+    await shot('07-record-detail-waiting');
     await faults(null);
-    await page.getByRole('button', { name: 'Retry' }).click();
-    await until(`order ${id} processed after Retry`, async () => {
+    await until(`order ${id} processed once Acumatica answers`, async () => {
       await page.reload();
       return (await page.locator('h1 .badge').textContent()) === 'processed';
-    }, 60000);
+    }, 120000);
     expect(await page.getByText('ERP').first().isVisible(), 'binding shown');
     const result = await page.locator('#result').textContent();
     expect(/sales order/i.test(result), `the result names the sales order: ${result}`);
@@ -271,28 +275,95 @@ try {
     expect(/Acumatica SalesOrder/.test(target), `Mapped to names the sales order: ${target}`);
     const sent = JSON.parse(await page.locator('#sent').textContent());
     expect(sent.ExternalRef === String(id), `the mapped order carries ExternalRef ${id}: ${sent.ExternalRef}`);
-    await shot('08-record-detail-retried');
+    await shot('08-record-detail-processed');
   });
 
-  await step('Sync History lists bindings and imports a CSV', async () => {
+  await step('an order Acumatica refuses is invalid with the reason, and Retry sends it once the cause is fixed', async () => {
+    // A product only the store has: Acumatica has no such InventoryID.
+    const created = await fetch(`${bcApi}/v3/catalog/products`, {
+      method: 'POST',
+      headers: { 'X-Auth-Token': 'sandbox', 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ name: 'Store Only Lamp', type: 'physical', sku: 'STORE-ONLY-1', price: 12, weight: 1 }),
+    });
+    expect(created.ok, `creating the store product: ${created.status}`);
+    const product = (await created.json()).data;
+    const address = { first_name: 'Browser', last_name: 'Invalid', street_1: '1 Main', city: 'Austin',
+      state: 'Texas', zip: '78701', country: 'United States', country_iso2: 'US', email: 'browser-invalid@example.com' };
+    const r = await fetch(`${bcApi}/v2/orders`, {
+      method: 'POST',
+      headers: { 'X-Auth-Token': 'sandbox', 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ customer_id: 0, status_id: 11, billing_address: address,
+        shipping_addresses: [address], products: [{ product_id: product.id, quantity: 1 }] }),
+    });
+    expect(r.ok, `placing the order: ${r.status}`);
+    const id = (await r.json()).id;
+    await page.goto(`${base}/connectors/sandbox/realtime/order`);
+    const row = page.locator(`#grid tr[data-key="${id}"]`);
+    await until(`order ${id} invalid`, async () => {
+      await page.reload();
+      return (await row.locator('.badge').textContent()) === 'invalid';
+    }, 60000);
+    await row.getByRole('link').click();
+    const error = await page.locator('#last-error').textContent();
+    expect(/STORE-ONLY-1/.test(error), `the error names the item: ${error}`);
+    // The cause fixed in Acumatica, then Retry.
+    const login = await fetch(`${acuBase}/entity/auth/login`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'admin', password: 'sandbox', tenant: 'Company' }),
+    });
+    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const put = await fetch(`${acuBase}/entity/Default/24.200.001/StockItem`, {
+      method: 'PUT', headers: { 'Content-Type': 'application/json', Cookie: cookie },
+      body: JSON.stringify({ InventoryID: { value: 'STORE-ONLY-1' }, Description: { value: 'Store Only Lamp' },
+        DefaultPrice: { value: 12 }, ItemStatus: { value: 'Active' } }),
+    });
+    expect(put.ok, `creating the stock item: ${put.status}`);
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await until(`order ${id} processed after Retry`, async () => {
+      await page.reload();
+      return (await page.locator('h1 .badge').textContent()) === 'processed';
+    }, 60000);
+    await shot('08b-record-detail-retried');
+  });
+
+  await step('Sync History lists bindings, unbinds one and links it again from a CSV', async () => {
     await page.goto(`${base}/connectors/sandbox/history/product`);
     expect(await page.locator('tbody tr').count() >= listed.length, 'bindings listed');
     await page.fill('input[name=q]', listed[0]);
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.locator('tbody tr', { hasText: listed[0] }).first().waitFor();
-    await page.goto(`${base}/connectors/sandbox/history/customer`);
-    // Choosing a file reads it into the text box (the page's script, under the CSP).
+    const row = page.locator('tbody tr', { hasText: listed[0] }).first();
+    await row.waitFor();
+    const storeId = (await row.locator('td').nth(1).textContent()).trim();
+    await page.getByRole('button', { name: `unbind ${listed[0]}` }).click();
+    await page.getByRole('status').filter({ hasText: `Unbound ${listed[0]}` }).waitFor();
+    expect(await page.getByRole('button', { name: `unbind ${listed[0]}` }).count() === 0, 'still bound');
+    // Choosing a file reads it into the text box (the page's script, under the CSP); a row
+    // whose ERP record does not exist is refused, the real one linked again.
     await page.setInputFiles('input[type=file]', {
       name: 'bindings.csv',
       mimeType: 'text/csv',
-      buffer: Buffer.from('erp_key,external_id\nIMPORTED01,90001\n'),
+      buffer: Buffer.from(`erp_key,external_id\nNO-SUCH-ITEM,90001\n${listed[0]},${storeId}\n`),
     });
     await until('the file read into the form', async () =>
-      (await page.inputValue('textarea[name=csv]')).includes('IMPORTED01'), 10000);
+      (await page.inputValue('textarea[name=csv]')).includes('NO-SUCH-ITEM'), 10000);
     await page.getByRole('button', { name: 'Import' }).click();
     await page.getByRole('status').filter({ hasText: 'Imported 1 binding' }).waitFor();
-    await page.locator('tbody tr', { hasText: 'IMPORTED01' }).waitFor();
+    const notice = await page.getByRole('status').textContent();
+    expect(notice.includes('1 refused') && notice.includes('NO-SUCH-ITEM'), `the refusal named: ${notice}`);
+    await page.fill('input[name=q]', listed[0]);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('button', { name: `unbind ${listed[0]}` }).waitFor();
     await shot('09-sync-history');
+  });
+
+  await step('Connector settings: an order-status mapping is chosen from the store\'s statuses', async () => {
+    await page.goto(`${base}/connectors/sandbox/settings`);
+    await page.getByLabel('ERP order status').selectOption('Back Order');
+    await page.getByLabel('store order status').selectOption({ label: 'Awaiting Fulfillment' });
+    await page.getByRole('button', { name: 'Map status' }).click();
+    await page.getByRole('status').filter({ hasText: 'order-status: Back Order' }).waitFor();
+    await page.locator('tr', { hasText: 'Awaiting Fulfillment (11)' }).filter({ hasText: 'Back Order' }).first().waitFor();
+    await shot('09b-mapping');
   });
 
   await step('Connector settings: Test Connection answers, and nothing secret is on the page', async () => {

@@ -498,9 +498,7 @@ impl Engine {
             BatchStatus::Listing => "listing",
             BatchStatus::Failed => "listing failed",
             BatchStatus::Cancelled => "cancelled",
-            _ if p.pending + p.processed + p.failed == 0 && p.listed > 0 => {
-                "moved to a later run"
-            }
+            _ if p.pending + p.processed + p.failed == 0 && p.listed > 0 => "moved to a later run",
             _ if p.pending > 0 && p.processed + p.failed == 0 && run.mode == BatchMode::ByDate => {
                 "waiting for Process"
             }

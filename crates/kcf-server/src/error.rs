@@ -102,7 +102,8 @@ pub async fn json_errors(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.starts_with("text/plain"));
-    let ours = path.starts_with("/api/") || path.starts_with("/push/") || path.starts_with("/webhooks/");
+    let ours =
+        path.starts_with("/api/") || path.starts_with("/push/") || path.starts_with("/webhooks/");
     if !(status.is_client_error() && plain && ours) {
         return response;
     }

@@ -462,11 +462,38 @@ async fn home(
             },
             PageRequest {
                 before: None,
-                limit: 10,
+                limit: 40,
             },
         )
         .await?
         .items;
+    // A failure that a later message of the same record fixed is history, not a failure.
+    let mut still = Vec::new();
+    for m in failures {
+        if still.len() == 10 {
+            break;
+        }
+        let later = store
+            .list_messages(
+                &MessageFilter {
+                    connector: Some(m.connector.clone()),
+                    entity: Some(m.entity),
+                    record_key: Some(m.record_key.as_str().to_owned()),
+                    statuses: vec![MessageStatus::Processed],
+                    ..MessageFilter::default()
+                },
+                PageRequest {
+                    before: None,
+                    limit: 1,
+                },
+            )
+            .await?
+            .items;
+        if !later.iter().any(|l| l.id > m.id) {
+            still.push(m);
+        }
+    }
+    let failures = still;
     let (flash, flash_bad) = flash_ctx(&f);
     Ok(render(
         "home.html",

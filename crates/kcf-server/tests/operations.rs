@@ -125,11 +125,17 @@ async fn realtime_work_runs_ahead_of_a_waiting_batch_listing(backend: &str) {
         Some(0),
         "the first run holds nothing any more: {earlier}"
     );
-    assert_eq!(earlier["progress"]["status"], "moved to a later run", "{earlier}");
+    assert_eq!(
+        earlier["progress"]["status"], "moved to a later run",
+        "{earlier}"
+    );
     let (_, holding) = h
         .api(Method::GET, &format!("/batches/{second_run}"), None)
         .await;
-    assert_eq!(holding["progress"]["status"], "waiting for Process", "{holding}");
+    assert_eq!(
+        holding["progress"]["status"], "waiting for Process",
+        "{holding}"
+    );
     assert_eq!(holding["progress"]["pending"], listed, "{holding}");
     assert_eq!(holding["progress"]["processed"], 0, "{holding}");
 

@@ -74,9 +74,15 @@ fn create_sqlite_dir(url: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     let path = path.split('?').next().unwrap_or(path);
-    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|e| {
-            anyhow::anyhow!("cannot create the directory {} for the database: {e}", dir.display())
+            anyhow::anyhow!(
+                "cannot create the directory {} for the database: {e}",
+                dir.display()
+            )
         })?;
     }
     Ok(())

@@ -198,11 +198,21 @@ async fn up_syncs_and_the_batch_commands_work() {
     // each with the reason.
     let out = kcf(
         &url,
-        &["messages", "retry", "--status", "processed", "--entity", "product"],
+        &[
+            "messages",
+            "retry",
+            "--status",
+            "processed",
+            "--entity",
+            "product",
+        ],
     );
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(3), "{said}");
-    assert!(said.contains("0 changed") && said.contains("Resync"), "{said}");
+    assert!(
+        said.contains("0 changed") && said.contains("Resync"),
+        "{said}"
+    );
     let out = kcf(&url, &["messages", "list", "--limit", "1"]);
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(said.contains("more: add --before"), "{said}");
