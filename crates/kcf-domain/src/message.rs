@@ -108,6 +108,9 @@ pub struct Message {
     pub status: MessageStatus,
     /// Attempts started so far (a claim starts one).
     pub attempts: u32,
+    /// Tries put off because the other system was out or busy (they spend no attempt).
+    #[serde(default)]
+    pub postponed: u32,
     /// When it may next be claimed.
     pub next_attempt_at: Timestamp,
     /// A person asked for it to be processed (it is claimed even when auto-process is off).

@@ -389,6 +389,7 @@ fn schemas() -> Value {
             "mode": { "type": "string", "enum": ["real-time", "batch", "manual"] },
             "record_key": s("string"), "description": s("string"), "source": s("string"),
             "dedup_key": { "type": ["string", "null"] }, "status": r("Status"), "attempts": s("integer"),
+            "postponed": { "type": "integer", "description": "tries put off because the other system was out or busy; they spend no attempt" },
             "next_attempt_at": s("integer"), "manual": s("boolean"),
             "lease_owner": { "type": ["string", "null"] }, "lease_expires_at": { "type": ["integer", "null"] },
             "last_error": { "type": ["string", "null"] }, "payload": {},

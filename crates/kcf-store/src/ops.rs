@@ -374,7 +374,7 @@ pub(crate) async fn postpone(
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE messages SET status = 'failed', attempts = attempts - 1, next_attempt_at = $3,
-             last_error = $4, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+             postponed = postponed + 1, last_error = $4, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
              updated_at = $5, transition_seq = transition_seq + 1, status_actor = lease_owner,
              status_reason = $4
          WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
@@ -476,6 +476,7 @@ pub(crate) async fn act_one(
     let done = sqlx::query(
         "UPDATE messages SET status = $2, manual = $3,
              attempts = CASE WHEN $4 THEN 0 ELSE attempts END,
+             postponed = CASE WHEN $4 THEN 0 ELSE postponed END,
              next_attempt_at = CASE WHEN $4 THEN $5 ELSE next_attempt_at END,
              updated_at = $5, transition_seq = transition_seq + 1,
              status_actor = $6, status_reason = $7

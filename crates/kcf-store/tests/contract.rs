@@ -69,6 +69,9 @@ contract_tests!(
     overview_counts_open_exactly_and_done_since,
     date_windows_page_newest_first,
     sent_documents_are_replaced_and_go_with_their_message,
+    postponed_tries_spend_no_attempt,
+    outages_hold_the_claim_and_one_prober_wins,
+    waiting_batch_messages_hold_nothing_back_and_are_adopted,
 );
 
 fn lease_time() -> Duration {
@@ -1435,4 +1438,153 @@ async fn sent_documents_are_replaced_and_go_with_their_message(db: &TestDb) {
         .unwrap();
     assert_eq!(pruned, 2);
     assert_eq!(s.sent(a).await.unwrap(), None);
+}
+
+async fn postponed_tries_spend_no_attempt(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let id = s.enqueue(msg(&c, "P1")).await.unwrap().id;
+    let mut settings = EntitySettings::default_for(c.clone(), Entity::Product);
+    settings.max_attempts = 1;
+    s.put_entity_settings(&settings).await.unwrap();
+    // Ten tries put off (the store was out) leave the one allowed attempt unspent.
+    for n in 1..=10 {
+        let claimed = s.claim("w", 10, lease_time()).await.unwrap();
+        assert_eq!(claimed.len(), 1, "try {n}");
+        assert!(
+            s.postpone(&claimed[0].lease, "BigCommerce: 503", Timestamp::now())
+                .await
+                .unwrap()
+        );
+        let m = s.message(id).await.unwrap().unwrap();
+        assert_eq!(
+            (m.status, m.attempts, m.postponed),
+            (MessageStatus::Failed, 0, n)
+        );
+        assert_eq!(m.last_error.as_deref(), Some("BigCommerce: 503"));
+    }
+    // Fenced like every lease-holder call.
+    let claimed = s.claim("w", 10, lease_time()).await.unwrap();
+    let mut stale = claimed[0].lease.clone();
+    stale.token = "not-ours".into();
+    assert!(!s.postpone(&stale, "x", Timestamp::now()).await.unwrap());
+    // Postponed to a time: not claimable before it.
+    let later = Timestamp::now().plus(Duration::from_secs(60));
+    assert!(s.postpone(&claimed[0].lease, "busy", later).await.unwrap());
+    assert!(s.claim("w", 10, lease_time()).await.unwrap().is_empty());
+    // A person's Retry starts it afresh.
+    s.act(&[id], &person(Transition::Retry)).await.unwrap();
+    let m = s.message(id).await.unwrap().unwrap();
+    assert_eq!((m.attempts, m.postponed), (0, 0));
+}
+
+async fn outages_hold_the_claim_and_one_prober_wins(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    s.enqueue(msg(&c, "O1")).await.unwrap();
+    let now = Timestamp::now();
+    let outage = kcf_domain::Outage {
+        system: kcf_domain::Platform::BigCommerce,
+        since: now,
+        reason: "BigCommerce: 503".into(),
+        probes: 0,
+        next_probe_at: now,
+        needs_person: false,
+    };
+    s.set_outage(&c, Some(&outage)).await.unwrap();
+    assert_eq!(
+        s.connector(&c).await.unwrap().unwrap().outage,
+        Some(outage.clone())
+    );
+    assert!(
+        s.claim("w", 10, lease_time()).await.unwrap().is_empty(),
+        "out: nothing claimed"
+    );
+    // Two probers see the same due probe: one wins.
+    let next = now.plus(Duration::from_secs(4));
+    let (a, b) = tokio::join!(s.take_probe(&c, now, next), s.take_probe(&c, now, next));
+    assert!(a.unwrap() ^ b.unwrap(), "exactly one prober");
+    assert!(
+        !s.take_probe(&c, now, next).await.unwrap(),
+        "the probe moved on"
+    );
+    // One that waits for a person is never probed.
+    let person_needed = kcf_domain::Outage {
+        needs_person: true,
+        next_probe_at: now,
+        ..outage
+    };
+    s.set_outage(&c, Some(&person_needed)).await.unwrap();
+    assert!(!s.take_probe(&c, now, next).await.unwrap());
+    // Over: claimed again; the kept ERP session is kept apart from it.
+    s.put_erp_session(&c, Some(b"sealed")).await.unwrap();
+    s.set_outage(&c, None).await.unwrap();
+    assert_eq!(s.claim("w", 10, lease_time()).await.unwrap().len(), 1);
+    assert_eq!(
+        s.erp_session(&c).await.unwrap().as_deref(),
+        Some(&b"sealed"[..])
+    );
+    s.put_erp_session(&c, None).await.unwrap();
+    assert_eq!(s.erp_session(&c).await.unwrap(), None);
+}
+
+async fn waiting_batch_messages_hold_nothing_back_and_are_adopted(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let run = |n: i64| NewBatchRun {
+        connector: c.clone(),
+        entity: Entity::Product,
+        mode: BatchMode::ByDate,
+        window_from: Timestamp(0),
+        window_to: Timestamp(n),
+    };
+    let first = s.create_batch_run(&run(1)).await.unwrap();
+    let mut listed = msg(&c, "B1").with_dedup_key("batch:1:B1");
+    listed.mode = Mode::Batch;
+    listed.batch_run = Some(first.id);
+    listed.wait_for_person = true;
+    let waiting = s.enqueue(listed).await.unwrap().id;
+    let realtime = s.enqueue(msg(&c, "B1")).await.unwrap().id;
+    // The real-time change of the same record is not held behind a listing nobody processed.
+    let claimed = s.claim("w", 10, lease_time()).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|c| c.message.id).collect::<Vec<_>>(),
+        [realtime]
+    );
+    s.complete(&claimed[0].lease, Outcome::Processed, None)
+        .await
+        .unwrap();
+    assert_eq!(status_of(s, waiting).await, MessageStatus::Pending);
+    // Listed again by a person: the waiting message moves into the new run, refreshed.
+    let second = s.create_batch_run(&run(2)).await.unwrap();
+    let moved = s
+        .adopt_batch_messages(
+            second.id,
+            &c,
+            Entity::Product,
+            &[
+                (
+                    "B1".into(),
+                    "B1 again".into(),
+                    serde_json::json!({ "v": 2 }),
+                ),
+                ("B2".into(), "new".into(), serde_json::json!({})),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved, ["B1"], "only records with a waiting message");
+    let m = s.message(waiting).await.unwrap().unwrap();
+    assert_eq!(
+        (m.batch_run, m.description.as_str(), &m.payload),
+        (Some(second.id), "B1 again", &serde_json::json!({ "v": 2 }))
+    );
+    // Processing it is a person's choice, and then it runs.
+    s.act(&[waiting], &person(Transition::ProcessNow))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.claim("w", 10, lease_time()).await.unwrap()[0].message.id,
+        waiting
+    );
 }

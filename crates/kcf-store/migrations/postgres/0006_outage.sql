@@ -11,3 +11,7 @@ ALTER TABLE connectors ADD COLUMN outage_next_probe BIGINT;
 -- The ERP session kcf keeps across restarts (sealed like the credentials), so a restarted
 -- or killed process reuses it instead of taking another licensed API-user slot.
 ALTER TABLE connectors ADD COLUMN erp_session BYTEA;
+-- Tries of a message put off because its other system was out or busy: they spend no
+-- attempt, but they space its next tries out, so a record the other system keeps failing
+-- with a 5xx is not retried in a tight loop while everything else gets through.
+ALTER TABLE messages ADD COLUMN postponed BIGINT NOT NULL DEFAULT 0;
