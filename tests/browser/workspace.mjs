@@ -360,7 +360,7 @@ try {
     await page.goto(`${base}/connectors/sandbox/settings`);
     await page.getByLabel('ERP order status').selectOption('Back Order');
     await page.getByLabel('store order status').selectOption({ label: 'Awaiting Fulfillment' });
-    await page.getByRole('button', { name: 'Map status' }).click();
+    await page.getByRole('button', { name: 'Map order status' }).click();
     await page.getByRole('status').filter({ hasText: 'order-status: Back Order' }).waitFor();
     await page.locator('tr', { hasText: 'Awaiting Fulfillment (11)' }).filter({ hasText: 'Back Order' }).first().waitFor();
     await shot('09b-mapping');

@@ -22,7 +22,7 @@ pub mod notify;
 pub mod wire;
 
 pub use client::{
-    ACTION_WAIT, AcumaticaClient, ChangedQuery, ErpEntity, Precondition, SessionKeeper,
+    ACTION_WAIT, AcumaticaClient, ChangedQuery, ErpEntity, ErpList, Precondition, SessionKeeper,
 };
 pub use config::{AcumaticaAuth, AcumaticaConfig, DEFAULT_ENDPOINT};
 pub use error::Error;

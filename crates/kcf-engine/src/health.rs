@@ -1,18 +1,14 @@
 //! Outages: when a connector's other system is out (not reached, no answers in time, 5xx,
-//! answers cut short) several times in a row, the connector goes into an **outage**. Workers
+//! answers cut short) several times in a row and for a while, with no answer between, the
+//! connector goes into an **outage** (a system that fails one request in ten under load is
+//! not out: its answers between the failures keep resetting the count). Workers
 //! claim nothing for it while it lasts, so no message spends attempts on it; one probe at a
 //! time (a cheap read of the system that is out, taken by one process through the store) goes
 //! out at growing intervals, and the first answer ends the outage and lets the queue run
 //! again. A refused sign-in is an outage that waits for a person instead: probing with wrong
 //! credentials could lock the user.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU32, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use kcf_domain::{ConnectorId, Outage, Platform, Timestamp};
 use tokio::sync::watch;
@@ -23,8 +19,10 @@ use crate::{ConnectorRuntime, Engine, error::ApplyError};
 #[derive(Debug, Clone)]
 pub struct OutagePolicy {
     /// Failures of the other system in a row (with no answer between them) that make an
-    /// outage.
+    /// outage…
     pub after_failures: u32,
+    /// …when they have gone on at least this long.
+    pub after: Duration,
     /// The wait before the first probe; each failed probe doubles it.
     pub first_probe: Duration,
     /// The longest wait between probes.
@@ -37,6 +35,7 @@ impl Default for OutagePolicy {
     fn default() -> Self {
         Self {
             after_failures: 3,
+            after: Duration::from_secs(2),
             first_probe: Duration::from_secs(2),
             max_probe: Duration::from_secs(60),
             tick: Duration::from_millis(250),
@@ -56,18 +55,21 @@ impl OutagePolicy {
 /// What one process has seen of a connector's other systems since their last answer.
 #[derive(Debug, Default)]
 pub struct Health {
-    unavailable_in_a_row: AtomicU32,
+    unavailable: std::sync::Mutex<Option<(u32, std::time::Instant)>>,
 }
 
 impl Health {
     /// The other system answered (whatever it said).
     pub fn answered(&self) {
-        self.unavailable_in_a_row.store(0, Ordering::Relaxed);
+        *self.unavailable.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    /// It did not answer properly; how many times in a row now.
-    pub fn unavailable(&self) -> u32 {
-        self.unavailable_in_a_row.fetch_add(1, Ordering::Relaxed) + 1
+    /// It did not answer properly: how many times in a row now, and since how long.
+    pub fn unavailable(&self) -> (u32, Duration) {
+        let mut u = self.unavailable.lock().unwrap_or_else(|p| p.into_inner());
+        let (n, since) = u.get_or_insert((0, std::time::Instant::now()));
+        *n += 1;
+        (*n, since.elapsed())
     }
 }
 
@@ -220,8 +222,8 @@ mod tests {
     #[test]
     fn an_answer_resets_the_count() {
         let h = Health::default();
-        assert_eq!((h.unavailable(), h.unavailable()), (1, 2));
+        assert_eq!((h.unavailable().0, h.unavailable().0), (1, 2));
         h.answered();
-        assert_eq!(h.unavailable(), 1);
+        assert_eq!(h.unavailable().0, 1);
     }
 }

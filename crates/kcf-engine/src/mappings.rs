@@ -1,7 +1,8 @@
-//! Mappings a person sets: each value is checked against what the systems offer before it is
-//! saved, so a typo never reaches a sync. Order statuses are chosen from the store's own list
-//! (by name or id; the id is stored) and from the ERP's sales-order statuses.
+//! Mappings a person sets: each value is checked against what the two systems list before it
+//! is saved, so a typo never reaches a sync. A value may be given as it is stored or as a
+//! person reads it (a store status "Awaiting Shipment" is stored as its id, 9).
 
+use kcf_acumatica::ErpList;
 use kcf_domain::{ConnectorId, Mapping, MappingKind};
 
 use crate::{Engine, error::EngineError};
@@ -22,39 +23,76 @@ pub const ERP_ORDER_STATUSES: &[&str] = &[
     "Expired",
 ];
 
-/// What a mapping's values may be, for a screen that lets a person choose them.
+/// What a mapping's values may be, for a screen that lets a person choose them: (value as
+/// stored, what a person reads) on each side; an empty side is free text.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct MappingChoices {
-    /// ERP values kcf knows (empty: free text).
-    pub erp: Vec<String>,
-    /// Store values as (value stored, what a person reads); empty: free text.
+    /// The ERP's values.
+    pub erp: Vec<(String, String)>,
+    /// The store's values.
     pub store: Vec<(String, String)>,
 }
 
 impl Engine {
-    /// The values a mapping kind can take, as far as the systems can list them (order
-    /// statuses today; the other kinds are free text until the emulators and clients list
-    /// classes, ship vias, payment methods and warehouses).
+    /// The values a mapping kind can take, as the two systems list them: order statuses
+    /// (Acumatica's fixed set, the store's list), customer classes and customer groups,
+    /// payment methods, warehouses and inventory locations; ship vias on the ERP side (the
+    /// store's shipping methods are per zone, so that side is free text).
     pub async fn mapping_choices(
         &self,
         id: &ConnectorId,
         kind: MappingKind,
     ) -> Result<MappingChoices, EngineError> {
-        if kind != MappingKind::OrderStatus {
-            return Ok(MappingChoices::default());
-        }
         let conn = self
             .runtime(id)
             .ok_or_else(|| EngineError::UnknownConnector(id.to_string()))?;
-        let store = conn.store.order_statuses().await.map_err(|e| {
-            EngineError::External(format!("reading the store's order statuses: {e}"))
-        })?;
-        Ok(MappingChoices {
-            erp: ERP_ORDER_STATUSES.iter().map(|s| (*s).to_owned()).collect(),
-            store: store
-                .into_iter()
-                .map(|(id, name)| (id.to_string(), name))
-                .collect(),
+        let erp_list = |list| {
+            let erp = conn.erp.clone();
+            async move {
+                erp.values(list)
+                    .await
+                    .map_err(|e| EngineError::External(format!("reading the ERP's list: {e}")))
+            }
+        };
+        let store_err = |e: kcf_bigcommerce::Error| {
+            EngineError::External(format!("reading the store's list: {e}"))
+        };
+        let numbered = |list: Vec<(u64, String)>| -> Vec<(String, String)> {
+            list.into_iter()
+                .map(|(id, n)| (id.to_string(), n))
+                .collect()
+        };
+        Ok(match kind {
+            MappingKind::OrderStatus => MappingChoices {
+                erp: ERP_ORDER_STATUSES
+                    .iter()
+                    .map(|s| ((*s).to_owned(), (*s).to_owned()))
+                    .collect(),
+                store: conn
+                    .store
+                    .order_statuses()
+                    .await
+                    .map_err(store_err)?
+                    .into_iter()
+                    .map(|(id, name)| (id.to_string(), name))
+                    .collect(),
+            },
+            MappingKind::CustomerClass => MappingChoices {
+                erp: erp_list(ErpList::CustomerClasses).await?,
+                store: numbered(conn.store.customer_groups().await.map_err(store_err)?),
+            },
+            MappingKind::PaymentMethod => MappingChoices {
+                erp: erp_list(ErpList::PaymentMethods).await?,
+                store: conn.store.payment_methods().await.map_err(store_err)?,
+            },
+            MappingKind::ShipVia => MappingChoices {
+                erp: erp_list(ErpList::ShipVias).await?,
+                store: Vec::new(),
+            },
+            MappingKind::Warehouse => MappingChoices {
+                erp: erp_list(ErpList::Warehouses).await?,
+                store: numbered(conn.store.locations().await.map_err(store_err)?),
+            },
         })
     }
 
@@ -71,43 +109,20 @@ impl Engine {
         let choices = self
             .mapping_choices(&mapping.connector, mapping.kind)
             .await?;
-        let erp = if choices.erp.is_empty() {
-            erp
-        } else {
-            choices
-                .erp
-                .iter()
-                .find(|e| e.eq_ignore_ascii_case(&erp))
-                .cloned()
-                .ok_or_else(|| {
-                    EngineError::Invalid(format!(
-                        "'{erp}' is not an ERP {}; choose one of: {}",
-                        mapping.kind,
-                        choices.erp.join(", ")
-                    ))
-                })?
-        };
-        let store = if choices.store.is_empty() {
-            store
-        } else {
-            choices
-                .store
-                .iter()
-                .find(|(v, name)| *v == store || name.eq_ignore_ascii_case(&store))
-                .map(|(v, _)| v.clone())
-                .ok_or_else(|| {
-                    EngineError::Invalid(format!(
-                        "'{store}' is not one of the store's {}s; choose one of: {}",
-                        mapping.kind,
-                        choices
-                            .store
-                            .iter()
-                            .map(|(v, n)| format!("{n} ({v})"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?
-        };
+        let erp = chosen(&choices.erp, &erp).ok_or_else(|| {
+            EngineError::Invalid(format!(
+                "'{erp}' is not an ERP {}; choose one of: {}",
+                mapping.kind,
+                listed(&choices.erp)
+            ))
+        })?;
+        let store = chosen(&choices.store, &store).ok_or_else(|| {
+            EngineError::Invalid(format!(
+                "'{store}' is not one of the store's {} values; choose one of: {}",
+                mapping.kind,
+                listed(&choices.store)
+            ))
+        })?;
         let m = Mapping {
             erp_value: erp,
             store_value: store,
@@ -116,4 +131,28 @@ impl Engine {
         self.store.put_mapping(&m).await?;
         Ok(m)
     }
+}
+
+/// The stored value `given` names (the value itself, or what a person reads, in any case);
+/// `given` itself when the list is empty (free text).
+fn chosen(list: &[(String, String)], given: &str) -> Option<String> {
+    if list.is_empty() {
+        return Some(given.to_owned());
+    }
+    list.iter()
+        .find(|(v, name)| v.eq_ignore_ascii_case(given) || name.eq_ignore_ascii_case(given))
+        .map(|(v, _)| v.clone())
+}
+
+fn listed(list: &[(String, String)]) -> String {
+    list.iter()
+        .map(|(v, n)| {
+            if v == n {
+                v.clone()
+            } else {
+                format!("{n} ({v})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -139,17 +139,6 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
     tracing::info!(owner = %config.owner, "worker stopped");
 }
 
-/// The wait after a message's `postponed`-th put-off try: 500 ms doubling to 5 minutes, with
-/// full jitter above half of it.
-fn postponed_backoff(postponed: u32) -> Duration {
-    use rand::RngExt;
-    let ceiling = Duration::from_millis(500)
-        .saturating_mul(1u32 << postponed.min(10))
-        .min(Duration::from_secs(300));
-    let half = ceiling / 2;
-    half + half.mul_f64(rand::rng().random::<f64>())
-}
-
 /// Products of one connector go together (batch updates of 10); everything else alone.
 fn group(claimed: Vec<Claimed>) -> Vec<Vec<Claimed>> {
     let mut out: Vec<Vec<Claimed>> = Vec::new();
@@ -375,9 +364,9 @@ async fn finish(
             after,
         }) => {
             outcome_label = "unavailable";
-            let in_a_row = ctx.conn.health.unavailable();
+            let (in_a_row, failing_for) = ctx.conn.health.unavailable();
             let now = Timestamp::now();
-            let until = if in_a_row >= policy.after_failures {
+            let until = if in_a_row >= policy.after_failures && failing_for >= policy.after {
                 if let Err(e) = engine
                     .enter_outage(ctx.id(), system, &message, false, policy)
                     .await
@@ -386,14 +375,12 @@ async fn finish(
                 }
                 now
             } else {
-                // Its own wait, growing with the tries it has had put off, so a record the
-                // system keeps failing while the rest gets through is not tried in a tight
-                // loop; an outage, if this is one, stops the whole queue soon.
-                now.plus(
-                    after
-                        .unwrap_or_default()
-                        .max(postponed_backoff(m.postponed)),
-                )
+                // Its own wait, growing with the tries it has had put off (the `[retry]`
+                // backoff), so a record the system keeps failing while the rest gets through
+                // is not tried in a tight loop; an outage, if this is one, stops the whole
+                // queue soon.
+                let policy = engine.store.retry_policy();
+                now.plus(policy.delay(m.postponed + 1).max(after.unwrap_or_default()))
             };
             tracing::info!(id = %m.id, key = %m.record_key, error = %message, in_a_row, "the other system did not answer properly");
             let reason = format!("{message} (not counted as an attempt)");

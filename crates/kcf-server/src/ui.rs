@@ -1191,20 +1191,20 @@ async fn settings(
             json!({ "entity": e.entity.as_str(), "label": label(e.entity, false), "active": e.active, "direction": e.direction.as_str(), "realtime": e.realtime, "auto_process": e.auto_process, "schedule": e.schedule, "max_attempts": e.max_attempts })
         })
         .collect();
-    // Order statuses are chosen from the store's own list; when it cannot be read (the store
-    // is out), the names are left out and the free-text row still works.
-    let choices = state
-        .engine
-        .mapping_choices(&c, MappingKind::OrderStatus)
-        .await
-        .unwrap_or_default();
-    let status_name = |v: &str| {
-        choices
-            .store
-            .iter()
-            .find(|(id, _)| id == v)
-            .map(|(_, n)| n.clone())
-    };
+    // Every kind's values are chosen from the systems' own lists; a list that cannot be read
+    // (its system is out) is left out, and the free-text row still works.
+    let mut choosers = Vec::new();
+    let mut names: std::collections::HashMap<(MappingKind, String), String> = Default::default();
+    for kind in MappingKind::ALL {
+        let Ok(choices) = state.engine.mapping_choices(&c, *kind).await else {
+            continue;
+        };
+        for (v, n) in &choices.store {
+            names.insert((*kind, v.clone()), n.clone());
+        }
+        let words = kind.as_str().replace('-', " ");
+        choosers.push(json!({ "kind": kind.as_str(), "words": words, "erp": choices.erp, "store": choices.store }));
+    }
     let mappings: Vec<serde_json::Value> = state
         .engine
         .store
@@ -1212,8 +1212,8 @@ async fn settings(
         .await?
         .into_iter()
         .map(|m| {
-            let shown = match (m.kind, status_name(&m.store_value)) {
-                (MappingKind::OrderStatus, Some(name)) => format!("{name} ({})", m.store_value),
+            let shown = match names.get(&(m.kind, m.store_value.clone())) {
+                Some(name) if *name != m.store_value => format!("{name} ({})", m.store_value),
                 _ => m.store_value.clone(),
             };
             json!({ "kind": m.kind.as_str(), "erp_value": m.erp_value, "store_value": shown })
@@ -1230,7 +1230,7 @@ async fn settings(
     let (flash, flash_bad) = flash_ctx(&f);
     Ok(render(
         "settings.html",
-        json!({ "title": "Connector Settings", "user": me.name(), "connector": c.as_str(), "section": "settings", "c": json!({ "name": connector.name, "state": connector.state.as_str() }), "spec": spec_view, "acu_user": acu_user, "acu_tenant": acu_tenant, "entity_settings": entity_settings, "mappings": mappings, "status_choices": choices, "directions": SyncDirection::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>(), "mapping_kinds": MappingKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(), "base_url": format!("http://{host}"), "flash": flash, "flash_bad": flash_bad }),
+        json!({ "title": "Connector Settings", "user": me.name(), "connector": c.as_str(), "section": "settings", "c": json!({ "name": connector.name, "state": connector.state.as_str() }), "spec": spec_view, "acu_user": acu_user, "acu_tenant": acu_tenant, "entity_settings": entity_settings, "mappings": mappings, "choosers": choosers, "directions": SyncDirection::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>(), "mapping_kinds": MappingKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(), "base_url": format!("http://{host}"), "flash": flash, "flash_bad": flash_bad }),
     ))
 }
 

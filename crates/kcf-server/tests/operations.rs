@@ -521,6 +521,49 @@ async fn mappings_are_checked_and_chosen_by_name(backend: &str) {
             .contains("Back Order"),
         "{e}"
     );
+    // The other kinds too: ERP values from the ERP's own lists, store values from the store's.
+    let put_kind = |kind: &'static str, erp: &'static str, store: &'static str| {
+        h.api(
+            Method::PUT,
+            "/connectors/test/mappings",
+            Some(json!({ "kind": kind, "erp_value": erp, "store_value": store })),
+        )
+    };
+    let (status, saved) = put_kind("customer-class", "wholesale", "Wholesale").await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(
+        (&saved["erp_value"], &saved["store_value"]),
+        (&json!("WHOLESALE"), &json!("2"))
+    );
+    let (status, e) = put_kind("customer-class", "GOLD", "2").await;
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("WHOLESALE"),
+        "{e}"
+    );
+    let (status, saved) = put_kind("payment-method", "CREDITCARD", "Credit Card").await;
+    assert_eq!(
+        (status, &saved["store_value"]),
+        (200, &json!("braintree.credit_card")),
+        "{saved}"
+    );
+    let (status, saved) = put_kind("warehouse", "MAIN", "Default location").await;
+    assert_eq!(
+        (status, &saved["store_value"]),
+        (200, &json!("1")),
+        "{saved}"
+    );
+    let (status, e) = put_kind("ship-via", "DHL", "Express").await;
+    assert_eq!(status, 400, "{e}");
+    let (status, saved) = put_kind("ship-via", "UPS", "UPS Ground (store)").await;
+    assert_eq!(
+        (status, &saved["store_value"]),
+        (200, &json!("UPS Ground (store)")),
+        "{saved}"
+    );
     // The settings screen offers both lists.
     let cookie = h.sign_in().await;
     let page = h.page(&cookie, "/connectors/test/settings").await;

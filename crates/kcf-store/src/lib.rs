@@ -105,6 +105,9 @@ pub fn redact_url(url: &str) -> String {
 pub trait Store: Send + Sync + Debug {
     /// Which database this is.
     fn backend(&self) -> Backend;
+    /// The backoff failed messages wait by (`[retry]` in the configuration); tries postponed
+    /// because the other system was out or busy wait by it too.
+    fn retry_policy(&self) -> RetryPolicy;
 
     /// Applies any pending migrations (idempotent; safe to run concurrently).
     async fn migrate(&self) -> Result<()>;

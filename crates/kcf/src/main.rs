@@ -67,25 +67,20 @@ fn init_tracing(json: bool) {
 }
 
 /// `kcf migrate --database-url sqlite://./kcf-data/kcf.db` on a fresh clone: the directory
-/// is made, as `kcf up` makes its data directory.
-fn create_sqlite_dir(url: &str) -> anyhow::Result<()> {
+/// is made, as `kcf up` makes its data directory. Best effort: when it cannot be made, opening
+/// the store says what is wrong.
+fn create_sqlite_dir(url: &str) {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     if url.starts_with("postgres") || path.starts_with(':') {
-        return Ok(());
+        return;
     }
     let path = path.split('?').next().unwrap_or(path);
     if let Some(dir) = std::path::Path::new(path)
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create the directory {} for the database: {e}",
-                dir.display()
-            )
-        })?;
+        let _ = std::fs::create_dir_all(dir);
     }
-    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -101,7 +96,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bindings(args) => remote::bindings(args).await?,
         Command::Migrate(args) => {
             let config = config.with_database_url(args.database_url)?;
-            create_sqlite_dir(&config.database_url.0)?;
+            create_sqlite_dir(&config.database_url.0);
             let store = kcf_store::open(&config.store_config()).await?;
             store.migrate().await?;
             println!(

@@ -108,12 +108,13 @@ fn an_unopenable_sqlite_path_names_the_setting() {
     let out = kcf(&[
         "migrate",
         "--database-url",
-        "sqlite:///nonexistent-dir/kcf.db",
+        // kcf migrate makes a missing directory; none can be made under /proc.
+        "sqlite:///proc/kcf-nonexistent-dir/kcf.db",
     ]);
     assert!(!out.status.success());
     let t = text(&out);
     assert!(
-        t.contains("cannot open the SQLite store at /nonexistent-dir/kcf.db"),
+        t.contains("cannot open the SQLite store at /proc/kcf-nonexistent-dir/kcf.db"),
         "{t}"
     );
     assert!(t.contains("database_url"), "{t}");

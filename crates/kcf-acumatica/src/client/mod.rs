@@ -4,6 +4,7 @@
 
 mod actions;
 mod auth;
+mod lists;
 mod query;
 mod records;
 mod session;
@@ -18,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 
 pub use actions::ACTION_WAIT;
+pub use lists::ErpList;
 pub use query::{ChangedQuery, ErpEntity};
 pub use session::SessionKeeper;
 

@@ -375,6 +375,54 @@ fn seed(data: &mut Data, dataset: &Dataset) {
             .cloned()
             .unwrap_or_default(),
     );
+    // The lists a merchant's mappings choose from (AR201000, CS207500, CA204000, IN204000).
+    for (entity, key, rows) in [
+        (
+            "CustomerClass",
+            "ClassID",
+            &[
+                ("DEFAULT", "Default"),
+                ("RETAIL", "Retail customers"),
+                ("WHOLESALE", "Wholesale customers"),
+            ][..],
+        ),
+        (
+            "ShipVia",
+            "ShipViaID",
+            &[
+                ("FEDEX", "FedEx Ground"),
+                ("UPS", "UPS Ground"),
+                ("USPS", "USPS Priority"),
+                ("PICKUP", "Customer pickup"),
+            ][..],
+        ),
+        (
+            "PaymentMethod",
+            "PaymentMethodID",
+            &[
+                ("CASH", "Cash"),
+                ("CHECK", "Check"),
+                ("CREDITCARD", "Credit card"),
+                ("PAYPAL", "PayPal"),
+            ][..],
+        ),
+        (
+            "Warehouse",
+            "WarehouseID",
+            &[
+                ("MAIN", "Main warehouse"),
+                ("RETAIL", "Retail store"),
+                ("WHOLESALE", "Wholesale warehouse"),
+            ][..],
+        ),
+    ] {
+        for (id, description) in rows {
+            let mut r = Record::new();
+            r.insert(key.into(), json!(id));
+            r.insert("Description".into(), json!(description));
+            put(data, entity, r);
+        }
+    }
     for c in &dataset.categories {
         let r = json!({ "CategoryID": c.id, "ParentCategoryID": c.parent_id, "Description": c.name, "SortOrder": 0, "Members": [] });
         put(

@@ -5,6 +5,7 @@ mod categories;
 mod customers;
 mod error;
 mod hooks;
+mod lists;
 mod orders;
 mod params;
 mod products;
@@ -271,6 +272,15 @@ pub fn try_router(
             get(orders::list_shipments).post(orders::create_shipment),
         )
         .route(&format!("{v2}/order_statuses"), get(orders::statuses))
+        .route(
+            &format!("{v2}/customer_groups"),
+            get(lists::customer_groups),
+        )
+        .route(
+            &format!("{v2}/payments/methods"),
+            get(lists::payment_methods),
+        )
+        .route(&format!("{v3}/inventory/locations"), get(lists::locations))
         .route(&format!("{v3}/hooks"), get(hooks::list).post(hooks::create))
         .route(
             &format!("{v3}/hooks/{{id}}"),

@@ -222,6 +222,10 @@ impl Store for PgStore {
         Backend::Postgres
     }
 
+    fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")

@@ -137,6 +137,10 @@ impl Store for SqliteStore {
         Backend::Sqlite
     }
 
+    fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
     async fn migrate(&self) -> Result<()> {
         // The writer's BEGIN IMMEDIATE is the lock: other processes wait on busy_timeout.
         self.writer.atomic(|c| run_migrations(c).boxed()).await
