@@ -727,7 +727,11 @@ async fn the_openapi_document_describes_what_is_served() {
             "ItemSalesCategory",
             "Customer",
             "SalesOrder",
-            "Shipment"
+            "Shipment",
+            "CustomerClass",
+            "ShipVia",
+            "PaymentMethod",
+            "Warehouse"
         ]
     );
     assert_eq!(

@@ -43,59 +43,6 @@ const ADDRESS: &str = "Address";
 
 /// Every entity served.
 pub const ENTITIES: &[Spec] = &[
-    // A list a mapping's ERP side is chosen from.
-    Spec {
-        name: "CustomerClass",
-        keys: &["ClassID"],
-        autonumber: None,
-        fields: &[
-            ("ClassID", Text),
-            ("Description", Text),
-            ("LastModifiedDateTime", DateTime),
-        ],
-        details: &[],
-        linked: &[],
-    },
-    // A list a mapping's ERP side is chosen from.
-    Spec {
-        name: "ShipVia",
-        keys: &["ShipViaID"],
-        autonumber: None,
-        fields: &[
-            ("ShipViaID", Text),
-            ("Description", Text),
-            ("LastModifiedDateTime", DateTime),
-        ],
-        details: &[],
-        linked: &[],
-    },
-    // A list a mapping's ERP side is chosen from.
-    Spec {
-        name: "PaymentMethod",
-        keys: &["PaymentMethodID"],
-        autonumber: None,
-        fields: &[
-            ("PaymentMethodID", Text),
-            ("Description", Text),
-            ("MeansOfPayment", Text),
-            ("LastModifiedDateTime", DateTime),
-        ],
-        details: &[],
-        linked: &[],
-    },
-    // A list a mapping's ERP side is chosen from.
-    Spec {
-        name: "Warehouse",
-        keys: &["WarehouseID"],
-        autonumber: None,
-        fields: &[
-            ("WarehouseID", Text),
-            ("Description", Text),
-            ("LastModifiedDateTime", DateTime),
-        ],
-        details: &[],
-        linked: &[],
-    },
     Spec {
         name: "StockItem",
         keys: &["InventoryID"],
@@ -323,6 +270,59 @@ pub const ENTITIES: &[Spec] = &[
                 ],
             ),
         ],
+        linked: &[],
+    },
+    // A list a mapping's ERP side is chosen from.
+    Spec {
+        name: "CustomerClass",
+        keys: &["ClassID"],
+        autonumber: None,
+        fields: &[
+            ("ClassID", Text),
+            ("Description", Text),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[],
+        linked: &[],
+    },
+    // A list a mapping's ERP side is chosen from.
+    Spec {
+        name: "ShipVia",
+        keys: &["ShipViaID"],
+        autonumber: None,
+        fields: &[
+            ("ShipViaID", Text),
+            ("Description", Text),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[],
+        linked: &[],
+    },
+    // A list a mapping's ERP side is chosen from.
+    Spec {
+        name: "PaymentMethod",
+        keys: &["PaymentMethodID"],
+        autonumber: None,
+        fields: &[
+            ("PaymentMethodID", Text),
+            ("Description", Text),
+            ("MeansOfPayment", Text),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[],
+        linked: &[],
+    },
+    // A list a mapping's ERP side is chosen from.
+    Spec {
+        name: "Warehouse",
+        keys: &["WarehouseID"],
+        autonumber: None,
+        fields: &[
+            ("WarehouseID", Text),
+            ("Description", Text),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[],
         linked: &[],
     },
 ];
