@@ -4,6 +4,7 @@
 mod categories;
 mod customers;
 mod hooks;
+mod lists;
 mod orders;
 mod products;
 
@@ -190,107 +191,6 @@ impl BigCommerceClient {
             },
             other => other,
         })
-    }
-
-    /// The store's order statuses (`GET /v2/order_statuses`): id and name, as the control
-    /// panel shows them (the custom label when the merchant set one).
-    pub async fn order_statuses(&self) -> Result<Vec<(i64, String)>, Error> {
-        #[derive(Deserialize)]
-        struct Status {
-            id: i64,
-            #[serde(default)]
-            name: String,
-            #[serde(default)]
-            custom_label: String,
-        }
-        let action = "reading the order statuses";
-        let answer = self
-            .send::<()>(
-                Method::GET,
-                "/v2/order_statuses",
-                &[],
-                None,
-                "order statuses",
-                action,
-            )
-            .await?;
-        let list: Vec<Status> = Self::decode(&answer, action)?;
-        Ok(list
-            .into_iter()
-            .map(|s| {
-                let name = if s.custom_label.is_empty() {
-                    s.name
-                } else {
-                    s.custom_label
-                };
-                (s.id, name)
-            })
-            .collect())
-    }
-
-    /// The store's customer groups (`GET /v2/customer_groups`): id and name.
-    pub async fn customer_groups(&self) -> Result<Vec<(u64, String)>, Error> {
-        #[derive(Deserialize)]
-        struct Group {
-            id: u64,
-            #[serde(default)]
-            name: String,
-        }
-        let action = "reading the customer groups";
-        let answer = self
-            .send::<()>(
-                Method::GET,
-                "/v2/customer_groups",
-                &[],
-                None,
-                "customer groups",
-                action,
-            )
-            .await?;
-        let list: Vec<Group> = Self::decode(&answer, action)?;
-        Ok(list.into_iter().map(|g| (g.id, g.name)).collect())
-    }
-
-    /// The store's payment methods (`GET /v2/payments/methods`): code and name.
-    pub async fn payment_methods(&self) -> Result<Vec<(String, String)>, Error> {
-        #[derive(Deserialize)]
-        struct PaymentMethodRow {
-            code: String,
-            #[serde(default)]
-            name: String,
-        }
-        let action = "reading the payment methods";
-        let answer = self
-            .send::<()>(
-                Method::GET,
-                "/v2/payments/methods",
-                &[],
-                None,
-                "payment methods",
-                action,
-            )
-            .await?;
-        let list: Vec<PaymentMethodRow> = Self::decode(&answer, action)?;
-        Ok(list.into_iter().map(|m| (m.code, m.name)).collect())
-    }
-
-    /// The store's inventory locations (`GET /v3/inventory/locations`): id and label.
-    pub async fn locations(&self) -> Result<Vec<(u64, String)>, Error> {
-        #[derive(Deserialize)]
-        struct Location {
-            id: u64,
-            #[serde(default)]
-            label: String,
-        }
-        let page: Paged<Location> = self
-            .get_page(
-                "/v3/inventory/locations",
-                &[],
-                "inventory locations",
-                "reading the inventory locations",
-            )
-            .await?;
-        Ok(page.items.into_iter().map(|l| (l.id, l.label)).collect())
     }
 
     /// What kcf knows of the store's request budget, and whether calls are paused.
