@@ -22,6 +22,7 @@ both_backends!(
     wrong_erp_credentials_pause_the_connector_until_fixed,
     bindings_are_unbound_and_linked_after_a_check,
     mappings_are_checked_and_chosen_by_name,
+    a_failure_fixed_by_a_later_message_leaves_recent_failures,
 );
 
 /// How long the store is out in the outage test.
@@ -570,6 +571,54 @@ async fn mappings_are_checked_and_chosen_by_name(backend: &str) {
     assert!(
         page.contains("store order status") && page.contains(">Awaiting Shipment<"),
         "a list to choose from"
+    );
+    h.stop().await;
+}
+
+async fn a_failure_fixed_by_a_later_message_leaves_recent_failures(backend: &str) {
+    let h = Harness::with(
+        backend,
+        Options {
+            workers: false,
+            ..Options::default()
+        },
+    )
+    .await;
+    let store = &h.db.store;
+    let connector = &h.id;
+    let run = |key: &'static str, outcome: kcf_domain::Outcome| async move {
+        let id = store
+            .enqueue(kcf_domain::NewMessage::new(
+                connector.clone(),
+                Entity::Customer,
+                kcf_domain::Direction::ErpToStore,
+                Mode::RealTime,
+                kcf_domain::RecordKey::parse(key).unwrap(),
+                "test",
+            ))
+            .await
+            .unwrap()
+            .id;
+        let claimed = store.claim("t", 10, Duration::from_secs(30)).await.unwrap();
+        let c = claimed.iter().find(|c| c.message.id == id).unwrap();
+        store
+            .complete(&c.lease, outcome, Some("refused: no such class"))
+            .await
+            .unwrap();
+        id
+    };
+    let fixed = run("C-FIXED", kcf_domain::Outcome::Invalid).await;
+    let still = run("C-STILL", kcf_domain::Outcome::Invalid).await;
+    run("C-FIXED", kcf_domain::Outcome::Processed).await;
+    let cookie = h.sign_in().await;
+    let home = h.page(&cookie, "/").await;
+    assert!(
+        home.contains(&format!("/messages/{}\"", still.0)),
+        "an open failure is listed"
+    );
+    assert!(
+        !home.contains(&format!("/messages/{}\"", fixed.0)),
+        "a failure a later message fixed is not"
     );
     h.stop().await;
 }
