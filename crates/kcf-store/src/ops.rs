@@ -833,6 +833,14 @@ pub(crate) async fn connectors(c: &mut Conn) -> Result<Vec<Connector>> {
     rows.iter().map(rows::connector).collect()
 }
 
+/// An update of one connector's row: none changed means there is no such connector.
+fn connector_changed(rows: u64, id: &ConnectorId) -> Result<()> {
+    if rows == 0 {
+        return Err(StoreError::UnknownConnector(id.clone()));
+    }
+    Ok(())
+}
+
 pub(crate) async fn set_connector_state(
     c: &mut Conn,
     id: &ConnectorId,
@@ -845,10 +853,7 @@ pub(crate) async fn set_connector_state(
         .bind(now.0)
         .execute(&mut *c)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::UnknownConnector(id.clone()));
-    }
-    Ok(())
+    connector_changed(done.rows_affected(), id)
 }
 
 pub(crate) async fn hold_connector(
@@ -867,10 +872,7 @@ pub(crate) async fn hold_connector(
     .bind(now.0)
     .execute(&mut *c)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::UnknownConnector(id.clone()));
-    }
-    Ok(())
+    connector_changed(done.rows_affected(), id)
 }
 
 /// Records (or clears, with `None`) an outage of the connector's other system.
@@ -896,10 +898,7 @@ pub(crate) async fn set_outage(
     .bind(outage.is_some_and(|o| o.needs_person))
     .execute(&mut *c)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::UnknownConnector(id.clone()));
-    }
-    Ok(())
+    connector_changed(done.rows_affected(), id)
 }
 
 /// Takes the right to probe an out connector: true for exactly one caller while the probe
