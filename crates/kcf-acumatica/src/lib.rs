@@ -15,16 +15,21 @@
 
 mod client;
 mod config;
+pub mod erp;
 mod error;
+pub mod inbound;
 pub mod mapping;
 pub mod model;
 pub mod notify;
+pub mod sandbox;
 pub mod wire;
 
 pub use client::{
     ACTION_WAIT, AcumaticaClient, ChangedQuery, ErpEntity, ErpList, Precondition, SessionKeeper,
 };
 pub use config::{AcumaticaAuth, AcumaticaConfig, DEFAULT_ENDPOINT};
+pub use erp::AcumaticaErp;
 pub use error::Error;
+pub use inbound::PushReceiver;
 pub use model::{Customer, ItemSalesCategory, SalesOrder, Shipment, StockItem};
 pub use notify::{NotifyError, PushChange, PushNotification};

@@ -196,21 +196,7 @@ impl PushNotification {
 
 /// Whether the destination's custom header carries the expected value, compared in constant
 /// time. An empty expected value matches nothing: a receiver without a secret is open.
-pub fn header_matches(expected: &str, got: Option<&[u8]>) -> bool {
-    let (expected, Some(got)) = (expected.as_bytes(), got) else {
-        return false;
-    };
-    if expected.is_empty() {
-        return false;
-    }
-    let mut diff = expected.len() ^ got.len();
-    for i in 0..expected.len().max(got.len()) {
-        let a = expected.get(i).copied().unwrap_or(0);
-        let b = got.get(i).copied().unwrap_or(0);
-        diff |= usize::from(a ^ b);
-    }
-    diff == 0
-}
+pub use kcf_platform::header_matches;
 
 #[cfg(test)]
 #[path = "notify_tests.rs"]

@@ -24,16 +24,19 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod inbound;
 mod limit;
 pub mod mapping;
 pub mod model;
 pub mod notify;
+pub mod storefront;
 
 pub use client::{
     BigCommerceClient, CategoryQuery, CustomerQuery, MAX_PAGE_SIZE, OrderQuery, Paged, ProductQuery,
 };
 pub use config::BigCommerceConfig;
 pub use error::Error;
+pub use inbound::WebhookReceiver;
 pub use limit::{LimitEvent, RateLimitJournal, RateLimitStatus};
 pub use mapping::MappingError;
 pub use model::{
@@ -41,3 +44,4 @@ pub use model::{
     OrderProduct, Product, ProductInput, Shipment, ShipmentInput, ShipmentItem,
 };
 pub use notify::{NotifyError, WebhookEvent};
+pub use storefront::BigCommerceStore;

@@ -229,20 +229,7 @@ pub fn verify_signature(
 
 /// Whether a header carries the expected shared secret, compared in constant time. An empty
 /// `expected` never matches: a missing secret must not open the door.
-pub fn header_matches(expected: &str, got: Option<&[u8]>) -> bool {
-    let Some(got) = got else {
-        return false;
-    };
-    let expected = expected.as_bytes();
-    if expected.is_empty() || expected.len() != got.len() {
-        return false;
-    }
-    let diff = expected
-        .iter()
-        .zip(got)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-    std::hint::black_box(diff) == 0
-}
+pub use kcf_platform::header_matches;
 
 #[cfg(test)]
 #[path = "notify_tests.rs"]

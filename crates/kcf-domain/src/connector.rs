@@ -20,6 +20,18 @@ named_enum! {
     }
 }
 
+impl Platform {
+    /// Its name as people write it ("BigCommerce").
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Acumatica => "Acumatica",
+            Self::BigCommerce => "BigCommerce",
+            Self::Shopify => "Shopify",
+            Self::Magento => "Magento",
+        }
+    }
+}
+
 named_enum! {
     /// Whether a connector's messages are being processed.
     pub enum ConnectorState: "connector state" {

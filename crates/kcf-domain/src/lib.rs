@@ -20,7 +20,7 @@ pub use batch::{BatchMode, BatchRun, BatchStatus, NewBatchRun};
 pub use connector::{
     Binding, Connector, ConnectorState, EntitySettings, Mapping, MappingKind, Outage, Platform,
 };
-pub use entity::{Direction, Entity, Mode, SyncDirection};
+pub use entity::{Direction, ENTITIES, Entity, EntityInfo, Mode, Screen, SyncDirection};
 pub use ids::{ConnectorId, InvalidId, MessageId, RecordKey};
 pub use message::{
     Claimed, Enqueued, HistoryEntry, Lease, ManualAction, Message, NewMessage, SentDocument,

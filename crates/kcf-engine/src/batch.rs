@@ -3,12 +3,11 @@
 //! modification time across a page boundary are listed once each; enqueue one batch message
 //! per record; record the checkpoint after every page so a restart resumes where it stopped.
 
-use kcf_acumatica::{ChangedQuery, ErpEntity};
-use kcf_bigcommerce::OrderQuery;
 use kcf_domain::{
     BatchMode, BatchRun, BatchStatus, ConnectorId, Direction, Entity, ManualAction, MessageId,
     MessageStatus, Mode, NewBatchRun, NewMessage, RecordKey, Timestamp, Transition,
 };
+use kcf_platform::{Listed, Window};
 use kcf_store::{ActionReport, MessageFilter, PageRequest};
 use serde_json::Value;
 
@@ -18,8 +17,6 @@ use crate::{
     error::{ApplyError, EngineError},
 };
 
-/// Records per listing page.
-pub const PAGE: u32 = 500;
 /// Times a listing page is tried again while its system is unavailable (about a minute in
 /// all) before the run is marked failed.
 const LISTING_RETRIES: u32 = 7;
@@ -41,24 +38,9 @@ pub struct BatchRequest {
     pub to: Timestamp,
 }
 
-/// One listed record.
-#[derive(Debug, Clone)]
-struct Listed {
-    key: String,
-    description: String,
-    payload: Value,
-    modified: Option<Timestamp>,
-}
-
 /// The entities with a batch screen, and where their records come from.
 pub fn source_of(entity: Entity) -> Option<Direction> {
-    match entity {
-        Entity::Product | Entity::Category | Entity::Customer | Entity::Shipment => {
-            Some(Direction::ErpToStore)
-        }
-        Entity::Order => Some(Direction::StoreToErp),
-        Entity::OrderStatus => None,
-    }
+    entity.batch_source()
 }
 
 impl Engine {
@@ -278,158 +260,27 @@ async fn list_page(
     run: &BatchRun,
     checkpoint: Option<&str>,
 ) -> Result<(Vec<Listed>, Option<String>), ApplyError> {
-    if run.entity == Entity::Order {
-        return list_orders(ctx, run, checkpoint).await;
-    }
-    let entity = match run.entity {
-        Entity::Product => ErpEntity::StockItem,
-        Entity::Category => ErpEntity::ItemSalesCategory,
-        Entity::Customer => ErpEntity::Customer,
-        Entity::Shipment => ErpEntity::Shipment,
-        other => {
-            return Err(ApplyError::Invalid(format!("{other} has no batch process")));
-        }
-    };
-    let query = ChangedQuery {
+    let window = Window {
         from: (run.mode != BatchMode::Full).then_some(run.window_from),
-        to: Some(run.window_to),
-        after_key: checkpoint.map(str::to_owned),
-        top: PAGE,
-        select: None,
+        to: run.window_to,
     };
-    let rows = ctx
-        .conn
-        .erp
-        .changed(entity, &query)
-        .await
-        .map_err(|e| ApplyError::from(e).context(&format!("listing {}", entity.name())))?;
-    let full = rows.len() as u32 >= PAGE;
-    let next = if full {
-        rows.last().and_then(|r| entity.key_of(r))
-    } else {
-        None
-    };
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let Some(key) = entity.record_key(&row) else {
-            continue;
-        };
-        let modified = row
-            .get(entity.modified_field())
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-            .map(|t| Timestamp(t.as_millisecond()));
-        let text = |k: &str| {
-            row.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let description = match run.entity {
-            Entity::Product => format!("{key} {}", text("Description")),
-            Entity::Category => format!("{key} {}", text("Description")),
-            Entity::Customer => format!("{key} {}", text("CustomerName")),
-            _ => format!("{key} {}", text("Status")),
-        };
-        out.push(Listed {
-            key,
-            description: description.trim().to_owned(),
-            payload: row,
-            modified,
-        });
-    }
-    Ok((out, next))
-}
-
-async fn list_orders(
-    ctx: &Ctx,
-    run: &BatchRun,
-    checkpoint: Option<&str>,
-) -> Result<(Vec<Listed>, Option<String>), ApplyError> {
-    let after: u64 = checkpoint.and_then(|c| c.parse().ok()).unwrap_or(0);
-    let query = OrderQuery {
-        min_date_modified: (run.mode != BatchMode::Full).then_some(run.window_from),
-        max_date_modified: Some(run.window_to),
-        min_id: Some(after + 1),
-        limit: 250,
-        page: 1,
-        sort: Some("id:asc".into()),
-        ..OrderQuery::default()
-    };
-    let orders = ctx
-        .conn
-        .store
-        .orders(&query)
-        .await
-        .map_err(|e| ApplyError::from(e).context("listing orders"))?;
-    let full = orders.len() >= 250;
-    let last = orders.last().map(|o| o.id);
-    let mut out = Vec::new();
-    for o in orders {
-        let modified = o.date_modified_ms().map(Timestamp);
-        // The API's max is inclusive; the window's end is not.
-        if modified.is_some_and(|m| m >= run.window_to) {
-            continue;
+    let page = match run.entity.batch_source() {
+        Some(Direction::ErpToStore) => ctx.erp().changed(run.entity, &window, checkpoint).await?,
+        Some(Direction::StoreToErp) => ctx.shop().changed(run.entity, &window, checkpoint).await?,
+        None => {
+            return Err(ApplyError::Invalid(format!(
+                "{} has no batch process",
+                run.entity
+            )));
         }
-        out.push(Listed {
-            key: o.id.to_string(),
-            description: format!("Order #{} {} ({})", o.id, o.billing_address.email, o.status),
-            payload: serde_json::to_value(&o).unwrap_or(Value::Null),
-            modified,
-        });
-    }
-    let next = if full {
-        last.map(|id| id.to_string())
-    } else {
-        None
     };
-    Ok((out, next))
+    Ok((page.records, page.next))
 }
 
-/// The workspace grid's columns per entity (field in the listed record, heading).
+/// The workspace grid's columns per entity (field in the listed record, heading), from the
+/// platform its batch screen lists.
 pub fn columns(entity: &str) -> &'static [(&'static str, &'static str)] {
-    match entity {
-        "product" => &[
-            ("InventoryID", "InventoryID"),
-            ("Description", "Description"),
-            ("ItemType", "Type"),
-            ("ItemClass", "Item Class"),
-            ("PostingClass", "Posting Class"),
-            ("TaxCategory", "Tax Category"),
-            ("BaseUOM", "Base Unit"),
-            ("DefaultPrice", "Default Price"),
-            ("ItemStatus", "Item Status"),
-            ("LastModifiedDateTime", "Last Modified On"),
-        ],
-        "category" => &[
-            ("CategoryID", "Category ID"),
-            ("Description", "Description"),
-            ("ParentCategoryID", "Parent"),
-            ("LastModifiedDateTime", "Last Modified On"),
-        ],
-        "customer" => &[
-            ("CustomerID", "Customer ID"),
-            ("CustomerName", "Customer Name"),
-            ("CustomerClass", "Customer Class"),
-            ("Status", "Status"),
-            ("LastModifiedDateTime", "Last Modified On"),
-        ],
-        "shipment" => &[
-            ("ShipmentNbr", "Shipment Nbr"),
-            ("Status", "Status"),
-            ("CustomerID", "Customer"),
-            ("ShipmentDate", "Shipment Date"),
-            ("LastModifiedDateTime", "Last Modified On"),
-        ],
-        "order" => &[
-            ("id", "Order ID"),
-            ("status", "Status"),
-            ("total_inc_tax", "Total"),
-            ("date_created", "Created"),
-            ("date_modified", "Last Modified On"),
-        ],
-        _ => &[],
-    }
+    crate::registry::columns(entity)
 }
 
 /// The ids of the messages matching `filter`, newest first, at most about `cap` (whole pages).

@@ -2,7 +2,6 @@
 //! unlinking a wrong link. An import checks that both records exist before it links them;
 //! a row that could not be checked (a system that did not answer) is linked and reported.
 
-use kcf_bigcommerce::{CategoryQuery, ProductQuery};
 use kcf_domain::{Binding, ConnectorId, Entity, Timestamp};
 
 use crate::{ConnectorRuntime, Engine, error::EngineError};
@@ -50,17 +49,14 @@ impl Engine {
                 (Ok(false), _) => {
                     report.refused.push((
                         erp_key.clone(),
-                        format!(
-                            "{} {erp_key} does not exist in the ERP",
-                            entity_word(entity)
-                        ),
+                        format!("{} {erp_key} does not exist in the ERP", entity.word()),
                     ));
                     continue;
                 }
                 (_, Ok(false)) => {
                     report.refused.push((
                         erp_key.clone(),
-                        format!("store {} {external_id} does not exist", entity_word(entity)),
+                        format!("store {} {external_id} does not exist", entity.word()),
                     ));
                     continue;
                 }
@@ -100,60 +96,16 @@ impl Engine {
     }
 }
 
-fn entity_word(entity: Entity) -> &'static str {
-    match entity {
-        Entity::Product => "product",
-        Entity::Category => "category",
-        Entity::Customer => "customer",
-        Entity::Order | Entity::OrderStatus => "order",
-        Entity::Shipment => "shipment",
-    }
-}
-
 async fn erp_exists(conn: &ConnectorRuntime, entity: Entity, key: &str) -> Exists {
-    let erp = &conn.erp;
-    let found = match entity {
-        Entity::Product => erp.stock_item(key).await.map(|r| r.is_some()),
-        Entity::Category => erp.item_sales_category(key).await.map(|r| r.is_some()),
-        Entity::Customer => erp.customer(key).await.map(|r| r.is_some()),
-        Entity::Order | Entity::OrderStatus => {
-            let Some((order_type, nbr)) = key.split_once('/') else {
-                return Ok(false);
-            };
-            erp.sales_order(order_type, nbr).await.map(|r| r.is_some())
-        }
-        Entity::Shipment => erp.shipment(key).await.map(|r| r.is_some()),
-    };
-    found.map_err(|e| e.to_string())
+    conn.erp
+        .exists(entity, key)
+        .await
+        .map_err(|e| e.source.to_string())
 }
 
 async fn store_exists(conn: &ConnectorRuntime, entity: Entity, id: &str) -> Exists {
-    let Ok(n) = id.trim().parse::<u64>() else {
-        return match entity {
-            // A shipment's link is the store shipment's marker, not a number.
-            Entity::Shipment => Err("store shipments are not looked up by id".into()),
-            _ => Ok(false),
-        };
-    };
-    let store = &conn.store;
-    let found = match entity {
-        Entity::Product => store
-            .products(&ProductQuery {
-                ids: vec![n],
-                ..ProductQuery::default()
-            })
-            .await
-            .map(|p| !p.items.is_empty()),
-        Entity::Category => store
-            .categories(&CategoryQuery {
-                ids: vec![n],
-                ..CategoryQuery::default()
-            })
-            .await
-            .map(|p| !p.items.is_empty()),
-        Entity::Customer => store.customer(n).await.map(|c| c.is_some()),
-        Entity::Order | Entity::OrderStatus => store.order(n).await.map(|o| o.is_some()),
-        Entity::Shipment => return Err("store shipments are not looked up by id".into()),
-    };
-    found.map_err(|e| e.to_string())
+    conn.store
+        .exists(entity, id)
+        .await
+        .map_err(|e| e.source.to_string())
 }

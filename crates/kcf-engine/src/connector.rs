@@ -1,74 +1,19 @@
-//! A connector at run time: its two clients, the secrets its notification receivers check, and
-//! the bindings helpers every processor uses.
+//! A connector at run time: its two sides (the platform ports the registry built), the secrets
+//! its notification receivers check, and the bindings helpers every processor uses.
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use kcf_acumatica::{AcumaticaClient, AcumaticaConfig};
-use kcf_bigcommerce::{BigCommerceClient, BigCommerceConfig};
-use kcf_domain::{Binding, ConnectorId, Entity, MappingKind, Secret, Timestamp};
+use kcf_domain::{Binding, ConnectorId, Entity, MappingKind, Timestamp};
+use kcf_platform::{Erp, Outbox, Storefront};
 use kcf_store::{BindingKey, Store};
-use serde::{Deserialize, Serialize};
 
-use crate::error::{ApplyResult, EngineError};
+use crate::{
+    error::{ApplyResult, EngineError},
+    registry,
+};
 
-/// How a connector is configured (from `kcf serve`'s file, or wired by `kcf up`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectorSpec {
-    /// Its id, used in URLs (`/push/acumatica/{id}`).
-    pub id: ConnectorId,
-    /// A human name.
-    #[serde(default)]
-    pub name: String,
-    /// The ERP.
-    pub acumatica: AcumaticaConfig,
-    /// The store.
-    pub bigcommerce: BigCommerceConfig,
-    /// What the notification receivers check.
-    #[serde(default)]
-    pub ingress: IngressSecrets,
-}
-
-/// The secrets that authenticate notifications for one connector.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct IngressSecrets {
-    /// The header Acumatica's push destination sends (SM302000 → Header Name).
-    #[serde(default = "default_push_header")]
-    pub push_header: String,
-    /// Its value (Header Value). Empty: push notifications are refused.
-    #[serde(default)]
-    pub push_secret: Secret,
-    /// The custom header the BigCommerce hooks are registered with.
-    #[serde(default = "default_webhook_header")]
-    pub webhook_header: String,
-    /// Its value. Empty: only the signature is checked.
-    #[serde(default)]
-    pub webhook_secret: Secret,
-    /// The app's client secret, which signs webhooks (Standard Webhooks); empty: not checked.
-    #[serde(default)]
-    pub signing_secret: Secret,
-}
-
-fn default_push_header() -> String {
-    "X-KCF-Push-Secret".into()
-}
-
-fn default_webhook_header() -> String {
-    "X-KCF-Webhook-Secret".into()
-}
-
-impl Default for IngressSecrets {
-    fn default() -> Self {
-        Self {
-            push_header: default_push_header(),
-            push_secret: Secret::default(),
-            webhook_header: default_webhook_header(),
-            webhook_secret: Secret::default(),
-            signing_secret: Secret::default(),
-        }
-    }
-}
+pub use kcf_platform::IngressSecrets;
+pub use registry::ConnectorSpec;
 
 /// A connector's live parts.
 #[derive(Debug)]
@@ -77,12 +22,10 @@ pub struct ConnectorRuntime {
     pub id: ConnectorId,
     /// How it was configured.
     pub spec: ConnectorSpec,
-    /// The ERP client.
-    pub erp: AcumaticaClient,
-    /// The store client (its rate limiter is the connector's budget).
-    pub store: BigCommerceClient,
-    /// The store's category tree, looked up once.
-    tree_id: tokio::sync::OnceCell<u64>,
+    /// The ERP side.
+    pub erp: Arc<dyn Erp>,
+    /// The store side (its rate limiter is the connector's budget).
+    pub store: Arc<dyn Storefront>,
     /// Serialises category creation in this process: products being applied in parallel may
     /// all need the same new category.
     pub(crate) category_lock: tokio::sync::Mutex<()>,
@@ -91,29 +34,17 @@ pub struct ConnectorRuntime {
 }
 
 impl ConnectorRuntime {
-    /// Builds the clients.
+    /// Builds both sides through the registry.
     pub fn new(spec: ConnectorSpec) -> Result<Self, EngineError> {
-        let erp = AcumaticaClient::new(spec.acumatica.clone())
-            .map_err(|e| EngineError::Setup(format!("connector {}: Acumatica: {e}", spec.id)))?;
-        let store = BigCommerceClient::new(spec.bigcommerce.clone())
-            .map_err(|e| EngineError::Setup(format!("connector {}: BigCommerce: {e}", spec.id)))?;
+        let (erp, store) = registry::build(&spec)?;
         Ok(Self {
             id: spec.id.clone(),
             spec,
             erp,
             store,
-            tree_id: tokio::sync::OnceCell::new(),
             category_lock: tokio::sync::Mutex::new(()),
             health: crate::health::Health::default(),
         })
-    }
-
-    /// The store's category tree (one request per process, not one per category).
-    pub async fn tree_id(&self) -> Result<u64, kcf_bigcommerce::Error> {
-        self.tree_id
-            .get_or_try_init(|| self.store.default_tree_id())
-            .await
-            .copied()
     }
 }
 
@@ -140,6 +71,19 @@ pub struct Sent {
     pub body: serde_json::Value,
 }
 
+impl Outbox for Ctx {
+    fn sending(&self, key: Option<&str>, target: String, body: serde_json::Value) {
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Sent {
+                key: key.map(str::to_owned),
+                target,
+                body,
+            });
+    }
+}
+
 impl Ctx {
     /// A context for applying messages of one connector.
     pub fn new(store: Arc<dyn Store>, conn: Arc<ConnectorRuntime>) -> Self {
@@ -150,25 +94,14 @@ impl Ctx {
         }
     }
 
-    /// Notes the document about to be written to the other system (the record as mapped), so
-    /// the record page can show what kcf sent even when the write is refused. `key` names
-    /// the message's record when one call applies many.
-    pub fn sending(
-        &self,
-        key: Option<&str>,
-        target: impl Into<String>,
-        body: &impl serde::Serialize,
-    ) {
-        let body = serde_json::to_value(body)
-            .unwrap_or_else(|e| serde_json::Value::String(format!("(not shown: {e})")));
-        self.sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Sent {
-                key: key.map(str::to_owned),
-                target: target.into(),
-                body,
-            });
+    /// The ERP side.
+    pub fn erp(&self) -> &dyn Erp {
+        &*self.conn.erp
+    }
+
+    /// The store side.
+    pub fn shop(&self) -> &dyn Storefront {
+        &*self.conn.store
     }
 
     /// Takes what was noted as sent since the last call.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use kcf_domain::{Platform, Timestamp};
+use kcf_platform::{ErrorKind, PlatformError};
 
 /// Why an apply did not finish, sorted by what the worker does about it: only
 /// [`ApplyError::Retry`] and [`ApplyError::Invalid`] are about the record itself and spend its
@@ -127,54 +128,28 @@ impl ApplyError {
     }
 }
 
-impl From<kcf_acumatica::Error> for ApplyError {
-    fn from(e: kcf_acumatica::Error) -> Self {
-        let message = format!("Acumatica: {e}");
-        match &e {
-            kcf_acumatica::Error::Throttled { retry_after, .. } => Self::RateLimited {
+impl From<PlatformError> for ApplyError {
+    fn from(e: PlatformError) -> Self {
+        let system = e.platform;
+        let message = e.words();
+        match e.kind {
+            ErrorKind::RateLimited { retry_after } => Self::RateLimited {
                 message,
                 until: Timestamp::now().plus(retry_after.unwrap_or(DEFAULT_LIMIT_PAUSE)),
             },
-            kcf_acumatica::Error::Unauthorized(_) => Self::SignInRefused {
-                system: Platform::Acumatica,
+            ErrorKind::SignInRefused => Self::SignInRefused { system, message },
+            ErrorKind::Unavailable { retry_after } => Self::Unavailable {
+                system,
                 message,
+                after: retry_after,
             },
-            _ if e.is_unavailable() => Self::Unavailable {
-                system: Platform::Acumatica,
+            ErrorKind::Retry { retry_after } => Self::Retry {
                 message,
-                after: e.retry_after(),
+                after: retry_after,
             },
-            _ if e.is_retriable() => Self::Retry {
-                message,
-                after: e.retry_after(),
-            },
-            _ => Self::Invalid(message),
-        }
-    }
-}
-
-impl From<kcf_bigcommerce::Error> for ApplyError {
-    fn from(e: kcf_bigcommerce::Error) -> Self {
-        let message = format!("BigCommerce: {e}");
-        match &e {
-            kcf_bigcommerce::Error::RateLimited { retry_after } => Self::RateLimited {
-                message,
-                until: Timestamp::now().plus(*retry_after),
-            },
-            kcf_bigcommerce::Error::Unauthorized { .. } => Self::SignInRefused {
-                system: Platform::BigCommerce,
-                message,
-            },
-            _ if e.is_unavailable() => Self::Unavailable {
-                system: Platform::BigCommerce,
-                message,
-                after: e.retry_after(),
-            },
-            _ if e.is_retriable() => Self::Retry {
-                message,
-                after: e.retry_after(),
-            },
-            _ => Self::Invalid(message),
+            ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Invalid | ErrorKind::Record => {
+                Self::Invalid(message)
+            }
         }
     }
 }

@@ -176,9 +176,10 @@ impl Engine {
 /// One cheap call to the system that is out: Ok when it answered at all (a rate limit is an
 /// answer); the reason, in words, when it did not.
 async fn probe(conn: &ConnectorRuntime, system: Platform) -> Result<(), String> {
-    let result: Result<(), ApplyError> = match system {
-        Platform::BigCommerce => conn.store.test_connection().await.map_err(Into::into),
-        _ => conn.erp.test_connection().await.map_err(Into::into),
+    let result: Result<(), ApplyError> = if system == conn.store.platform() {
+        conn.store.test_connection().await.map_err(Into::into)
+    } else {
+        conn.erp.test_connection().await.map_err(Into::into)
     };
     match result {
         Ok(()) | Err(ApplyError::RateLimited { .. }) => Ok(()),

@@ -4,7 +4,7 @@
 
 use kcf_domain::{
     ConnectorId, ConnectorState, Direction, Enqueued, Entity, EntitySettings, MessageStatus, Mode,
-    NewMessage, RecordKey,
+    NewMessage, Platform, RecordKey,
 };
 
 use crate::Engine;
@@ -40,8 +40,7 @@ pub enum IntakeError {
     Store(#[from] kcf_store::StoreError),
 }
 
-/// Reads one request header (case-insensitive name).
-pub type Headers<'a> = &'a (dyn Fn(&str) -> Option<Vec<u8>> + Sync);
+pub use kcf_platform::Headers;
 
 impl Engine {
     fn intake_runtime(
@@ -54,54 +53,65 @@ impl Engine {
             .ok_or_else(|| IntakeError::UnknownConnector(connector.to_owned()))
     }
 
-    /// An Acumatica push notification.
-    pub async fn intake_push(
+    /// A notification from `platform`, one of the connector's two sides: checked on its raw
+    /// bytes by that platform's receiver, then one message per change.
+    pub async fn intake(
         &self,
+        platform: Platform,
         connector: &str,
         headers: Headers<'_>,
         body: &[u8],
     ) -> Result<IntakeReport, IntakeError> {
         let conn = self.intake_runtime(connector)?;
-        let ingress = &conn.spec.ingress;
-        if ingress.push_secret.is_empty() {
-            return Err(IntakeError::Unauthorized(format!(
-                "connector {connector} has no push secret configured, so push notifications are \
-                 refused"
+        let (inbound, direction) = if conn.erp.platform() == platform {
+            (conn.erp.inbound(), Direction::ErpToStore)
+        } else if conn.store.platform() == platform {
+            (conn.store.inbound(), Direction::StoreToErp)
+        } else {
+            return Err(IntakeError::UnknownConnector(connector.to_owned()));
+        };
+        let Some(inbound) = inbound else {
+            return Err(IntakeError::BadRequest(format!(
+                "{} does not send notifications; its changes come in by batch",
+                platform.label()
             )));
+        };
+        inbound
+            .verify(connector, &conn.spec.ingress, headers, body)
+            .map_err(IntakeError::Unauthorized)?;
+        let notification = inbound
+            .read(headers, body)
+            .map_err(IntakeError::BadRequest)?;
+        let source = platform.as_str();
+        let mut report = IntakeReport {
+            ignored: notification.ignored,
+            ..IntakeReport::default()
+        };
+        if notification.changes.is_empty() {
+            return Ok(report);
         }
-        if !kcf_acumatica::notify::header_matches(
-            ingress.push_secret.expose(),
-            headers(&ingress.push_header).as_deref(),
-        ) {
-            return Err(IntakeError::Unauthorized(format!(
-                "the {} header is missing or wrong",
-                ingress.push_header
-            )));
-        }
-        let notification = kcf_acumatica::notify::parse(body)
-            .map_err(|e| IntakeError::BadRequest(e.to_string()))?;
-        let changes = notification
-            .changes()
-            .map_err(|e| IntakeError::BadRequest(e.to_string()))?;
-        let mut messages = Vec::new();
-        let mut report = IntakeReport::default();
         let settings = self.settings(&conn.id).await?;
-        for change in changes {
-            let direction = Direction::ErpToStore;
+        let mut messages = Vec::new();
+        for change in notification.changes {
             if let Some(why) = unwanted(&settings, &conn.id, change.entity, direction) {
                 report
                     .ignored
-                    .push(format!("{} {}: {why}", change.entity, change.record_key));
+                    .push(format!("{} {}: {why}", change.entity, change.key));
                 continue;
             }
-            let Ok(key) = RecordKey::parse(change.record_key.clone()) else {
-                report.ignored.push(format!(
-                    "{} '{}': not a usable key",
-                    change.entity, change.record_key
-                ));
-                continue;
+            let key = match RecordKey::parse(change.key.clone()) {
+                Ok(key) => key,
+                Err(e) => match change.key_field {
+                    Some(field) => return Err(IntakeError::BadRequest(format!("{field}: {e}"))),
+                    None => {
+                        report.ignored.push(format!(
+                            "{} '{}': not a usable key",
+                            change.entity, change.key
+                        ));
+                        continue;
+                    }
+                },
             };
-            let description = describe(change.entity, &change.row, change.deleted);
             messages.push(
                 NewMessage::new(
                     conn.id.clone(),
@@ -109,140 +119,41 @@ impl Engine {
                     direction,
                     Mode::RealTime,
                     key,
-                    "acumatica",
+                    source,
                 )
                 .with_dedup_key(change.dedup_key)
-                .with_description(description)
-                .with_payload(change.row),
+                .with_description(change.description)
+                .with_payload(change.payload),
             );
         }
-        self.enqueue(messages, &mut report, "acumatica").await?;
-        Ok(report)
-    }
-
-    /// A BigCommerce webhook.
-    pub async fn intake_webhook(
-        &self,
-        connector: &str,
-        headers: Headers<'_>,
-        body: &[u8],
-    ) -> Result<IntakeReport, IntakeError> {
-        let conn = self.intake_runtime(connector)?;
-        let ingress = &conn.spec.ingress;
-        let mut checked = false;
-        if !ingress.webhook_secret.is_empty() {
-            if !kcf_bigcommerce::notify::header_matches(
-                ingress.webhook_secret.expose(),
-                headers(&ingress.webhook_header).as_deref(),
-            ) {
-                return Err(IntakeError::Unauthorized(format!(
-                    "the {} header is missing or wrong",
-                    ingress.webhook_header
-                )));
-            }
-            checked = true;
-        }
-        if !ingress.signing_secret.is_empty() {
-            let text = |name: &str| {
-                headers(name)
-                    .and_then(|v| String::from_utf8(v).ok())
-                    .unwrap_or_default()
-            };
-            kcf_bigcommerce::notify::verify_signature(
-                ingress.signing_secret.expose().as_bytes(),
-                &text("webhook-id"),
-                &text("webhook-timestamp"),
-                body,
-                &text("webhook-signature"),
-                kcf_domain::Timestamp::now().0 / 1000,
-                300,
-            )
-            .map_err(|e| IntakeError::Unauthorized(format!("webhook signature: {e}")))?;
-            checked = true;
-        }
-        if !checked {
-            return Err(IntakeError::Unauthorized(format!(
-                "connector {connector} has neither a webhook secret nor a signing secret, so \
-                 webhooks are refused"
-            )));
-        }
-        let event = kcf_bigcommerce::notify::parse(body)
-            .map_err(|e| IntakeError::BadRequest(e.to_string()))?;
-        // The payload's hash covers scope, record and `created_at` in whole seconds: two
-        // changes of one record within a second share it. The `webhook-id` (Standard
-        // Webhooks) is the same for every retry and duplicate of one event and differs
-        // between events, so with it the later change is not taken for a resend.
-        let delivery = headers("webhook-id")
-            .and_then(|v| String::from_utf8(v).ok())
-            .map(|id| id.trim().chars().take(200).collect::<String>())
-            .filter(|id| !id.is_empty());
-        let dedup_key = match &delivery {
-            Some(id) => format!("{}:{id}", event.hash),
-            None => event.hash.clone(),
-        };
-        let mut report = IntakeReport::default();
-        let Some(entity) = event.entity else {
-            report
-                .ignored
-                .push(format!("scope {} is not synced", event.scope));
+        let Some(base) = notification.ambiguous else {
+            self.enqueue(messages, &mut report, source).await?;
             return Ok(report);
         };
-        let direction = Direction::StoreToErp;
-        let settings = self.settings(&conn.id).await?;
-        if let Some(why) = unwanted(&settings, &conn.id, entity, direction) {
-            report
-                .ignored
-                .push(format!("{entity} {}: {why}", event.resource_id));
-            return Ok(report);
-        }
-        let key = RecordKey::parse(event.resource_id.clone())
-            .map_err(|e| IntakeError::BadRequest(format!("data.id: {e}")))?;
-        let payload = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
-        let message = NewMessage::new(
-            conn.id.clone(),
-            entity,
-            direction,
-            Mode::RealTime,
-            key,
-            "bigcommerce",
-        )
-        .with_dedup_key(dedup_key)
-        .with_description(format!(
-            "{} {} ({})",
-            entity_label(entity),
-            event.resource_id,
-            event.scope
-        ))
-        .with_payload(payload);
-        if delivery.is_some() {
-            self.enqueue(vec![message], &mut report, "bigcommerce")
-                .await?;
-            return Ok(report);
-        }
-        // Without a webhook-id, a resend and a second change within the same second look the
-        // same. A copy whose message has not run yet changes nothing (that run reads the record
-        // as it is then). One whose message already ran, or is running, may carry a later
-        // change: it becomes a re-check, keyed on the message it follows, so that the change
-        // is not lost. A true resend then costs one read of the record.
-        let mut message = message;
-        for _ in 0..RECHECKS {
-            let [enqueued] = self
-                .enqueue(vec![message.clone()], &mut report, "bigcommerce")
-                .await?[..]
-            else {
-                break;
-            };
-            if !enqueued.duplicate {
-                break;
-            }
-            let still_to_run =
-                self.store.message(enqueued.id).await?.is_none_or(|m| {
+        // Without the sender's delivery id, a resend and a second change within the same
+        // second look the same. A copy whose message has not run yet changes nothing (that
+        // run reads the record as it is then). One whose message already ran, or is running,
+        // may carry a later change: it becomes a re-check, keyed on the message it follows,
+        // so that the change is not lost. A true resend then costs one read of the record.
+        for mut message in messages {
+            for _ in 0..RECHECKS {
+                let [enqueued] = self
+                    .enqueue(vec![message.clone()], &mut report, source)
+                    .await?[..]
+                else {
+                    break;
+                };
+                if !enqueued.duplicate {
+                    break;
+                }
+                let still_to_run = self.store.message(enqueued.id).await?.is_none_or(|m| {
                     matches!(m.status, MessageStatus::Pending | MessageStatus::Failed)
                 });
-            if still_to_run {
-                break;
+                if still_to_run {
+                    break;
+                }
+                message = message.with_dedup_key(format!("{base}:after:{}", enqueued.id.0));
             }
-            message = message.with_dedup_key(format!("{}:after:{}", event.hash, enqueued.id.0));
         }
         Ok(report)
     }
@@ -299,45 +210,5 @@ fn unwanted(
         Some(format!("{entity} syncs {} only", s.direction))
     } else {
         None
-    }
-}
-
-fn entity_label(entity: Entity) -> &'static str {
-    match entity {
-        Entity::Product => "Product",
-        Entity::Category => "Category",
-        Entity::Customer => "Customer",
-        Entity::Order => "Order",
-        Entity::Shipment => "Shipment",
-        Entity::OrderStatus => "Order status",
-    }
-}
-
-/// A line for the message list, from the notification's row.
-fn describe(entity: Entity, row: &serde_json::Value, deleted: bool) -> String {
-    let text = |k: &str| {
-        row.get(k)
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-            .unwrap_or_default()
-    };
-    let what = match entity {
-        Entity::Product => format!("{} {}", text("InventoryID"), text("Description")),
-        Entity::Category => format!("{} {}", text("CategoryID"), text("Description")),
-        Entity::Customer => format!("{} {}", text("CustomerID"), text("CustomerName")),
-        Entity::OrderStatus | Entity::Order => {
-            format!(
-                "{} {} → {}",
-                text("OrderNbr"),
-                text("ExternalRef"),
-                text("Status")
-            )
-        }
-        Entity::Shipment => format!("{} {}", text("ShipmentNbr"), text("Status")),
-    };
-    let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
-    if deleted {
-        format!("{}: deleted {what}", entity_label(entity))
-    } else {
-        format!("{}: {what}", entity_label(entity))
     }
 }

@@ -6,6 +6,7 @@
 //!     ─> processor (fetch source, map, look up binding, upsert target) ─> complete / fail
 //! ```
 
+pub mod actions;
 pub mod batch;
 pub mod bindings;
 pub mod connector;
@@ -14,6 +15,7 @@ pub mod health;
 pub mod intake;
 pub mod mappings;
 pub mod processors;
+pub mod registry;
 pub mod schedule;
 pub mod session;
 pub mod vault;
@@ -25,7 +27,7 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use kcf_domain::{Connector, ConnectorId, Mapping, MappingKind, Platform};
+use kcf_domain::{Connector, ConnectorId, Mapping, MappingKind};
 use kcf_store::Store;
 
 pub use batch::BatchRequest;
@@ -33,17 +35,9 @@ pub use connector::{ConnectorRuntime, ConnectorSpec, Ctx, IngressSecrets};
 pub use error::{Applied, ApplyError, EngineError};
 pub use health::OutagePolicy;
 pub use intake::{IntakeError, IntakeReport};
+pub use registry::ConnectionChange;
 pub use vault::Vault;
 pub use worker::WorkerConfig;
-
-/// The BigCommerce webhook scopes a connector listens to.
-pub const WEBHOOK_SCOPES: &[&str] = &[
-    "store/order/created",
-    "store/order/updated",
-    "store/order/statusUpdated",
-    "store/customer/created",
-    "store/customer/updated",
-];
 
 /// The engine: the store and the connectors configured in this process.
 #[derive(Debug)]
@@ -123,10 +117,7 @@ impl Engine {
             .and_then(|c| c.sealed_credentials.as_ref())
             .and_then(|sealed| self.vault.open(spec.id.as_str(), sealed).ok())
             .and_then(|plain| serde_json::from_slice::<ConnectorSpec>(&plain).ok())
-            .is_some_and(|old| {
-                serde_json::to_value(&old.acumatica).ok()
-                    == serde_json::to_value(&spec.acumatica).ok()
-            });
+            .is_some_and(|old| old.same_erp(&spec));
         if existing.is_some() && !same_erp {
             self.store.put_erp_session(&spec.id, None).await?;
         }
@@ -135,8 +126,8 @@ impl Engine {
             Connector::new(
                 spec.id.clone(),
                 spec.name.clone(),
-                Platform::Acumatica,
-                Platform::BigCommerce,
+                runtime.erp.platform(),
+                runtime.store.platform(),
             )
         });
         if !spec.name.is_empty() {
@@ -145,17 +136,14 @@ impl Engine {
         let plain = serde_json::to_vec(&spec)
             .map_err(|e| EngineError::Setup(format!("connector {}: {e}", spec.id)))?;
         connector.sealed_credentials = Some(self.vault.seal(spec.id.as_str(), &plain)?);
-        connector.settings = serde_json::json!({
-            "acumatica": { "base_url": spec.acumatica.base_url, "endpoint": spec.acumatica.endpoint },
-            "bigcommerce": { "base_url": spec.bigcommerce.base_url, "store_hash": spec.bigcommerce.store_hash },
-        });
+        connector.settings = spec.public_settings();
         self.store.put_connector(&connector).await?;
         // New settings (or a new start): whatever outage was recorded is looked at afresh.
         if existing.as_ref().is_some_and(|c| c.outage.is_some()) {
             self.store.set_outage(&spec.id, None).await?;
         }
         if existing.is_none() {
-            for (erp, store) in processors::order_status::DEFAULTS {
+            for (erp, store) in registry::default_order_statuses(spec.store_kind()) {
                 self.store
                     .put_mapping(&Mapping {
                         connector: spec.id.clone(),
@@ -193,6 +181,23 @@ impl Engine {
             .cloned()
     }
 
+    /// The most records any connector's store writes in one request (claims are sized by it).
+    pub fn write_batch(&self) -> usize {
+        self.runtimes()
+            .iter()
+            .map(|r| r.store.capabilities().write_batch)
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// The records connector `id`'s store writes in one request.
+    pub fn write_batch_of(&self, id: &ConnectorId) -> usize {
+        self.runtime(id)
+            .map_or(1, |r| r.store.capabilities().write_batch)
+            .max(1)
+    }
+
     /// Every configured connector.
     pub fn runtimes(&self) -> Vec<Arc<ConnectorRuntime>> {
         self.connectors
@@ -203,8 +208,9 @@ impl Engine {
             .collect()
     }
 
-    /// "Start real-time": registers the store's webhooks (one per scope, pointing at
-    /// `webhook_url` with the connector's secret header), idempotently.
+    /// "Start real-time": subscribes the store's notifications (pointing at `webhook_url`
+    /// with the connector's secret header), idempotently; returns how many subscriptions
+    /// there are.
     pub async fn start_realtime(
         &self,
         id: &ConnectorId,
@@ -225,25 +231,24 @@ impl Engine {
         // as every call does, rather than fail the start.
         let mut tries = 0u32;
         loop {
-            match conn
-                .store
-                .ensure_hooks(WEBHOOK_SCOPES, webhook_url, &headers)
-                .await
-            {
-                Ok(hooks) => return Ok(hooks.len()),
-                Err(kcf_bigcommerce::Error::RateLimited { retry_after }) if tries < 20 => {
-                    tries += 1;
-                    tokio::time::sleep(retry_after.max(std::time::Duration::from_millis(50))).await;
-                }
-                Err(e) if e.is_unavailable() && tries < 5 => {
-                    tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(500 << tries)).await;
-                }
-                Err(e) => {
-                    return Err(EngineError::External(format!(
-                        "registering BigCommerce webhooks: {e}"
-                    )));
-                }
+            match conn.store.subscribe(webhook_url, &headers).await {
+                Ok(n) => return Ok(n),
+                Err(e) => match ApplyError::from(e) {
+                    ApplyError::RateLimited { until, .. } if tries < 20 => {
+                        tries += 1;
+                        let wait = (until.0 - kcf_domain::Timestamp::now().0).max(50) as u64;
+                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                    }
+                    ApplyError::Unavailable { .. } if tries < 5 => {
+                        tries += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(500 << tries)).await;
+                    }
+                    e => {
+                        return Err(EngineError::External(format!(
+                            "subscribing to the store's notifications: {e}"
+                        )));
+                    }
+                },
             }
         }
     }

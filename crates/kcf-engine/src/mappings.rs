@@ -2,26 +2,9 @@
 //! is saved, so a typo never reaches a sync. A value may be given as it is stored or as a
 //! person reads it (a store status "Awaiting Shipment" is stored as its id, 9).
 
-use kcf_acumatica::ErpList;
 use kcf_domain::{ConnectorId, Mapping, MappingKind};
 
 use crate::{Engine, error::EngineError};
-
-/// Acumatica's sales-order statuses (SO301000), the ERP side of an order-status mapping.
-pub const ERP_ORDER_STATUSES: &[&str] = &[
-    "Open",
-    "Pending Approval",
-    "On Hold",
-    "Credit Hold",
-    "Pending Processing",
-    "Back Order",
-    "Shipping",
-    "Awaiting Payment",
-    "Completed",
-    "Invoiced",
-    "Cancelled",
-    "Expired",
-];
 
 /// What a mapping's values may be, for a screen that lets a person choose them: (value as
 /// stored, what a person reads) on each side; an empty side is free text.
@@ -34,10 +17,9 @@ pub struct MappingChoices {
 }
 
 impl Engine {
-    /// The values a mapping kind can take, as the two systems list them: order statuses
-    /// (Acumatica's fixed set, the store's list), customer classes and customer groups,
-    /// payment methods, warehouses and inventory locations; ship vias on the ERP side (the
-    /// store's shipping methods are per zone, so that side is free text).
+    /// The values a mapping kind can take, as the two systems list them (order statuses,
+    /// customer classes and groups, payment methods, ship vias, warehouses and locations);
+    /// a side that lists none is free text.
     pub async fn mapping_choices(
         &self,
         id: &ConnectorId,
@@ -46,54 +28,14 @@ impl Engine {
         let conn = self
             .runtime(id)
             .ok_or_else(|| EngineError::UnknownConnector(id.to_string()))?;
-        let erp_list = |list| {
-            let erp = conn.erp.clone();
-            async move {
-                erp.values(list)
-                    .await
-                    .map_err(|e| EngineError::External(format!("reading the ERP's list: {e}")))
-            }
-        };
-        let store_err = |e: kcf_bigcommerce::Error| {
-            EngineError::External(format!("reading the store's list: {e}"))
-        };
-        let numbered = |list: Vec<(u64, String)>| -> Vec<(String, String)> {
-            list.into_iter()
-                .map(|(id, n)| (id.to_string(), n))
-                .collect()
-        };
-        Ok(match kind {
-            MappingKind::OrderStatus => MappingChoices {
-                erp: ERP_ORDER_STATUSES
-                    .iter()
-                    .map(|s| ((*s).to_owned(), (*s).to_owned()))
-                    .collect(),
-                store: conn
-                    .store
-                    .order_statuses()
-                    .await
-                    .map_err(store_err)?
-                    .into_iter()
-                    .map(|(id, name)| (id.to_string(), name))
-                    .collect(),
-            },
-            MappingKind::CustomerClass => MappingChoices {
-                erp: erp_list(ErpList::CustomerClasses).await?,
-                store: numbered(conn.store.customer_groups().await.map_err(store_err)?),
-            },
-            MappingKind::PaymentMethod => MappingChoices {
-                erp: erp_list(ErpList::PaymentMethods).await?,
-                store: conn.store.payment_methods().await.map_err(store_err)?,
-            },
-            MappingKind::ShipVia => MappingChoices {
-                erp: erp_list(ErpList::ShipVias).await?,
-                store: Vec::new(),
-            },
-            MappingKind::Warehouse => MappingChoices {
-                erp: erp_list(ErpList::Warehouses).await?,
-                store: numbered(conn.store.locations().await.map_err(store_err)?),
-            },
-        })
+        let erp =
+            conn.erp.choices(kind).await.map_err(|e| {
+                EngineError::External(format!("reading the ERP's list: {}", e.source))
+            })?;
+        let store = conn.store.choices(kind).await.map_err(|e| {
+            EngineError::External(format!("reading the store's list: {}", e.source))
+        })?;
+        Ok(MappingChoices { erp, store })
     }
 
     /// Checks a mapping against what the systems offer, and saves it with the store value as

@@ -9,7 +9,7 @@ use kcf_store::Store;
 
 use crate::Vault;
 
-/// A [`kcf_acumatica::SessionKeeper`] over the connector's row.
+/// A [`kcf_platform::SessionKeeper`] over the connector's row.
 #[derive(Clone)]
 pub struct StoredSession {
     store: Arc<dyn Store>,
@@ -41,7 +41,7 @@ impl StoredSession {
 }
 
 #[async_trait::async_trait]
-impl kcf_acumatica::SessionKeeper for StoredSession {
+impl kcf_platform::SessionKeeper for StoredSession {
     async fn load(&self) -> Option<String> {
         let sealed = match self.store.erp_session(&self.connector).await {
             Ok(s) => s?,

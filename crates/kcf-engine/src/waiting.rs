@@ -1,6 +1,6 @@
 //! Why a message that is not finished has not run yet, in words: what a person looking at a
 //! pending row needs to know ("waiting for Process: listed by batch run #12", "waiting
-//! behind #311", "next attempt at 14:32:05", "BigCommerce is out").
+//! behind #311", "next attempt at 14:32:05", "the store is out").
 
 use kcf_domain::{ConnectorState, Message, MessageStatus, Mode, Timestamp};
 use kcf_store::{MessageFilter, PageRequest};

@@ -84,7 +84,7 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
             .store
             .claim(
                 &config.owner,
-                (free * processors::product::BATCH).min(100) as u32,
+                (free * engine.write_batch()).min(100) as u32,
                 config.lease,
             )
             .await
@@ -107,7 +107,7 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
             }
             continue;
         }
-        let mut groups = group(claimed);
+        let mut groups = group(&engine, claimed);
         // Full batches first, so the budget goes to requests that carry ten products.
         groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
         for (n, group) in groups.into_iter().enumerate() {
@@ -139,15 +139,16 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
     tracing::info!(owner = %config.owner, "worker stopped");
 }
 
-/// Products of one connector go together (batch updates of 10); everything else alone.
-fn group(claimed: Vec<Claimed>) -> Vec<Vec<Claimed>> {
+/// Products of one connector go together (as many as its store writes in one request);
+/// everything else alone.
+fn group(engine: &Engine, claimed: Vec<Claimed>) -> Vec<Vec<Claimed>> {
     let mut out: Vec<Vec<Claimed>> = Vec::new();
     let mut batches: Vec<Vec<Claimed>> = Vec::new();
     for c in claimed {
         if processors::batches(c.message.entity, c.message.direction) {
             match batches.iter_mut().find(|b| {
-                b.len() < processors::product::BATCH
-                    && b[0].message.connector == c.message.connector
+                b[0].message.connector == c.message.connector
+                    && b.len() < engine.write_batch_of(&c.message.connector)
             }) {
                 Some(b) => b.push(c),
                 None => batches.push(vec![c]),

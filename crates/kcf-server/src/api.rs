@@ -10,10 +10,10 @@ use axum::{
 use kcf_domain::{
     ApiToken, BatchMode, BatchRun, Binding, ConnectorId, ConnectorState, Entity, EntitySettings,
     HistoryEntry, ManualAction, Mapping, MappingKind, Message, MessageId, MessageStatus, Mode,
-    NewMessage, SentDocument, SyncDirection, Timestamp, Transition,
+    SentDocument, SyncDirection, Timestamp, Transition,
 };
-use kcf_engine::BatchRequest;
-use kcf_store::{ActionReport, BindingKey, MessageFilter, Page, PageRequest, StatusCount};
+use kcf_engine::{BatchRequest, Engine};
+use kcf_store::{ActionReport, MessageFilter, Page, PageRequest, StatusCount};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -86,13 +86,9 @@ async fn connectors(State(state): State<AppState>) -> Result<Json<Vec<ConnectorV
     for c in state.engine.store.connectors().await? {
         let runtime = state.engine.runtime(&c.id);
         out.push(ConnectorView {
-            rate_limit: runtime.as_ref().map(|r| {
-                let l = r.store.rate_limit();
-                serde_json::json!({
-                    "quota": l.quota, "remaining": l.remaining, "window_ms": l.window_ms,
-                    "paused_until": l.paused_until,
-                })
-            }),
+            rate_limit: runtime
+                .as_ref()
+                .map(|r| serde_json::json!(r.store.budget())),
             configured: runtime.is_some(),
             id: c.id,
             name: c.name,
@@ -117,29 +113,14 @@ async fn set_state(
     Json(body): Json<StateBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = connector_id(&id)?;
-    change_state(&state, &id, body.state).await?;
+    state.engine.change_state(&id, body.state).await?;
     Ok(Json(serde_json::json!({ "id": id, "state": body.state })))
-}
-
-/// Pauses, resumes or stops a connector; resuming also lifts a hold (a 429's pause) and ends
-/// an outage (the queue runs and finds out).
-pub(crate) async fn change_state(
-    state: &AppState,
-    id: &ConnectorId,
-    new: ConnectorState,
-) -> Result<(), ApiError> {
-    state.engine.store.set_connector_state(id, new).await?;
-    if new == ConnectorState::Running {
-        state.engine.store.hold_connector(id, None, None).await?;
-        state.engine.end_outage(id).await?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RealtimeBody {
-    /// The public URL of this server's `/webhooks/bigcommerce/{id}`.
+    /// The public URL of this server's store-webhook receiver (`/webhooks/…/{id}`).
     webhook_url: String,
 }
 
@@ -346,7 +327,7 @@ async fn message(
 ) -> Result<Json<MessageDetail>, ApiError> {
     let message = message_or_404(&state, id).await?;
     let history = state.engine.store.history(MessageId(id)).await?;
-    let binding = binding_of(&state, &message).await?;
+    let binding = state.engine.binding_of(&message).await?;
     let sent = state.engine.store.sent(MessageId(id)).await?;
     let waiting = state.engine.why_waiting(&message).await?;
     Ok(Json(MessageDetail {
@@ -358,30 +339,6 @@ async fn message(
     }))
 }
 
-/// The binding (ERP key ↔ store id) of the record a message is about, looked up by either
-/// key; order statuses share their order's binding.
-pub(crate) async fn binding_of(state: &AppState, m: &Message) -> Result<Option<Binding>, ApiError> {
-    let entity = binding_entity(m.entity);
-    let key = m.record_key.as_str();
-    let store = &state.engine.store;
-    let by_erp = store
-        .binding(&m.connector, entity, BindingKey::Erp(key))
-        .await?;
-    if by_erp.is_some() {
-        return Ok(by_erp);
-    }
-    Ok(store
-        .binding(&m.connector, entity, BindingKey::External(key))
-        .await?)
-}
-
-fn binding_entity(e: Entity) -> Entity {
-    match e {
-        Entity::OrderStatus => Entity::Order,
-        e => e,
-    }
-}
-
 pub(crate) async fn message_or_404(state: &AppState, id: i64) -> Result<Message, ApiError> {
     state
         .engine
@@ -389,87 +346,6 @@ pub(crate) async fn message_or_404(state: &AppState, id: i64) -> Result<Message,
         .message(MessageId(id))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no message {id}")))
-}
-
-/// KCF's Set as Processed: the record is already in the other system as `external_id`; the
-/// message becomes Processed and the binding is recorded (the record's existing ERP key kept).
-pub(crate) async fn set_processed(
-    state: &AppState,
-    m: &Message,
-    external_id: &str,
-    me: &Principal,
-) -> Result<Binding, ApiError> {
-    let external_id = external_id.trim();
-    if external_id.is_empty() {
-        return Err(ApiError::bad_request(
-            "external_id must name the store record this one is linked to",
-        ));
-    }
-    let erp_key = match binding_of(state, m).await? {
-        Some(b) => b.erp_key,
-        None => m.record_key.as_str().to_owned(),
-    };
-    let binding = Binding {
-        connector: m.connector.clone(),
-        entity: binding_entity(m.entity),
-        erp_key,
-        external_id: external_id.to_owned(),
-        fingerprint: None,
-        synced_at: Timestamp::now(),
-    };
-    state
-        .engine
-        .store
-        .set_processed(m.id, Some(&binding), &me.actor())
-        .await?;
-    Ok(binding)
-}
-
-/// Resync: a new manual message for the same record with the same payload, queued to be
-/// processed now. The binding forgets what was last written, so the record is written again
-/// even when kcf believes the other side already has it (someone may have edited it there).
-/// Returns the new message's id.
-pub(crate) async fn resync(
-    state: &AppState,
-    m: &Message,
-    me: &Principal,
-) -> Result<MessageId, ApiError> {
-    if let Some(b) = binding_of(state, m).await?
-        && b.fingerprint.is_some()
-    {
-        state
-            .engine
-            .store
-            .put_binding(&Binding {
-                fingerprint: None,
-                ..b
-            })
-            .await?;
-    }
-    let mut again = NewMessage::new(
-        m.connector.clone(),
-        m.entity,
-        m.direction,
-        Mode::Manual,
-        m.record_key.clone(),
-        "workspace",
-    )
-    .with_description(m.description.clone())
-    .with_payload(m.payload.clone());
-    again.source_modified_at = m.source_modified_at;
-    let store = &state.engine.store;
-    let queued = store.enqueue(again).await?;
-    store
-        .act(
-            &[queued.id],
-            &ManualAction {
-                transition: Transition::ProcessNow,
-                actor: me.actor(),
-                reason: Some("resync".into()),
-            },
-        )
-        .await?;
-    Ok(queued.id)
 }
 
 /// The body of Set as Processed.
@@ -488,7 +364,10 @@ async fn set_processed_api(
 ) -> Result<Json<Binding>, ApiError> {
     let m = message_or_404(&state, id).await?;
     Ok(Json(
-        set_processed(&state, &m, &body.external_id, &me).await?,
+        state
+            .engine
+            .set_processed(&m, &body.external_id, &me.actor())
+            .await?,
     ))
 }
 
@@ -498,7 +377,7 @@ async fn resync_api(
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let m = message_or_404(&state, id).await?;
-    let queued = resync(&state, &m, &me).await?;
+    let queued = state.engine.resync(&m, &me.actor()).await?;
     Ok(Json(serde_json::json!({ "id": queued.0 })))
 }
 
@@ -690,20 +569,24 @@ async fn test_connection(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = connector_id(&id)?;
     let conn = running(&state, &id)?;
-    let change = ConnectionChange::parse(&body)?;
-    let (erp, store) = if change.is_empty() {
-        test_runtime(&conn).await
+    let change = ConnectionChange::parse(&body).map_err(ApiError::bad_request)?;
+    let answers = if change.is_empty() {
+        Engine::test_connection(&conn).await
     } else {
         let spec = change
             .apply(conn.spec.clone())
             .map_err(ApiError::bad_request)?;
-        test_unsaved(spec).await?
+        Engine::test_unsaved(spec).await?
     };
-    Ok(Json(serde_json::json!({
-        "ok": erp.is_none() && store.is_none(),
-        "acumatica": erp.unwrap_or_else(|| "ok".into()),
-        "bigcommerce": store.unwrap_or_else(|| "ok".into()),
-    })))
+    let mut report = serde_json::Map::new();
+    report.insert("ok".into(), answers.ok().into());
+    for (platform, answer) in [answers.erp, answers.store] {
+        report.insert(
+            platform.as_str().into(),
+            answer.unwrap_or_else(|| "ok".into()).into(),
+        );
+    }
+    Ok(Json(serde_json::Value::Object(report)))
 }
 
 fn running(
@@ -716,123 +599,7 @@ fn running(
         .ok_or_else(|| ApiError::not_found(format!("connector '{id}' is not running here")))
 }
 
-/// Asks both systems whether they answer: the errors, in plain words, of each.
-pub(crate) async fn test_runtime(
-    conn: &kcf_engine::ConnectorRuntime,
-) -> (Option<String>, Option<String>) {
-    let erp = conn
-        .erp
-        .test_connection()
-        .await
-        .err()
-        .map(|e| e.to_string());
-    let store = conn
-        .store
-        .test_connection()
-        .await
-        .err()
-        .map(|e| e.to_string());
-    (erp, store)
-}
-
-/// Tests settings that are not saved: a connector of their own, signed out after.
-pub(crate) async fn test_unsaved(
-    spec: kcf_engine::ConnectorSpec,
-) -> Result<(Option<String>, Option<String>), ApiError> {
-    let trial = kcf_engine::ConnectorRuntime::new(spec)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let answers = test_runtime(&trial).await;
-    let _ = trial.erp.logout().await;
-    Ok(answers)
-}
-
-/// Connection settings to change; absent or empty fields keep their value (the secrets
-/// included, which are never shown back).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ConnectionChange {
-    pub acumatica_url: Option<String>,
-    pub acumatica_endpoint: Option<String>,
-    pub acumatica_username: Option<String>,
-    pub acumatica_password: Option<String>,
-    pub acumatica_tenant: Option<String>,
-    pub bigcommerce_url: Option<String>,
-    pub store_hash: Option<String>,
-    pub access_token: Option<String>,
-}
-
-impl ConnectionChange {
-    /// From a JSON body; an empty body changes nothing.
-    fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self::default());
-        }
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("invalid connection change: {e}")))
-    }
-
-    fn is_empty(&self) -> bool {
-        [
-            &self.acumatica_url,
-            &self.acumatica_endpoint,
-            &self.acumatica_username,
-            &self.acumatica_password,
-            &self.acumatica_tenant,
-            &self.bigcommerce_url,
-            &self.store_hash,
-            &self.access_token,
-        ]
-        .iter()
-        .all(|v| v.as_deref().is_none_or(|v| v.trim().is_empty()))
-    }
-
-    /// The spec with these changes, checked.
-    pub(crate) fn apply(
-        &self,
-        mut spec: kcf_engine::ConnectorSpec,
-    ) -> Result<kcf_engine::ConnectorSpec, String> {
-        fn given(v: &Option<String>) -> Option<&str> {
-            v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-        }
-        let set = |target: &mut String, v: &Option<String>| {
-            if let Some(v) = given(v) {
-                *target = v.to_owned();
-            }
-        };
-        set(&mut spec.acumatica.base_url, &self.acumatica_url);
-        set(&mut spec.acumatica.endpoint, &self.acumatica_endpoint);
-        set(&mut spec.bigcommerce.base_url, &self.bigcommerce_url);
-        set(&mut spec.bigcommerce.store_hash, &self.store_hash);
-        if let Some(t) = given(&self.access_token) {
-            spec.bigcommerce.access_token = t.into();
-        }
-        match &mut spec.acumatica.auth {
-            kcf_acumatica::AcumaticaAuth::Cookie {
-                username,
-                password,
-                tenant,
-                ..
-            } => {
-                set(username, &self.acumatica_username);
-                set(tenant, &self.acumatica_tenant);
-                if let Some(p) = given(&self.acumatica_password) {
-                    *password = p.into();
-                }
-            }
-            kcf_acumatica::AcumaticaAuth::OAuth {
-                username, password, ..
-            } => {
-                set(username, &self.acumatica_username);
-                if let Some(p) = given(&self.acumatica_password) {
-                    *password = p.into();
-                }
-            }
-        }
-        spec.acumatica.validate().map_err(|e| e.to_string())?;
-        spec.bigcommerce.validate().map_err(|e| e.to_string())?;
-        Ok(spec)
-    }
-}
+pub(crate) use kcf_engine::ConnectionChange;
 
 /// Changes the connection settings; the connector restarts with them and they are stored
 /// encrypted.
@@ -843,7 +610,7 @@ async fn update_connection(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = connector_id(&id)?;
     let conn = running(&state, &id)?;
-    let change = ConnectionChange::parse(&body)?;
+    let change = ConnectionChange::parse(&body).map_err(ApiError::bad_request)?;
     let spec = change
         .apply(conn.spec.clone())
         .map_err(ApiError::bad_request)?;

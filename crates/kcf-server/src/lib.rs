@@ -17,7 +17,7 @@ pub mod wiring;
 
 use std::sync::Arc;
 
-use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get, routing::post};
+use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
 use kcf_domain::Secret;
 use kcf_engine::Engine;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -74,8 +74,7 @@ pub fn metrics_recorder() -> Option<PrometheusHandle> {
 /// Every route of the api role.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/push/acumatica/{connector}", post(ingress::push))
-        .route("/webhooks/bigcommerce/{connector}", post(ingress::webhook))
+        .merge(ingress::router())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

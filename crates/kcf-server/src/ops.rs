@@ -59,11 +59,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
     for conn in state.engine.runtimes() {
-        metrics::counter!("kcf_external_requests_total", "connector" => conn.id.to_string(), "platform" => "acumatica")
+        metrics::counter!("kcf_external_requests_total", "connector" => conn.id.to_string(), "platform" => conn.erp.platform().as_str())
             .absolute(conn.erp.requests_sent());
-        metrics::counter!("kcf_external_requests_total", "connector" => conn.id.to_string(), "platform" => "bigcommerce")
+        metrics::counter!("kcf_external_requests_total", "connector" => conn.id.to_string(), "platform" => conn.store.platform().as_str())
             .absolute(conn.store.requests_sent());
-        let limit = conn.store.rate_limit();
+        let limit = conn.store.budget();
         if let Some(left) = limit.remaining {
             metrics::gauge!("kcf_store_rate_limit_remaining", "connector" => conn.id.to_string())
                 .set(f64::from(left));

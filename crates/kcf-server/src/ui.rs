@@ -15,7 +15,7 @@ use axum::{
 };
 use kcf_domain::{
     Binding, ConnectorId, ConnectorState, Entity, ManualAction, Mapping, MappingKind, MessageId,
-    MessageStatus, Named, SyncDirection, Timestamp, Transition,
+    MessageStatus, Named, Screen, SyncDirection, Timestamp, Transition,
 };
 use kcf_engine::BatchRequest;
 use kcf_store::{MessageFilter, PageRequest};
@@ -300,32 +300,13 @@ async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -
 
 // ---------------------------------------------------------------- shared page parts
 
-const REALTIME: &[Entity] = &[
-    Entity::Product,
-    Entity::Order,
-    Entity::Shipment,
-    Entity::Category,
-    Entity::Customer,
-    Entity::OrderStatus,
-];
-const BATCH: &[Entity] = &[
-    Entity::Product,
-    Entity::Customer,
-    Entity::Category,
-    Entity::Order,
-    Entity::Shipment,
-];
-
+/// An entity's heading on a screen (the entity table's).
 fn label(entity: Entity, batch: bool) -> &'static str {
-    match entity {
-        Entity::Product => "Product",
-        Entity::Category => "Category",
-        Entity::Customer => "Customer",
-        Entity::Order if batch => "Sales Order",
-        Entity::Order => "Order",
-        Entity::Shipment => "Shipment",
-        Entity::OrderStatus => "Order Status",
-    }
+    entity.heading(if batch {
+        Screen::Batch
+    } else {
+        Screen::RealTime
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -335,12 +316,13 @@ struct SideLink {
     on: bool,
 }
 
-fn side(c: &ConnectorId, section: &str, list: &[Entity], current: Entity) -> Vec<SideLink> {
-    list.iter()
+fn side(c: &ConnectorId, section: &str, screen: Screen, current: Entity) -> Vec<SideLink> {
+    Entity::on(screen)
+        .into_iter()
         .map(|e| SideLink {
             href: format!("/connectors/{c}/{section}/{e}"),
-            label: label(*e, section == "batch"),
-            on: *e == current,
+            label: e.heading(screen),
+            on: e == current,
         })
         .collect()
 }
@@ -349,11 +331,11 @@ fn parse_connector(s: &str) -> Result<ConnectorId, ApiError> {
     ConnectorId::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-fn parse_entity(s: &str, allowed: &[Entity]) -> Result<Entity, ApiError> {
+fn parse_entity(s: &str, screen: Screen) -> Result<Entity, ApiError> {
     let e: Entity = s
         .parse()
         .map_err(|e: kcf_domain::UnknownName| ApiError::not_found(e.to_string()))?;
-    if allowed.contains(&e) {
+    if Entity::on(screen).contains(&e) {
         Ok(e)
     } else {
         Err(ApiError::not_found(format!("{e} has no such screen")))
@@ -427,7 +409,7 @@ async fn home(
     let mut connectors = Vec::new();
     for c in store.connectors().await? {
         let runtime = state.engine.runtime(&c.id);
-        let rows: Vec<CountRow> = REALTIME
+        let rows: Vec<CountRow> = Entity::on(Screen::RealTime)
             .iter()
             .map(|e| CountRow {
                 entity: e.as_str(),
@@ -446,8 +428,7 @@ async fn home(
             })
             .collect();
         connectors.push(json!({ "id": c.id.as_str(), "name": c.name, "state": c.state.as_str(), "held": c.paused_until.is_some_and(|t| t > Timestamp::now()), "paused_until": c.paused_until, "pause_reason": c.pause_reason, "outage": c.outage, "configured": runtime.is_some(), "rate_limit": runtime.map(|r| {
-                let l = r.store.rate_limit();
-                json!({ "quota": l.quota, "remaining": l.remaining, "window_ms": l.window_ms, "paused_until": l.paused_until })
+                json!(r.store.budget())
             }), "counts": rows }));
     }
     let failures = store
@@ -579,7 +560,7 @@ async fn realtime(
     Query(q): Query<ListQuery>,
 ) -> UiResult {
     let c = parse_connector(&c)?;
-    let entity = parse_entity(&entity, REALTIME)?;
+    let entity = parse_entity(&entity, Screen::RealTime)?;
     known_connector(&state, &c).await?;
     let filter = realtime_filter(&c, entity, &q)?;
     let page = state
@@ -604,7 +585,7 @@ async fn realtime(
     let base = format!("/connectors/{c}/realtime/{entity}");
     Ok(render(
         "realtime.html",
-        json!({ "title": format!("Real-Time · {}", label(entity, false)), "user": me.name(), "connector": c.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&c, "realtime", REALTIME, entity), "entity_label": label(entity, false), "messages": page.items, "auto_process": auto_process, "all_statuses": MessageStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(), "f": json!({ "status": q.status, "q": q.q, "from": q.from, "to": q.to }), "self_url": format!("{base}{}", query_string(&q, q.before)), "next": page.next.map(|n| format!("{base}{}", query_string(&q, Some(n.0)))), "first": format!("{base}{}", query_string(&q, None)), "flash": q.flash, "flash_bad": q.bad.is_some() }),
+        json!({ "title": format!("Real-Time · {}", label(entity, false)), "user": me.name(), "connector": c.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&c, "realtime", Screen::RealTime, entity), "entity_label": label(entity, false), "messages": page.items, "auto_process": auto_process, "all_statuses": MessageStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(), "f": json!({ "status": q.status, "q": q.q, "from": q.from, "to": q.to }), "self_url": format!("{base}{}", query_string(&q, q.before)), "next": page.next.map(|n| format!("{base}{}", query_string(&q, Some(n.0)))), "first": format!("{base}{}", query_string(&q, None)), "flash": q.flash, "flash_bad": q.bad.is_some() }),
     ))
 }
 
@@ -651,7 +632,7 @@ async fn realtime_action(
     body: Bytes,
 ) -> UiResult {
     let c = parse_connector(&c)?;
-    let entity = parse_entity(&entity, REALTIME)?;
+    let entity = parse_entity(&entity, Screen::RealTime)?;
     known_connector(&state, &c).await?;
     let here = format!(
         "/connectors/{c}/realtime/{entity}{}",
@@ -746,7 +727,7 @@ async fn batch(
     Query(q): Query<BatchQuery>,
 ) -> UiResult {
     let c = parse_connector(&c)?;
-    let entity = parse_entity(&entity, BATCH)?;
+    let entity = parse_entity(&entity, Screen::Batch)?;
     known_connector(&state, &c).await?;
     let store = &state.engine.store;
     let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
@@ -824,7 +805,7 @@ async fn batch(
     let base = format!("/connectors/{c}/batch/{entity}");
     Ok(render(
         "batch.html",
-        json!({ "title": format!("Batch · {}", label(entity, true)), "user": me.name(), "connector": c.as_str(), "section": "batch", "side_title": "Batch Processes", "entities": side(&c, "batch", BATCH, entity), "entity": entity.as_str(), "entity_label": label(entity, true), "columns": columns, "rows": rows, "total": total, "done": done, "pending": pending, "run": run_ctx, "runs": runs, "from": from, "to": to, "next_url": q.run.zip(next).map(|(r, n)| format!("{base}?run={r}&before={}", n.0)), "first_url": q.run.filter(|_| q.before.is_some()).map(|r| format!("{base}?run={r}")), "self_url": q.run.map(|r| match q.before { Some(b) => format!("{base}?run={r}&before={b}"), None => format!("{base}?run={r}") }).unwrap_or(base), "flash": q.flash, "flash_bad": q.bad.is_some() }),
+        json!({ "title": format!("Batch · {}", label(entity, true)), "user": me.name(), "connector": c.as_str(), "section": "batch", "side_title": "Batch Processes", "entities": side(&c, "batch", Screen::Batch, entity), "entity": entity.as_str(), "entity_label": label(entity, true), "columns": columns, "rows": rows, "total": total, "done": done, "pending": pending, "run": run_ctx, "runs": runs, "from": from, "to": to, "next_url": q.run.zip(next).map(|(r, n)| format!("{base}?run={r}&before={}", n.0)), "first_url": q.run.filter(|_| q.before.is_some()).map(|r| format!("{base}?run={r}")), "self_url": q.run.map(|r| match q.before { Some(b) => format!("{base}?run={r}&before={b}"), None => format!("{base}?run={r}") }).unwrap_or(base), "flash": q.flash, "flash_bad": q.bad.is_some() }),
     ))
 }
 
@@ -842,7 +823,7 @@ async fn batch_list(
     body: Bytes,
 ) -> UiResult {
     let c = parse_connector(&c)?;
-    let entity = parse_entity(&entity, BATCH)?;
+    let entity = parse_entity(&entity, Screen::Batch)?;
     let form = Form::parse(&body);
     let here = format!("/connectors/{c}/batch/{entity}");
     let (from, to) = match (day(form.get("from"), false), day(form.get("to"), true)) {
@@ -873,7 +854,7 @@ async fn batch_process(
     body: Bytes,
 ) -> UiResult {
     let c = parse_connector(&c)?;
-    let entity = parse_entity(&entity, BATCH)?;
+    let entity = parse_entity(&entity, Screen::Batch)?;
     let form = Form::parse(&body);
     let run: i64 = form
         .get("run")
@@ -905,7 +886,7 @@ async fn message(
     let store = &state.engine.store;
     let m = api::message_or_404(&state, id).await?;
     let history = store.history(m.id).await?;
-    let binding = api::binding_of(&state, &m).await?;
+    let binding = state.engine.binding_of(&m).await?;
     let edit_link = binding
         .as_ref()
         .and_then(|b| edit_link(&state, &m.connector, m.entity, &b.external_id));
@@ -914,7 +895,7 @@ async fn message(
     let sent = store.sent(m.id).await?.map(|s| {
         json!({ "target": s.target, "at": s.at, "body": serde_json::to_string_pretty(&s.body).unwrap_or_default() })
     });
-    // What the record became on the other side, in the worker's words ("created Acumatica
+    // What the record became on the other side, in the worker's words ("created ERP
     // sales order SO000123 for customer …"): the latest outcome's note.
     let result = history
         .iter()
@@ -930,7 +911,7 @@ async fn message(
     let (flash, flash_bad) = flash_ctx(&f);
     Ok(render(
         "message.html",
-        json!({ "title": format!("{} {}", label(m.entity, false), m.record_key), "user": me.name(), "connector": m.connector.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&m.connector, "realtime", REALTIME, m.entity), "entity_label": label(m.entity, false), "binding": binding, "edit_link": edit_link, "result": result, "history": history, "payload": payload, "sent": sent, "waiting": waiting, "m": m, "flash": flash, "flash_bad": flash_bad }),
+        json!({ "title": format!("{} {}", label(m.entity, false), m.record_key), "user": me.name(), "connector": m.connector.as_str(), "section": "realtime", "side_title": "Real-Time Processes", "entities": side(&m.connector, "realtime", Screen::RealTime, m.entity), "entity_label": label(m.entity, false), "binding": binding, "edit_link": edit_link, "result": result, "history": history, "payload": payload, "sent": sent, "waiting": waiting, "m": m, "flash": flash, "flash_bad": flash_bad }),
     ))
 }
 
@@ -938,30 +919,7 @@ async fn message(
 /// Where a person edits the record in the store: the control panel for a real store, the
 /// API resource for the sandbox.
 fn edit_link(state: &AppState, c: &ConnectorId, entity: Entity, id: &str) -> Option<String> {
-    let runtime = state.engine.runtime(c)?;
-    let bc = &runtime.spec.bigcommerce;
-    let real = bc.base_url.contains("api.bigcommerce.com");
-    let path = match (entity, real) {
-        (Entity::Product, true) => format!("manage/products/edit/{id}"),
-        (Entity::Order | Entity::OrderStatus | Entity::Shipment, true) => {
-            format!("manage/orders/{id}")
-        }
-        (Entity::Customer, true) => format!("manage/customers/{id}/edit"),
-        (Entity::Category, true) => format!("manage/products/categories/{id}/edit"),
-        (Entity::Product, false) => format!("v3/catalog/products/{id}"),
-        (Entity::Category, false) => format!("v3/catalog/categories/{id}"),
-        (Entity::Customer, false) => format!("v3/customers?id:in={id}"),
-        (_, false) => format!("v2/orders/{id}"),
-    };
-    Some(if real {
-        format!("https://store-{}.mybigcommerce.com/{path}", bc.store_hash)
-    } else {
-        format!(
-            "{}/stores/{}/{path}",
-            bc.base_url.trim_end_matches('/'),
-            bc.store_hash
-        )
-    })
+    state.engine.runtime(c)?.store.admin_link(entity, id)
 }
 
 async fn message_action(
@@ -977,17 +935,21 @@ async fn message_action(
     let action = form.text("action");
     match action.as_str() {
         "set-processed" => {
-            match api::set_processed(&state, &m, &form.text("external_id"), &me).await {
+            match state
+                .engine
+                .set_processed(&m, &form.text("external_id"), &me.actor())
+                .await
+            {
                 Ok(_) => Ok(back(
                     &here,
                     "Set as processed; the binding is recorded",
                     false,
                 )),
-                Err(e) => Ok(back(&here, &e.message, true)),
+                Err(e) => Ok(back(&here, &ApiError::from(e).message, true)),
             }
         }
         "resync" => {
-            let queued = api::resync(&state, &m, &me).await?;
+            let queued = state.engine.resync(&m, &me.actor()).await?;
             Ok(back(
                 &format!("/messages/{}", queued.0),
                 "Queued a resync of this record",
@@ -1015,14 +977,6 @@ struct HistoryQuery {
     bad: Option<String>,
 }
 
-const HISTORY: &[Entity] = &[
-    Entity::Product,
-    Entity::Category,
-    Entity::Customer,
-    Entity::Order,
-    Entity::Shipment,
-];
-
 async fn history(
     State(state): State<AppState>,
     Extension(me): Extension<Principal>,
@@ -1030,7 +984,7 @@ async fn history(
     Query(q): Query<HistoryQuery>,
 ) -> UiResult {
     let c = parse_connector(&c)?;
-    let entity = parse_entity(&entity, HISTORY)?;
+    let entity = parse_entity(&entity, Screen::History)?;
     known_connector(&state, &c).await?;
     let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let bindings = state
@@ -1048,7 +1002,7 @@ async fn history(
     let bindings: Vec<Binding> = bindings.into_iter().take(50).collect();
     Ok(render(
         "history.html",
-        json!({ "title": format!("Sync History · {}", label(entity, false)), "user": me.name(), "connector": c.as_str(), "section": "history", "side_title": "Sync History", "entities": side(&c, "history", HISTORY, entity), "entity": entity.as_str(), "entity_label": label(entity, false), "bindings": bindings, "next": next, "q": q.q, "flash": q.flash, "flash_bad": q.bad.is_some() }),
+        json!({ "title": format!("Sync History · {}", label(entity, false)), "user": me.name(), "connector": c.as_str(), "section": "history", "side_title": "Sync History", "entities": side(&c, "history", Screen::History, entity), "entity": entity.as_str(), "entity_label": label(entity, false), "bindings": bindings, "next": next, "q": q.q, "flash": q.flash, "flash_bad": q.bad.is_some() }),
     ))
 }
 
@@ -1095,7 +1049,7 @@ async fn import(
     body: Bytes,
 ) -> UiResult {
     let c = parse_connector(&c)?;
-    let entity = parse_entity(&entity, HISTORY)?;
+    let entity = parse_entity(&entity, Screen::History)?;
     known_connector(&state, &c).await?;
     let here = format!("/connectors/{c}/history/{entity}");
     let form = Form::parse(&body);
@@ -1138,7 +1092,7 @@ async fn unbind(
     body: Bytes,
 ) -> UiResult {
     let c = parse_connector(&c)?;
-    let entity = parse_entity(&entity, HISTORY)?;
+    let entity = parse_entity(&entity, Screen::History)?;
     let here = format!("/connectors/{c}/history/{entity}");
     let form = Form::parse(&body);
     let erp_key = form.text("erp_key");
@@ -1172,15 +1126,7 @@ async fn settings(
     let c = parse_connector(&c)?;
     let connector = known_connector(&state, &c).await?;
     let spec = state.engine.runtime(&c).map(|r| r.spec.clone());
-    let (acu_user, acu_tenant) = match spec.as_ref().map(|s| &s.acumatica.auth) {
-        Some(kcf_acumatica::AcumaticaAuth::Cookie {
-            username, tenant, ..
-        }) => (username.clone(), tenant.clone()),
-        Some(kcf_acumatica::AcumaticaAuth::OAuth { username, .. }) => {
-            (username.clone(), String::new())
-        }
-        None => (String::new(), String::new()),
-    };
+    let connection = kcf_engine::registry::connection_form(spec.as_ref());
     let entity_settings: Vec<serde_json::Value> = state
         .engine
         .store
@@ -1224,13 +1170,11 @@ async fn settings(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1:8080");
     // What the form shows: no secret ever goes back to the browser.
-    let spec_view = spec.as_ref().map(|s| {
-        json!({ "acumatica": json!({ "base_url": s.acumatica.base_url, "endpoint": s.acumatica.endpoint }), "bigcommerce": json!({ "base_url": s.bigcommerce.base_url, "store_hash": s.bigcommerce.store_hash }) })
-    });
+    let spec_view = spec.as_ref().map(|s| s.public_settings());
     let (flash, flash_bad) = flash_ctx(&f);
     Ok(render(
         "settings.html",
-        json!({ "title": "Connector Settings", "user": me.name(), "connector": c.as_str(), "section": "settings", "c": json!({ "name": connector.name, "state": connector.state.as_str() }), "spec": spec_view, "acu_user": acu_user, "acu_tenant": acu_tenant, "entity_settings": entity_settings, "mappings": mappings, "choosers": choosers, "directions": SyncDirection::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>(), "mapping_kinds": MappingKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(), "base_url": format!("http://{host}"), "flash": flash, "flash_bad": flash_bad }),
+        json!({ "title": "Connector Settings", "user": me.name(), "connector": c.as_str(), "section": "settings", "c": json!({ "name": connector.name, "state": connector.state.as_str() }), "spec": spec_view, "connection": connection, "entity_settings": entity_settings, "mappings": mappings, "choosers": choosers, "directions": SyncDirection::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>(), "mapping_kinds": MappingKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(), "base_url": format!("http://{host}"), "flash": flash, "flash_bad": flash_bad }),
     ))
 }
 
@@ -1242,7 +1186,7 @@ async fn set_state(State(state): State<AppState>, Path(c): Path<String>, body: B
         Ok(s) => s,
         Err(e) => return Ok(back(&here, &format!("{e}"), true)),
     };
-    crate::api::change_state(&state, &c, new).await?;
+    state.engine.change_state(&c, new).await?;
     Ok(back(&here, &format!("The connector is now {new}"), false))
 }
 
@@ -1255,7 +1199,18 @@ async fn start_realtime(
     let here = format!("/connectors/{c}/settings");
     let form = Form::parse(&body);
     let base = form.text("base_url");
-    let url = format!("{}/webhooks/bigcommerce/{c}", base.trim_end_matches('/'));
+    let Some(path) = state
+        .engine
+        .runtime(&c)
+        .and_then(|r| kcf_engine::registry::ingress_path(r.store.platform()))
+    else {
+        return Ok(back(
+            &here,
+            "This connector's store sends no webhooks",
+            true,
+        ));
+    };
+    let url = format!("{}{path}/{c}", base.trim_end_matches('/'));
     match state.engine.start_realtime(&c, &url).await {
         Ok(n) => Ok(back(
             &here,
@@ -1270,45 +1225,42 @@ async fn connection(State(state): State<AppState>, Path(c): Path<String>, body: 
     let c = parse_connector(&c)?;
     let here = format!("/connectors/{c}/settings");
     let form = Form::parse(&body);
-    let Some(current) = state.engine.runtime(&c).map(|r| r.spec.clone()) else {
+    let Some(runtime) = state.engine.runtime(&c) else {
         return Ok(back(
             &here,
             "This connector is not running in this process",
             true,
         ));
     };
-    let change = api::ConnectionChange {
-        acumatica_url: form.get("acumatica_url").map(str::to_owned),
-        acumatica_endpoint: form.get("acumatica_endpoint").map(str::to_owned),
-        acumatica_username: form.get("acumatica_username").map(str::to_owned),
-        acumatica_password: form.get("acumatica_password").map(str::to_owned),
-        acumatica_tenant: form.get("acumatica_tenant").map(str::to_owned),
-        bigcommerce_url: form.get("bigcommerce_url").map(str::to_owned),
-        store_hash: form.get("store_hash").map(str::to_owned),
-        access_token: form.get("access_token").map(str::to_owned),
-    };
+    let current = runtime.spec.clone();
+    let names = (
+        runtime.erp.platform().label(),
+        runtime.store.platform().label(),
+    );
+    let change = api::ConnectionChange::from_fields(|k| form.get(k).map(str::to_owned));
     let spec = match change.apply(current) {
         Ok(s) => s,
         Err(e) => return Ok(back(&here, &e, true)),
     };
     if form.get("op") == Some("test") {
-        let answers = match api::test_unsaved(spec).await {
+        let answers = match kcf_engine::Engine::test_unsaved(spec).await {
             Ok(a) => a,
-            Err(e) => return Ok(back(&here, &e.message, true)),
+            Err(e) => return Ok(back(&here, &ApiError::from(e).message, true)),
         };
-        return Ok(match answers {
+        let (erp_name, store_name) = names;
+        return Ok(match (answers.erp.1, answers.store.1) {
             (None, None) => back(
                 &here,
-                "Test Connection: Acumatica and BigCommerce both answered",
+                &format!("Test Connection: {erp_name} and {store_name} both answered"),
                 false,
             ),
             (erp, store) => {
                 let mut parts = Vec::new();
                 if let Some(e) = erp {
-                    parts.push(format!("Acumatica: {e}"));
+                    parts.push(format!("{erp_name}: {e}"));
                 }
                 if let Some(e) = store {
-                    parts.push(format!("BigCommerce: {e}"));
+                    parts.push(format!("{store_name}: {e}"));
                 }
                 back(
                     &here,

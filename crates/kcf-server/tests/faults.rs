@@ -246,7 +246,14 @@ async fn faults_end_processed_without_duplicates(backend: &str) {
     // (a 429 read, the window's budget spent), in the order they happened. Arrival times in
     // the sandbox's ledger cannot tell this: a request already on the wire when the 429 came
     // back arrives after it, later still on a loaded machine.
-    let journal = h.engine.runtime(&h.id).unwrap().store.rate_limit_journal();
+    let runtime = h.engine.runtime(&h.id).unwrap();
+    let journal = runtime
+        .store
+        .as_any()
+        .downcast_ref::<kcf_bigcommerce::BigCommerceStore>()
+        .expect("the harness's store is BigCommerce")
+        .client()
+        .rate_limit_journal();
     let ledger: Vec<Value> = h
         .http
         .get(format!("{}/_sandbox/ledger?limit=20000", h.bc.url()))

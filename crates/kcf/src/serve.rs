@@ -106,7 +106,7 @@ pub async fn run(
     tracing::info!("stopping: finishing in-flight work");
     app.shutdown().await;
     for conn in engine.runtimes() {
-        let _ = conn.erp.logout().await;
+        conn.erp.sign_out().await;
     }
     Ok(ExitCode::SUCCESS)
 }

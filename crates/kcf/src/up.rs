@@ -152,7 +152,7 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!("stopping: finishing in-flight work");
     app.shutdown().await;
     for conn in engine.runtimes() {
-        let _ = conn.erp.logout().await;
+        conn.erp.sign_out().await;
     }
     bigcommerce.stop().await;
     acumatica.stop().await;

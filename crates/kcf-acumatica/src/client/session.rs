@@ -9,15 +9,7 @@ use reqwest::cookie::CookieStore;
 
 use super::AcumaticaClient;
 
-/// Where a client keeps its cookie session between processes (kcf: sealed in the connector's
-/// row). Implementations must not fail loudly: losing the kept session only costs a sign-in.
-#[async_trait::async_trait]
-pub trait SessionKeeper: Send + Sync + std::fmt::Debug {
-    /// The session last kept (its cookies, as a `Cookie` header), if any.
-    async fn load(&self) -> Option<String>;
-    /// Keeps the session just opened, or forgets it (`None`) once it is signed out.
-    async fn save(&self, session: Option<String>);
-}
+pub use kcf_platform::SessionKeeper;
 
 impl AcumaticaClient {
     /// Keeps this client's cookie session in `keeper` from now on, and resumes the one kept

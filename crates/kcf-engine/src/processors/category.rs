@@ -1,14 +1,14 @@
-//! Category, ERP → store: an item sales category becomes a store category under its synced
+//! Category, ERP → store: an ERP sales category becomes a store category under its synced
 //! parent, parents first.
 
 use std::{future::Future, pin::Pin};
 
-use kcf_bigcommerce::{CategoryQuery, mapping as bc_map};
 use kcf_domain::{Entity, records::CategoryRecord, records::fingerprint};
 
 use crate::{
     connector::Ctx,
     error::{Applied, ApplyError, ApplyResult},
+    processors::id_value,
 };
 
 /// Deeper than this is a cycle in the ERP's tree (or a tree no storefront can show).
@@ -16,12 +16,12 @@ const MAX_DEPTH: usize = 16;
 
 /// Applies ERP category `key` to the store.
 pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
-    let Some(category) = ctx.conn.erp.item_sales_category(key).await? else {
+    let Some(record) = ctx.erp().category(key).await? else {
         return Ok(Applied::deleted(format!(
-            "category {key} no longer exists in Acumatica; the store category is kept"
+            "category {key} no longer exists in {}; the store category is kept",
+            ctx.erp().platform().label()
         )));
     };
-    let record = kcf_acumatica::mapping::category(&category);
     let _guard = ctx.conn.category_lock.lock().await;
     let (id, note) = sync(ctx, &record, 0).await?;
     Ok(Applied::processed(format!("{note} store category {id}")))
@@ -32,7 +32,7 @@ pub fn ensure<'a>(
     ctx: &'a Ctx,
     key: &'a str,
     depth: usize,
-) -> Pin<Box<dyn Future<Output = ApplyResult<u64>> + Send + 'a>> {
+) -> Pin<Box<dyn Future<Output = ApplyResult<String>> + Send + 'a>> {
     Box::pin(async move {
         if depth > MAX_DEPTH {
             return Err(ApplyError::Invalid(format!(
@@ -40,7 +40,7 @@ pub fn ensure<'a>(
             )));
         }
         if let Some(b) = ctx.by_erp(Entity::Category, key).await? {
-            return store_id(&b.external_id);
+            return Ok(b.external_id);
         }
         // Only the outermost call takes the lock (parents are ensured while it is held).
         let _guard = if depth == 0 {
@@ -49,28 +49,25 @@ pub fn ensure<'a>(
             None
         };
         if let Some(b) = ctx.by_erp(Entity::Category, key).await? {
-            return store_id(&b.external_id);
+            return Ok(b.external_id);
         }
-        let Some(category) = ctx.conn.erp.item_sales_category(key).await? else {
+        let Some(record) = ctx.erp().category(key).await? else {
             return Err(ApplyError::Invalid(format!(
-                "category {key} does not exist in Acumatica"
+                "category {key} does not exist in {}",
+                ctx.erp().platform().label()
             )));
         };
-        let record = kcf_acumatica::mapping::category(&category);
         Ok(sync(ctx, &record, depth).await?.0)
     })
 }
 
-fn store_id(external: &str) -> ApplyResult<u64> {
-    external.parse().map_err(|_| {
-        ApplyError::Invalid(format!(
-            "the binding points at store category '{external}', which is not a number"
-        ))
-    })
-}
-
-fn fingerprint_of(record: &CategoryRecord, parent_id: u64) -> String {
-    fingerprint(&(&record.name, parent_id, record.sort_order))
+fn fingerprint_of(record: &CategoryRecord, parent: Option<&str>) -> String {
+    // A root's parent counts as 0, as it always has (fingerprints stay stable).
+    fingerprint(&(
+        &record.name,
+        id_value(parent.unwrap_or("0")),
+        record.sort_order,
+    ))
 }
 
 /// Creates or updates the store category of `record`; returns its id and what was done.
@@ -78,27 +75,25 @@ async fn sync(
     ctx: &Ctx,
     record: &CategoryRecord,
     depth: usize,
-) -> ApplyResult<(u64, &'static str)> {
-    let parent_id = match &record.parent_key {
-        Some(parent) => ensure(ctx, parent, depth + 1).await?,
-        None => 0,
+) -> ApplyResult<(String, &'static str)> {
+    let parent = match &record.parent_key {
+        Some(parent) => Some(ensure(ctx, parent, depth + 1).await?),
+        None => None,
     };
-    let fp = fingerprint_of(record, parent_id);
-    let tree_id = ctx.conn.tree_id().await?;
-    let input = bc_map::category_input(record, parent_id, tree_id);
+    let parent = parent.as_deref();
+    let fp = fingerprint_of(record, parent);
     if let Some(b) = ctx.by_erp(Entity::Category, &record.key).await? {
-        let id = store_id(&b.external_id)?;
+        let id = b.external_id;
         if b.fingerprint.as_deref() == Some(fp.as_str()) {
             return Ok((id, "unchanged"));
         }
-        ctx.sending(None, format!("BigCommerce category {id} (update)"), &input);
-        match ctx.conn.store.update_category(id, &input).await {
-            Ok(_) => {
-                ctx.bind(Entity::Category, &record.key, &id.to_string(), Some(fp))
+        match ctx.shop().update_category(&id, record, parent, ctx).await {
+            Ok(()) => {
+                ctx.bind(Entity::Category, &record.key, &id, Some(fp))
                     .await?;
                 return Ok((id, "updated"));
             }
-            Err(kcf_bigcommerce::Error::NotFound { .. }) => {
+            Err(e) if e.is_not_found() => {
                 ctx.store
                     .delete_binding(ctx.id(), Entity::Category, &record.key)
                     .await?;
@@ -106,38 +101,13 @@ async fn sync(
             Err(e) => return Err(e.into()),
         }
     }
-    // Not bound: a category of that name under that parent is ours to adopt.
-    let query = CategoryQuery {
-        name: Some(record.name.clone()),
-        parent_id: Some(parent_id),
-        tree_id: Some(tree_id),
-        ..CategoryQuery::default()
+    let (id, adopted) = ctx.shop().put_category(record, parent, ctx).await?;
+    let note = if adopted {
+        "matched by name and updated"
+    } else {
+        "created"
     };
-    let existing = ctx
-        .conn
-        .store
-        .categories(&query)
-        .await?
-        .items
-        .into_iter()
-        .next();
-    ctx.sending(
-        None,
-        "BigCommerce category (create or match by name)",
-        &input,
-    );
-    let (id, note) = match existing {
-        Some(c) => {
-            let id = c.category_id;
-            ctx.conn.store.update_category(id, &input).await?;
-            (id, "matched by name and updated")
-        }
-        None => (
-            ctx.conn.store.create_category(&input).await?.category_id,
-            "created",
-        ),
-    };
-    ctx.bind(Entity::Category, &record.key, &id.to_string(), Some(fp))
+    ctx.bind(Entity::Category, &record.key, &id, Some(fp))
         .await?;
     Ok((id, note))
 }

@@ -2,8 +2,6 @@
 //! covers only the fields that travel, so our own write coming back as a notification is seen
 //! as unchanged (loop suppression).
 
-use kcf_acumatica::Precondition;
-use kcf_bigcommerce::mapping as bc_map;
 use kcf_domain::{Entity, MappingKind, records::CustomerRecord, records::fingerprint};
 
 use crate::{
@@ -40,13 +38,13 @@ fn need_email(r: &CustomerRecord, side: &str) -> ApplyResult<()> {
 
 /// ERP customer `key` → store.
 pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
-    let Some(customer) = ctx.conn.erp.customer(key).await? else {
+    let erp_name = ctx.erp().platform().label();
+    let Some(record) = ctx.erp().customer(key).await? else {
         return Ok(Applied::deleted(format!(
-            "customer {key} no longer exists in Acumatica"
+            "customer {key} no longer exists in {erp_name}"
         )));
     };
-    let record = kcf_acumatica::mapping::customer(&customer);
-    need_email(&record, "Acumatica")?;
+    need_email(&record, erp_name)?;
     // The ERP's customer class becomes the store's customer group through the mapping; an
     // unmapped class leaves the group alone.
     let classes = ctx.mapping(MappingKind::CustomerClass).await?;
@@ -55,10 +53,10 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
         .as_deref()
         .and_then(|c| classes.get(c).cloned());
     let fp = fingerprint_of(&record, record.class.as_deref().filter(|_| group.is_some()));
-    let input = bc_map::customer_input(&CustomerRecord {
+    let input = CustomerRecord {
         class: group,
         ..record.clone()
-    });
+    };
     if let Some(b) = ctx.by_erp(Entity::Customer, key).await? {
         if b.fingerprint.as_deref() == Some(fp.as_str()) {
             return Ok(Applied::processed(format!(
@@ -66,76 +64,65 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
                 b.external_id
             )));
         }
-        if let Ok(id) = b.external_id.parse::<u64>() {
-            ctx.sending(None, format!("BigCommerce customer {id} (update)"), &input);
-            match ctx.conn.store.update_customer(id, &input).await {
-                Ok(_) => {
-                    ctx.bind(Entity::Customer, key, &b.external_id, Some(fp))
-                        .await?;
+        if !b.external_id.trim().is_empty() {
+            let id = &b.external_id;
+            match ctx.shop().update_customer(id, &input, ctx).await {
+                Ok(()) => {
+                    ctx.bind(Entity::Customer, key, id, Some(fp)).await?;
                     return Ok(Applied::processed(format!("updated store customer {id}")));
                 }
-                Err(kcf_bigcommerce::Error::NotFound { .. }) => {}
+                Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e.into()),
             }
         }
     }
-    if let Some(existing) = ctx.conn.store.customer_by_email(&record.email).await? {
-        let id = existing.id.to_string();
+    if let Some(id) = ctx.shop().customer_by_email(&record.email).await? {
         if let Some(other) = ctx.by_external(Entity::Customer, &id).await?
             && other.erp_key != key
         {
             return Err(ApplyError::Invalid(format!(
-                "store customer {id} ({}) is already linked to Acumatica customer {}; two ERP \
+                "store customer {id} ({}) is already linked to {erp_name} customer {}; two ERP \
                  customers share this e-mail",
                 record.email, other.erp_key
             )));
         }
-        ctx.sending(
-            None,
-            format!("BigCommerce customer {} (update)", existing.id),
-            &input,
-        );
-        ctx.conn.store.update_customer(existing.id, &input).await?;
+        ctx.shop().update_customer(&id, &input, ctx).await?;
         ctx.bind(Entity::Customer, key, &id, Some(fp)).await?;
         return Ok(Applied::processed(format!(
             "matched store customer {id} by e-mail and updated it"
         )));
     }
-    ctx.sending(None, "BigCommerce customer (create)", &input);
-    let created = ctx.conn.store.create_customer(&input).await?;
-    ctx.bind(Entity::Customer, key, &created.id.to_string(), Some(fp))
-        .await?;
+    let created = ctx.shop().create_customer(&input, ctx).await?;
+    ctx.bind(Entity::Customer, key, &created, Some(fp)).await?;
     Ok(Applied::processed(format!(
-        "created store customer {}",
-        created.id
+        "created store customer {created}"
     )))
 }
 
 /// Store customer `key` → ERP.
 pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
-    let id: u64 = key
-        .parse()
-        .map_err(|_| ApplyError::Invalid(format!("'{key}' is not a store customer id")))?;
-    let Some(customer) = ctx.conn.store.customer(id).await? else {
+    ctx.shop().check_id(Entity::Customer, key)?;
+    let Some(record) = ctx.shop().customer(key).await? else {
         return Ok(Applied::deleted(format!(
-            "store customer {id} no longer exists"
+            "store customer {key} no longer exists"
         )));
     };
-    let record = bc_map::customer(&customer);
     need_email(&record, "store")?;
     let erp_id = upsert_in_erp(ctx, &record, Some(key)).await?;
     Ok(Applied::processed(erp_id.1.replace("{}", &erp_id.0)))
 }
 
 /// Finds or creates the ERP customer for `record` (bound to store customer `external`, when
-/// it has one); returns its CustomerID and a note with `{}` for the id.
+/// it has one); returns its key and a note with `{}` for the key.
 pub async fn upsert_in_erp(
     ctx: &Ctx,
     record: &CustomerRecord,
     external: Option<&str>,
-) -> ApplyResult<(String, &'static str)> {
+) -> ApplyResult<(String, String)> {
+    let erp = ctx.erp();
+    let name = erp.platform().label();
     // The store's customer group becomes the ERP's customer class through the mapping; an
-    // unmapped group leaves the class to Acumatica's default.
+    // unmapped group leaves the class to the ERP's default.
     let classes = ctx.mapping(MappingKind::CustomerClass).await?;
     let class = record
         .class
@@ -147,85 +134,63 @@ pub async fn upsert_in_erp(
         && let Some(b) = ctx.by_external(Entity::Customer, ext).await?
     {
         if b.fingerprint.as_deref() == Some(fp) {
-            return Ok((b.erp_key, "unchanged (Acumatica customer {})"));
+            return Ok((b.erp_key, format!("unchanged ({name} customer {{}})")));
         }
-        let body = kcf_acumatica::mapping::customer_body(&b.erp_key, record, class);
-        ctx.sending(
-            None,
-            format!("Acumatica Customer {} (update)", b.erp_key),
-            &body,
-        );
-        match ctx
-            .conn
-            .erp
-            .put_customer(&body, Precondition::MustExist)
-            .await
-        {
-            Ok(_) => {
+        match erp.update_customer(&b.erp_key, record, class, ctx).await {
+            Ok(()) => {
                 ctx.bind(Entity::Customer, &b.erp_key, ext, Some(fp.to_owned()))
                     .await?;
-                return Ok((b.erp_key, "updated Acumatica customer {}"));
+                return Ok((b.erp_key, format!("updated {name} customer {{}}")));
             }
-            Err(e) if e.status() == Some(412) => {}
+            // Gone from the ERP: found by e-mail or created again below.
+            Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e.into()),
         }
     }
-    if let Some(existing) = ctx.conn.erp.customer_by_email(&record.email).await? {
-        let erp_key = existing.customer_id.clone();
+    let matched = format!("matched {name} customer {{}} by e-mail");
+    if let Some(erp_key) = erp.customer_by_email(&record.email).await? {
         if let Some(ext) = external {
             if let Some(other) = ctx.by_erp(Entity::Customer, &erp_key).await?
                 && other.external_id != ext
             {
                 // The ERP account already has a store twin; this one is matched, not bound.
-                return Ok((erp_key, "matched Acumatica customer {} by e-mail"));
+                return Ok((erp_key, matched));
             }
             ctx.bind(Entity::Customer, &erp_key, ext, Some(fp.to_owned()))
                 .await?;
         }
-        return Ok((erp_key, "matched Acumatica customer {} by e-mail"));
+        return Ok((erp_key, matched));
     }
-    let base = kcf_acumatica::mapping::new_customer_id(record);
-    for attempt in 0..5 {
-        let candidate = kcf_acumatica::mapping::customer_id_with_suffix(&base, attempt);
-        let body = kcf_acumatica::mapping::customer_body(&candidate, record, class);
-        ctx.sending(
-            None,
-            format!("Acumatica Customer {candidate} (create)"),
-            &body,
-        );
-        match ctx
-            .conn
-            .erp
-            .put_customer(&body, Precondition::MustNotExist)
-            .await
-        {
-            Ok(_) => {
+    let candidates = erp.new_customer_keys(record);
+    for candidate in &candidates {
+        match erp.create_customer(candidate, record, class, ctx).await {
+            Ok(()) => {
                 if let Some(ext) = external {
-                    ctx.bind(Entity::Customer, &candidate, ext, Some(fp.to_owned()))
+                    ctx.bind(Entity::Customer, candidate, ext, Some(fp.to_owned()))
                         .await?;
                 }
-                return Ok((candidate, "created Acumatica customer {}"));
+                return Ok((candidate.clone(), format!("created {name} customer {{}}")));
             }
             // Taken: by another worker creating this very customer a moment ago (then it
-            // is found by e-mail now), or by someone else (then try the next id).
-            Err(e) if e.status() == Some(412) => {
-                if let Some(existing) = ctx.conn.erp.customer_by_email(&record.email).await? {
-                    let erp_key = existing.customer_id.clone();
+            // is found by e-mail now), or by someone else (then try the next key).
+            Err(e) if e.is_conflict() => {
+                if let Some(erp_key) = erp.customer_by_email(&record.email).await? {
                     if let Some(ext) = external
                         && ctx.by_erp(Entity::Customer, &erp_key).await?.is_none()
                     {
                         ctx.bind(Entity::Customer, &erp_key, ext, Some(fp.to_owned()))
                             .await?;
                     }
-                    return Ok((erp_key, "matched Acumatica customer {} by e-mail"));
+                    return Ok((erp_key, matched));
                 }
-                continue;
             }
             Err(e) => return Err(e.into()),
         }
     }
     Err(ApplyError::Invalid(format!(
-        "could not find a free Acumatica CustomerID for {} (tried {base} and 4 more)",
-        record.email
+        "could not find a free {name} CustomerID for {} (tried {} and {} more)",
+        record.email,
+        candidates.first().map_or("", String::as_str),
+        candidates.len().saturating_sub(1)
     )))
 }

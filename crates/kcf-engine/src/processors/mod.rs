@@ -1,7 +1,8 @@
-//! One processor per entity and direction. Each fetches the current source record (a
-//! notification only says *that* something changed), maps it through the platform crates'
-//! `mapping` modules, looks its target up by binding (then by a deterministic reference)
-//! before creating anything, and records the binding.
+//! One processor per entity and direction, written once against the platform ports
+//! ([`kcf_platform::Erp`], [`kcf_platform::Storefront`]). Each fetches the current source
+//! record (a notification only says *that* something changed), looks its target up by
+//! binding (then by a deterministic reference) before creating anything, and records the
+//! binding.
 
 pub mod category;
 pub mod customer;
@@ -51,4 +52,11 @@ pub(crate) fn store_to_erp(
         .iter()
         .find(|(_, s)| s.eq_ignore_ascii_case(store))
         .map(|(e, _)| e.clone())
+}
+
+/// A store id inside a fingerprint: a number when it is one, so fingerprints taken when ids
+/// were numbers stay equal.
+pub(crate) fn id_value(id: &str) -> serde_json::Value {
+    id.parse::<u64>()
+        .map_or_else(|_| serde_json::Value::String(id.to_owned()), Into::into)
 }

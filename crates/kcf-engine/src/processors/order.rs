@@ -1,9 +1,8 @@
-//! Order, store → ERP: a store order becomes one SalesOrder whose `ExternalRef` is the store
-//! order id. Never a second one: the binding is checked first, then the ERP is searched by
-//! `ExternalRef` (which covers a crash between the create and the binding), and messages for
-//! one order never run at the same time (the store's per-key claim).
+//! Order, store → ERP: a store order becomes one ERP sales order whose external reference is
+//! the store order id. Never a second one: the binding is checked first, then the ERP is
+//! searched by external reference (which covers a crash between the create and the binding),
+//! and messages for one order never run at the same time (the store's per-key claim).
 
-use kcf_bigcommerce::mapping as bc_map;
 use kcf_domain::{Entity, MappingKind, records::OrderRecord};
 
 use crate::{
@@ -12,69 +11,53 @@ use crate::{
     processors::customer,
 };
 
-/// The ERP key of an order binding: `OrderType/OrderNbr`.
-pub fn erp_key(order_type: &str, order_nbr: &str) -> String {
-    format!("{order_type}/{order_nbr}")
-}
-
-/// Splits an ERP order key (`OrderType/OrderNbr`, or a bare `OrderNbr` of type SO).
-pub fn split_key(key: &str) -> (&str, &str) {
-    key.split_once('/').unwrap_or(("SO", key))
-}
-
 /// Store order `key` → ERP.
 pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
-    let id: u64 = key
-        .parse()
-        .map_err(|_| ApplyError::Invalid(format!("'{key}' is not a store order id")))?;
+    let erp_name = ctx.erp().platform().label();
+    ctx.shop().check_id(Entity::Order, key)?;
     if let Some(b) = ctx.by_external(Entity::Order, key).await? {
         return Ok(Applied::processed(format!(
-            "already in Acumatica as {}",
+            "already in {erp_name} as {}",
             b.erp_key
         )));
     }
-    if let Some(existing) = ctx.conn.erp.sales_order_by_external_ref(key).await? {
-        let erp = erp_key(&existing.order_type, &existing.order_nbr);
-        ctx.bind(Entity::Order, &erp, key, None).await?;
+    if let Some(existing) = ctx.erp().order_by_external_ref(key).await? {
+        ctx.bind(Entity::Order, &existing.key, key, None).await?;
         return Ok(Applied::processed(format!(
-            "found in Acumatica as {erp} by ExternalRef"
+            "found in {erp_name} as {} by ExternalRef",
+            existing.key
         )));
     }
-    let Some(order) = ctx.conn.store.order(id).await? else {
+    let Some(order) = ctx.shop().order(key).await? else {
         return Ok(Applied::deleted(format!(
-            "store order {id} no longer exists"
+            "store order {key} no longer exists"
         )));
     };
-    if order.status_id == 0 {
+    if order.state.incomplete {
         return Ok(Applied::filtered(format!(
-            "store order {id} is Incomplete (checkout not finished)"
+            "store order {key} is Incomplete (checkout not finished)"
         )));
     }
-    let products = ctx.conn.store.order_products(id).await?;
-    let shipping = ctx.conn.store.order_shipping_addresses(id).await?;
-    let record = bc_map::order(&order, &products, &shipping);
+    let record = ctx.shop().order_record(&order).await?;
     check(&record)?;
     let customer_id = resolve_customer(ctx, &record).await?;
     let payments = ctx.mapping(MappingKind::PaymentMethod).await?;
     let ship_vias = ctx.mapping(MappingKind::ShipVia).await?;
     let payment = super::store_to_erp(&payments, &record.payment_method);
     let ship_via = super::store_to_erp(&ship_vias, &record.shipping_method);
-    let body = kcf_acumatica::mapping::sales_order_body(
-        &record,
-        &customer_id,
-        payment.as_deref(),
-        ship_via.as_deref(),
-    );
-    ctx.sending(None, "Acumatica SalesOrder (create)", &body);
-    let created = ctx
-        .conn
-        .erp
-        .put_sales_order(&body, kcf_acumatica::Precondition::None)
+    let erp = ctx
+        .erp()
+        .create_order(
+            &record,
+            &customer_id,
+            payment.as_deref(),
+            ship_via.as_deref(),
+            ctx,
+        )
         .await?;
-    let erp = erp_key(&created.order_type, &created.order_nbr);
     ctx.bind(Entity::Order, &erp, key, None).await?;
     Ok(Applied::processed(format!(
-        "created Acumatica sales order {erp} for customer {customer_id}"
+        "created {erp_name} sales order {erp} for customer {customer_id}"
     )))
 }
 

@@ -1,20 +1,18 @@
-//! Product, ERP → store: a stock item becomes a store product (sku = InventoryID). Updates of
-//! already-synced products go 10 to a request, the store's batch limit, which is most of the
-//! budget saved on a big batch.
+//! Product, ERP → store: an ERP item becomes a store product (sku = the ERP key). Updates of
+//! already-synced products go as many to a request as the store takes
+//! ([`kcf_platform::Capabilities::write_batch`]), which is most of the budget saved on a big
+//! batch.
 
 use std::collections::BTreeMap;
 
-use kcf_bigcommerce::{ProductInput, ProductQuery, mapping as bc_map};
 use kcf_domain::{Entity, records::ProductRecord, records::fingerprint};
+use kcf_platform::ProductWrite;
 
 use crate::{
     connector::Ctx,
     error::{Applied, ApplyError, ApplyResult},
-    processors::category,
+    processors::{category, id_value},
 };
-
-/// Store products updated per request (BigCommerce's limit).
-pub const BATCH: usize = 10;
 
 /// The product fields a connector can stop syncing (KCF's "Schema Management" toggles), in
 /// `EntitySettings::fields`. A new product is always created whole: the store needs a name,
@@ -23,49 +21,37 @@ pub const FIELDS: &[&str] = &["name", "price", "weight", "visibility", "categori
 
 /// Which fields sync (absent: on).
 #[derive(Debug, Clone, Default)]
-struct Toggles(std::collections::BTreeMap<String, bool>);
+struct Toggles(BTreeMap<String, bool>);
 
 impl Toggles {
     fn on(&self, field: &str) -> bool {
         self.0.get(field).copied().unwrap_or(true)
     }
 
-    /// The update body without the fields switched off.
-    fn trim(&self, mut input: ProductInput) -> ProductInput {
-        if !self.on("name") {
-            input.name.clear();
-        }
-        if !self.on("price") {
-            input.price = None;
-        }
-        if !self.on("weight") {
-            input.weight = None;
-        }
-        if !self.on("visibility") {
-            input.is_visible = None;
-        }
-        if !self.on("categories") {
-            input.categories.clear();
-        }
-        input
+    fn off(&self) -> Vec<String> {
+        FIELDS
+            .iter()
+            .filter(|f| !self.on(f))
+            .map(|f| (*f).to_owned())
+            .collect()
     }
 }
 
-/// What one stock item needs.
+/// What one item needs.
 enum Plan {
     Done(ApplyResult),
     Update {
-        id: u64,
-        input: ProductInput,
+        id: String,
+        write: ProductWrite,
         fp: String,
     },
     Create {
-        input: ProductInput,
+        write: ProductWrite,
         fp: String,
     },
 }
 
-/// Applies one stock item.
+/// Applies one item.
 pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
     to_store_many(ctx, &[key.to_owned()])
         .await
@@ -74,11 +60,11 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
 }
 
 /// Over the fields that sync: a change to a field switched off is no change.
-fn fingerprint_of(record: &ProductRecord, category_ids: &[u64], toggles: &Toggles) -> String {
+fn fingerprint_of(record: &ProductRecord, category_ids: &[String], toggles: &Toggles) -> String {
     let mut r = record.clone();
     r.modified_at = None;
     r.category_keys.sort();
-    let mut ids = category_ids.to_vec();
+    let mut ids: Vec<serde_json::Value> = category_ids.iter().map(|i| id_value(i)).collect();
     if !toggles.on("name") {
         r.name.clear();
     }
@@ -99,7 +85,7 @@ fn fingerprint_of(record: &ProductRecord, category_ids: &[u64], toggles: &Toggle
     fingerprint(&(r, ids))
 }
 
-/// Applies many stock items; one result per key, in order.
+/// Applies many items; one result per key, in order.
 pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
     let toggles = match ctx.store.entity_settings(ctx.id()).await {
         Ok(all) => Toggles(
@@ -126,30 +112,19 @@ pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
     let unbound: Vec<String> = plans
         .iter()
         .filter_map(|p| match p {
-            Plan::Create { input, .. } => Some(input.sku.clone()),
+            Plan::Create { write, .. } => Some(write.record.sku.clone()),
             _ => None,
         })
         .collect();
-    let mut found: BTreeMap<String, u64> = BTreeMap::new();
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
     if !unbound.is_empty() {
-        let query = ProductQuery {
-            skus: unbound,
-            limit: 250,
-            page: 1,
-            ..ProductQuery::default()
-        };
-        match ctx.conn.store.products(&query).await {
-            Ok(page) => {
-                for p in page.items {
-                    found.insert(p.sku.to_uppercase(), p.id);
-                }
-            }
+        match ctx.shop().product_ids_by_sku(&unbound).await {
+            Ok(ids) => found = ids,
             Err(e) => {
                 let err = ApplyError::from(e);
-                return keys
-                    .iter()
-                    .zip(plans)
-                    .map(|(_, p)| match p {
+                return plans
+                    .into_iter()
+                    .map(|p| match p {
                         Plan::Done(r) => r,
                         _ => Err(err.duplicate()),
                     })
@@ -158,50 +133,48 @@ pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
         }
     }
     let mut results: Vec<Option<ApplyResult>> = (0..keys.len()).map(|_| None).collect();
-    let mut updates: Vec<(usize, u64, ProductInput, String)> = Vec::new();
+    // Updates of bound products leave switched-off fields alone; adopted ones are written
+    // whole.
+    let mut updates: Vec<(usize, String, ProductWrite, String)> = Vec::new();
+    let mut adopted: Vec<(usize, String, ProductWrite, String)> = Vec::new();
     for (i, p) in plans.into_iter().enumerate() {
         match p {
             Plan::Done(r) => results[i] = Some(r),
-            Plan::Update { id, input, fp } => updates.push((i, id, input, fp)),
-            Plan::Create { input, fp } => match found.get(&input.sku.to_uppercase()) {
-                Some(id) => updates.push((i, *id, input, fp)),
-                None => {
-                    let r = create(ctx, &keys[i], &input, fp).await;
-                    results[i] = Some(r);
-                }
+            Plan::Update { id, write, fp } => updates.push((i, id, write, fp)),
+            Plan::Create { write, fp } => match found.get(&write.record.sku.to_uppercase()) {
+                Some(id) => adopted.push((i, id.clone(), write, fp)),
+                None => results[i] = Some(create(ctx, &write, fp).await),
             },
         }
     }
-    for chunk in updates.chunks(BATCH) {
-        let items: Vec<(u64, ProductInput)> = chunk
-            .iter()
-            .map(|(_, id, input, _)| (*id, input.clone()))
-            .collect();
-        match ctx.conn.store.update_products(&items).await {
-            Ok(answers) => {
-                for ((i, id, input, fp), answer) in chunk.iter().zip(answers) {
-                    results[*i] = Some(match answer {
-                        Ok(_) => ctx
-                            .bind(
-                                Entity::Product,
-                                &keys[*i],
-                                &id.to_string(),
-                                Some(fp.clone()),
-                            )
-                            .await
-                            .map(|()| Applied::processed(format!("updated store product {id}"))),
-                        // Deleted in the store behind our back: create it again.
-                        Err(kcf_bigcommerce::Error::NotFound { .. }) => {
-                            create(ctx, &keys[*i], input, fp.clone()).await
-                        }
-                        Err(e) => Err(e.into()),
-                    });
+    let batch = ctx.shop().capabilities().write_batch.max(1);
+    for (whole, list) in [(false, updates), (true, adopted)] {
+        for chunk in list.chunks(batch) {
+            let items: Vec<(String, ProductWrite)> = chunk
+                .iter()
+                .map(|(_, id, write, _)| (id.clone(), write.clone()))
+                .collect();
+            match ctx.shop().update_products(&items, whole, ctx).await {
+                Ok(answers) => {
+                    for ((i, id, write, fp), answer) in chunk.iter().zip(answers) {
+                        results[*i] = Some(match answer {
+                            Ok(()) => ctx
+                                .bind(Entity::Product, &keys[*i], id, Some(fp.clone()))
+                                .await
+                                .map(|()| {
+                                    Applied::processed(format!("updated store product {id}"))
+                                }),
+                            // Deleted in the store behind our back: create it again.
+                            Err(e) if e.is_not_found() => create(ctx, write, fp.clone()).await,
+                            Err(e) => Err(e.into()),
+                        });
+                    }
                 }
-            }
-            Err(e) => {
-                let err = ApplyError::from(e);
-                for (i, ..) in chunk {
-                    results[*i] = Some(Err(err.duplicate()));
+                Err(e) => {
+                    let err = ApplyError::from(e);
+                    for (i, ..) in chunk {
+                        results[*i] = Some(Err(err.duplicate()));
+                    }
                 }
             }
         }
@@ -213,12 +186,12 @@ pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
 }
 
 async fn plan(ctx: &Ctx, key: &str, toggles: &Toggles) -> ApplyResult<Plan> {
-    let Some(item) = ctx.conn.erp.stock_item(key).await? else {
+    let Some(record) = ctx.erp().product(key).await? else {
         return Ok(Plan::Done(Ok(Applied::deleted(format!(
-            "stock item {key} no longer exists in Acumatica; the store product is kept"
+            "stock item {key} no longer exists in {}; the store product is kept",
+            ctx.erp().platform().label()
         )))));
     };
-    let record = kcf_acumatica::mapping::product(&item);
     if record.name.trim().is_empty() {
         return Ok(Plan::Done(Err(ApplyError::Invalid(format!(
             "stock item {key} has no Description; the store needs a product name"
@@ -228,57 +201,47 @@ async fn plan(ctx: &Ctx, key: &str, toggles: &Toggles) -> ApplyResult<Plan> {
     for c in &record.category_keys {
         category_ids.push(category::ensure(ctx, c, 0).await?);
     }
-    category_ids.sort_unstable();
+    category_ids.sort_by_key(|id| (id.parse::<u64>().ok(), id.clone()));
     let fp = fingerprint_of(&record, &category_ids, toggles);
-    let input = bc_map::product_input(&record, category_ids);
+    let write = ProductWrite {
+        key: key.to_owned(),
+        record,
+        category_ids,
+        fields_off: toggles.off(),
+    };
     Ok(match ctx.by_erp(Entity::Product, key).await? {
         Some(b) if b.fingerprint.as_deref() == Some(fp.as_str()) => Plan::Done(Ok(
             Applied::processed(format!("unchanged (store product {})", b.external_id)),
         )),
-        Some(b) => match b.external_id.parse::<u64>() {
-            Ok(id) => {
-                let input = toggles.trim(input);
-                ctx.sending(
-                    Some(key),
-                    format!("BigCommerce product {id} (update)"),
-                    &input,
-                );
-                Plan::Update { id, input, fp }
-            }
-            Err(_) => {
-                ctx.sending(Some(key), "BigCommerce product (create)", &input);
-                Plan::Create { input, fp }
-            }
+        Some(b) if !b.external_id.trim().is_empty() => Plan::Update {
+            id: b.external_id,
+            write,
+            fp,
         },
-        None => {
-            ctx.sending(Some(key), "BigCommerce product (create)", &input);
-            Plan::Create { input, fp }
-        }
+        _ => Plan::Create { write, fp },
     })
 }
 
-async fn create(ctx: &Ctx, key: &str, input: &ProductInput, fp: String) -> ApplyResult {
-    let id = match ctx.conn.store.create_product(input).await {
-        Ok(p) => p.id,
+async fn create(ctx: &Ctx, write: &ProductWrite, fp: String) -> ApplyResult {
+    let shop = ctx.shop();
+    let id = match shop.create_product(write, ctx).await {
+        Ok(id) => id,
         // Created meanwhile (or by someone else): adopt it.
-        Err(kcf_bigcommerce::Error::Conflict { .. }) => {
-            match ctx.conn.store.product_by_sku(&input.sku).await? {
-                Some(p) => {
-                    ctx.conn.store.update_product(p.id, input).await?;
-                    p.id
-                }
-                None => {
-                    return Err(ApplyError::retry(format!(
-                        "the store reports a product named '{}' or with SKU {} exists, but it \
-                         cannot be found by SKU",
-                        input.name, input.sku
-                    )));
-                }
+        Err(e) if e.is_conflict() => match shop.product_by_sku(&write.record.sku).await? {
+            Some(id) => {
+                shop.update_product(&id, write).await?;
+                id
             }
-        }
+            None => {
+                return Err(ApplyError::retry(format!(
+                    "the store reports a product named '{}' or with SKU {} exists, but it \
+                     cannot be found by SKU",
+                    write.record.name, write.record.sku
+                )));
+            }
+        },
         Err(e) => return Err(e.into()),
     };
-    ctx.bind(Entity::Product, key, &id.to_string(), Some(fp))
-        .await?;
+    ctx.bind(Entity::Product, &write.key, &id, Some(fp)).await?;
     Ok(Applied::processed(format!("created store product {id}")))
 }

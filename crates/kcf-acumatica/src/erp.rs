@@ -1,0 +1,419 @@
+//! Acumatica as kcf's ERP: the [`kcf_platform::Erp`] port over [`AcumaticaClient`]. Every
+//! Acumatica fact the engine must not know lives here: the `OrderType/OrderNbr` key, the
+//! `{"value": …}` bodies (through [`crate::mapping`]), the 412 of a `PUT` with a precondition,
+//! the entities a batch lists and the order statuses a mapping may use.
+
+use std::sync::Arc;
+
+use kcf_domain::{
+    Entity, MappingKind, Platform, Timestamp,
+    records::{CategoryRecord, CustomerRecord, OrderRecord, ProductRecord, ShipmentRecord},
+};
+use kcf_platform::{
+    Erp, ErpOrder, ErrorKind, Inbound, Listed, ListedPage, Outbox, PlatformError, Result,
+    SessionKeeper, Window,
+};
+use serde_json::Value;
+
+use crate::{
+    AcumaticaClient, ChangedQuery, ErpEntity, ErpList, Error, Precondition, SalesOrder, mapping,
+};
+
+/// Records per listing page.
+pub const PAGE: u32 = 500;
+
+/// Acumatica's sales-order statuses (SO301000), the ERP side of an order-status mapping.
+pub const ORDER_STATUSES: &[&str] = &[
+    "Open",
+    "Pending Approval",
+    "On Hold",
+    "Credit Hold",
+    "Pending Processing",
+    "Back Order",
+    "Shipping",
+    "Awaiting Payment",
+    "Completed",
+    "Invoiced",
+    "Cancelled",
+    "Expired",
+];
+
+/// The order type of a bare order number.
+const DEFAULT_ORDER_TYPE: &str = "SO";
+
+/// Acumatica behind the ERP port.
+#[derive(Debug, Clone)]
+pub struct AcumaticaErp {
+    client: AcumaticaClient,
+    inbound: crate::inbound::PushReceiver,
+}
+
+impl AcumaticaErp {
+    /// The port over `client`.
+    pub fn new(client: AcumaticaClient) -> Self {
+        Self {
+            client,
+            inbound: crate::inbound::PushReceiver,
+        }
+    }
+
+    /// The concrete client.
+    pub fn client(&self) -> &AcumaticaClient {
+        &self.client
+    }
+}
+
+/// Sorts a client error by what the worker does about it.
+pub fn kind_of(e: &Error) -> ErrorKind {
+    match e {
+        Error::Throttled { retry_after, .. } => ErrorKind::RateLimited {
+            retry_after: *retry_after,
+        },
+        Error::Unauthorized(_) => ErrorKind::SignInRefused,
+        Error::NotFound(_) => ErrorKind::NotFound,
+        _ if e.status() == Some(412) => ErrorKind::Conflict,
+        _ if e.is_unavailable() => ErrorKind::Unavailable {
+            retry_after: e.retry_after(),
+        },
+        _ if e.is_retriable() => ErrorKind::Retry {
+            retry_after: e.retry_after(),
+        },
+        _ => ErrorKind::Invalid,
+    }
+}
+
+impl From<Error> for PlatformError {
+    fn from(e: Error) -> Self {
+        PlatformError::new(Platform::Acumatica, kind_of(&e), e)
+    }
+}
+
+/// Splits an order key (`OrderType/OrderNbr`, or a bare `OrderNbr` of type SO).
+pub fn split_order_key(key: &str) -> (&str, &str) {
+    key.split_once('/').unwrap_or((DEFAULT_ORDER_TYPE, key))
+}
+
+/// The order key of a type and number.
+pub fn order_key(order_type: &str, order_nbr: &str) -> String {
+    format!("{order_type}/{order_nbr}")
+}
+
+fn erp_order(so: &SalesOrder) -> ErpOrder {
+    let status = mapping::order_status(so);
+    ErpOrder {
+        key: order_key(&so.order_type, &so.order_nbr),
+        external_ref: so.external_ref.clone(),
+        cancelled: so.status == "Cancelled",
+        completed: so.status == "Completed",
+        partially_shipped: status.partially_shipped,
+        status: status.status,
+    }
+}
+
+fn note(out: &dyn Outbox, target: String, body: &Value) {
+    out.sending(None, target, body.clone());
+}
+
+/// The ERP entity a kcf entity is listed from.
+fn listed_entity(entity: Entity) -> Option<ErpEntity> {
+    Some(match entity {
+        Entity::Product => ErpEntity::StockItem,
+        Entity::Category => ErpEntity::ItemSalesCategory,
+        Entity::Customer => ErpEntity::Customer,
+        Entity::Shipment => ErpEntity::Shipment,
+        Entity::Order | Entity::OrderStatus => return None,
+    })
+}
+
+#[async_trait::async_trait]
+impl Erp for AcumaticaErp {
+    fn platform(&self) -> Platform {
+        Platform::Acumatica
+    }
+
+    fn inbound(&self) -> Option<&dyn Inbound> {
+        Some(&self.inbound)
+    }
+
+    fn keep_session_in(&self, keeper: Arc<dyn SessionKeeper>) {
+        self.client.keep_session_in(keeper);
+    }
+
+    fn requests_sent(&self) -> u64 {
+        self.client.requests_sent()
+    }
+
+    async fn test_connection(&self) -> Result<()> {
+        Ok(self.client.test_connection().await?)
+    }
+
+    async fn sign_out(&self) {
+        let _ = self.client.logout().await;
+    }
+
+    async fn product(&self, key: &str) -> Result<Option<ProductRecord>> {
+        Ok(self
+            .client
+            .stock_item(key)
+            .await?
+            .map(|i| mapping::product(&i)))
+    }
+
+    async fn category(&self, key: &str) -> Result<Option<CategoryRecord>> {
+        Ok(self
+            .client
+            .item_sales_category(key)
+            .await?
+            .map(|c| mapping::category(&c)))
+    }
+
+    async fn customer(&self, key: &str) -> Result<Option<CustomerRecord>> {
+        Ok(self
+            .client
+            .customer(key)
+            .await?
+            .map(|c| mapping::customer(&c)))
+    }
+
+    async fn customer_by_email(&self, email: &str) -> Result<Option<String>> {
+        Ok(self
+            .client
+            .customer_by_email(email)
+            .await?
+            .map(|c| c.customer_id))
+    }
+
+    fn new_customer_keys(&self, record: &CustomerRecord) -> Vec<String> {
+        let base = mapping::new_customer_id(record);
+        (0..5)
+            .map(|n| mapping::customer_id_with_suffix(&base, n))
+            .collect()
+    }
+
+    async fn update_customer(
+        &self,
+        key: &str,
+        record: &CustomerRecord,
+        class: Option<&str>,
+        out: &dyn Outbox,
+    ) -> Result<()> {
+        let body = mapping::customer_body(key, record, class);
+        note(out, format!("Acumatica Customer {key} (update)"), &body);
+        match self
+            .client
+            .put_customer(&body, Precondition::MustExist)
+            .await
+        {
+            Ok(_) => Ok(()),
+            // "Must exist" failed: it is gone.
+            Err(e) if e.status() == Some(412) => Err(PlatformError::new(
+                Platform::Acumatica,
+                ErrorKind::NotFound,
+                e,
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn create_customer(
+        &self,
+        key: &str,
+        record: &CustomerRecord,
+        class: Option<&str>,
+        out: &dyn Outbox,
+    ) -> Result<()> {
+        let body = mapping::customer_body(key, record, class);
+        note(out, format!("Acumatica Customer {key} (create)"), &body);
+        self.client
+            .put_customer(&body, Precondition::MustNotExist)
+            .await?;
+        Ok(())
+    }
+
+    fn order_key(&self, key: &str) -> String {
+        let (order_type, nbr) = split_order_key(key);
+        order_key(order_type, nbr)
+    }
+
+    async fn order(&self, key: &str) -> Result<Option<ErpOrder>> {
+        let (order_type, nbr) = split_order_key(key);
+        Ok(self
+            .client
+            .sales_order(order_type, nbr)
+            .await?
+            .map(|so| erp_order(&so)))
+    }
+
+    async fn order_by_external_ref(&self, external: &str) -> Result<Option<ErpOrder>> {
+        Ok(self
+            .client
+            .sales_order_by_external_ref(external)
+            .await?
+            .map(|so| erp_order(&so)))
+    }
+
+    async fn create_order(
+        &self,
+        record: &OrderRecord,
+        customer: &str,
+        payment: Option<&str>,
+        ship_via: Option<&str>,
+        out: &dyn Outbox,
+    ) -> Result<String> {
+        let body = mapping::sales_order_body(record, customer, payment, ship_via);
+        note(out, "Acumatica SalesOrder (create)".into(), &body);
+        let created = self
+            .client
+            .put_sales_order(&body, Precondition::None)
+            .await?;
+        Ok(order_key(&created.order_type, &created.order_nbr))
+    }
+
+    async fn cancel_order(&self, key: &str, out: &dyn Outbox) -> Result<()> {
+        let (order_type, nbr) = split_order_key(key);
+        note(
+            out,
+            format!("Acumatica SalesOrder {key} (action CancelSalesOrder)"),
+            &serde_json::json!({ "entity": { "OrderType": { "value": order_type }, "OrderNbr": { "value": nbr } } }),
+        );
+        Ok(self.client.cancel_sales_order(order_type, nbr).await?)
+    }
+
+    async fn shipment(&self, key: &str) -> Result<Option<ShipmentRecord>> {
+        Ok(self
+            .client
+            .shipment(key)
+            .await?
+            .map(|s| mapping::shipment(&s)))
+    }
+
+    async fn changed(
+        &self,
+        entity: Entity,
+        window: &Window,
+        after: Option<&str>,
+    ) -> Result<ListedPage> {
+        let Some(erp_entity) = listed_entity(entity) else {
+            return Err(PlatformError::record(
+                Platform::Acumatica,
+                format!("{entity} has no batch process"),
+            ));
+        };
+        let query = ChangedQuery {
+            from: window.from,
+            to: Some(window.to),
+            after_key: after.map(str::to_owned),
+            top: PAGE,
+            select: None,
+        };
+        let rows =
+            self.client.changed(erp_entity, &query).await.map_err(|e| {
+                PlatformError::from(e).doing(format!("listing {}", erp_entity.name()))
+            })?;
+        let next = if rows.len() as u32 >= PAGE {
+            rows.last().and_then(|r| erp_entity.key_of(r))
+        } else {
+            None
+        };
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Some(key) = erp_entity.record_key(&row) else {
+                continue;
+            };
+            let modified = row
+                .get(erp_entity.modified_field())
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+                .map(|t| Timestamp(t.as_millisecond()));
+            let text = |k: &str| {
+                row.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let description = match entity {
+                Entity::Product | Entity::Category => format!("{key} {}", text("Description")),
+                Entity::Customer => format!("{key} {}", text("CustomerName")),
+                _ => format!("{key} {}", text("Status")),
+            };
+            records.push(Listed {
+                key,
+                description: description.trim().to_owned(),
+                payload: row,
+                modified,
+            });
+        }
+        Ok(ListedPage { records, next })
+    }
+
+    async fn exists(&self, entity: Entity, key: &str) -> Result<bool> {
+        let c = &self.client;
+        Ok(match entity {
+            Entity::Product => c.stock_item(key).await?.is_some(),
+            Entity::Category => c.item_sales_category(key).await?.is_some(),
+            Entity::Customer => c.customer(key).await?.is_some(),
+            Entity::Order | Entity::OrderStatus => {
+                let Some((order_type, nbr)) = key.split_once('/') else {
+                    return Ok(false);
+                };
+                c.sales_order(order_type, nbr).await?.is_some()
+            }
+            Entity::Shipment => c.shipment(key).await?.is_some(),
+        })
+    }
+
+    async fn choices(&self, kind: MappingKind) -> Result<Vec<(String, String)>> {
+        let list = match kind {
+            MappingKind::OrderStatus => {
+                return Ok(ORDER_STATUSES
+                    .iter()
+                    .map(|s| ((*s).to_owned(), (*s).to_owned()))
+                    .collect());
+            }
+            MappingKind::CustomerClass => ErpList::CustomerClasses,
+            MappingKind::PaymentMethod => ErpList::PaymentMethods,
+            MappingKind::ShipVia => ErpList::ShipVias,
+            MappingKind::Warehouse => ErpList::Warehouses,
+        };
+        Ok(self.client.values(list).await?)
+    }
+}
+
+/// The batch grid's columns of the records this ERP lists for `entity` (field, heading).
+pub fn columns(entity: Entity) -> &'static [(&'static str, &'static str)] {
+    match entity {
+        Entity::Product => &[
+            ("InventoryID", "InventoryID"),
+            ("Description", "Description"),
+            ("ItemType", "Type"),
+            ("ItemClass", "Item Class"),
+            ("PostingClass", "Posting Class"),
+            ("TaxCategory", "Tax Category"),
+            ("BaseUOM", "Base Unit"),
+            ("DefaultPrice", "Default Price"),
+            ("ItemStatus", "Item Status"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        Entity::Category => &[
+            ("CategoryID", "Category ID"),
+            ("Description", "Description"),
+            ("ParentCategoryID", "Parent"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        Entity::Customer => &[
+            ("CustomerID", "Customer ID"),
+            ("CustomerName", "Customer Name"),
+            ("CustomerClass", "Customer Class"),
+            ("Status", "Status"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        Entity::Shipment => &[
+            ("ShipmentNbr", "Shipment Nbr"),
+            ("Status", "Status"),
+            ("CustomerID", "Customer"),
+            ("ShipmentDate", "Shipment Date"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        _ => &[],
+    }
+}
