@@ -20,6 +20,43 @@ pub struct ImportReport {
 /// Whether a record exists: `Ok(true/false)`, or why kcf could not tell.
 type Exists = Result<bool, String>;
 
+/// Parses `erp_key,external_id` lines (a header row is optional; quotes are stripped).
+pub fn parse_csv(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let cells: Vec<String> = line
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').to_owned())
+            .collect();
+        if n == 0
+            && cells
+                .first()
+                .is_some_and(|c| c.eq_ignore_ascii_case("erp_key"))
+        {
+            continue;
+        }
+        match cells.as_slice() {
+            [erp, ext] if !erp.is_empty() && !ext.is_empty() => {
+                out.push((erp.clone(), ext.clone()))
+            }
+            _ => {
+                return Err(format!(
+                    "line {}: expected two values, erp_key,external_id, got '{line}'",
+                    n + 1
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("the CSV holds no rows".into());
+    }
+    Ok(out)
+}
+
 impl Engine {
     /// Links `rows` (ERP key, store id) of `entity`, each after checking that both records
     /// exist.
