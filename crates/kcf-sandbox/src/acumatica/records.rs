@@ -1,0 +1,172 @@
+//! Reading and deleting records: `GET` lists with `$filter`/`$select`/`$expand`/`$top`/`$skip`, one record by key, `DELETE`.
+
+use super::wire::wrap;
+use super::*;
+
+// ------------------------------------------------------------------ handlers
+
+/// An entity name the endpoint does not serve.
+pub(super) struct UnknownEntity(String);
+
+impl IntoResponse for UnknownEntity {
+    fn into_response(self) -> Response {
+        acu_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "The entity '{}' is not part of endpoint Default/24.200.001.",
+                self.0
+            ),
+        )
+    }
+}
+
+pub(super) fn spec_of(entity: &str) -> Result<&'static Spec, UnknownEntity> {
+    schema::spec(entity).ok_or_else(|| UnknownEntity(entity.to_owned()))
+}
+
+pub(super) fn list_param(q: &HashMap<String, String>, name: &str) -> Vec<String> {
+    q.get(name)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(super) async fn list(
+    State(acu): State<Arc<Acu>>,
+    Path(entity): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let spec = match spec_of(&entity) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let filter = match q.get("$filter").map(|f| filter::parse(f)).transpose() {
+        Ok(f) => f,
+        Err(e) => return acu_error(StatusCode::BAD_REQUEST, &format!("$filter: {e}")),
+    };
+    let number = |name: &str| {
+        q.get(name).map(|v| {
+            v.parse::<usize>()
+                .map_err(|_| format!("{name} must be a non-negative integer"))
+        })
+    };
+    let (top, skip) = match (number("$top").transpose(), number("$skip").transpose()) {
+        (Ok(t), Ok(s)) => (t, s.unwrap_or(0)),
+        (Err(e), _) | (_, Err(e)) => return acu_error(StatusCode::BAD_REQUEST, &e),
+    };
+    let expand = list_param(&q, "$expand");
+    let select = q.get("$select").map(|_| list_param(&q, "$select"));
+    let data = acu.data.read().unwrap_or_else(|p| p.into_inner());
+    // Acumatica answers lists in the order of the entity's key, which is what makes keyset
+    // paging (`Key gt 'last'`) work; filter first so only the matches are sorted.
+    let mut matches: Vec<&Record> = data
+        .records
+        .get(spec.name)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
+        .collect();
+    matches.sort_by_cached_key(|r| sort_key(spec, r));
+    let rows: Vec<Value> = matches
+        .into_iter()
+        .skip(skip)
+        .take(top.unwrap_or(usize::MAX))
+        .enumerate()
+        .map(|(n, r)| wrap(spec, r, (skip + n + 1) as u64, &expand, select.as_deref()))
+        .collect();
+    Json(Value::Array(rows)).into_response()
+}
+
+/// One key field's value as lists order it: numbers numerically, text case-insensitively
+/// (the database's collation), a missing value first.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum KeyPart {
+    Missing,
+    Number(i64),
+    Text(String),
+}
+
+pub(super) fn sort_key(spec: &Spec, record: &Record) -> Vec<KeyPart> {
+    spec.keys
+        .iter()
+        .map(|k| match record.get(*k) {
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map_or_else(|| KeyPart::Text(n.to_string()), KeyPart::Number),
+            Some(Value::String(s)) => KeyPart::Text(s.to_lowercase()),
+            _ => KeyPart::Missing,
+        })
+        .collect()
+}
+
+pub(super) async fn get_one(
+    State(acu): State<Arc<Acu>>,
+    Path((entity, keys)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let spec = match spec_of(&entity) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if let Some((_, id)) = keys.split_once("/status/") {
+        return actions::status(&acu, id);
+    }
+    if keys == "$adHocSchema" {
+        let blank: Record = spec
+            .fields
+            .iter()
+            .map(|(f, _)| ((*f).to_owned(), Value::Null))
+            .collect();
+        return Json(wrap(spec, &blank, 1, &[], None)).into_response();
+    }
+    let data = acu.data.read().unwrap_or_else(|p| p.into_inner());
+    match find(&data, spec, &keys) {
+        Some((_, r)) => {
+            let select = q.get("$select").map(|_| list_param(&q, "$select"));
+            Json(wrap(
+                spec,
+                r,
+                1,
+                &list_param(&q, "$expand"),
+                select.as_deref(),
+            ))
+            .into_response()
+        }
+        None => acu_error(
+            StatusCode::NOT_FOUND,
+            &format!("No {entity} matches '{keys}'."),
+        ),
+    }
+}
+
+pub(super) async fn delete(
+    State(acu): State<Arc<Acu>>,
+    Path((entity, keys)): Path<(String, String)>,
+) -> Response {
+    let spec = match spec_of(&entity) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let mut data = acu.data.write().unwrap_or_else(|p| p.into_inner());
+    let Some((row, _)) = find(&data, spec, &keys) else {
+        return acu_error(
+            StatusCode::NOT_FOUND,
+            &format!("No {entity} matches '{keys}'."),
+        );
+    };
+    let old = data.remove(spec, row);
+    drop(data);
+    acu.control.wrote(format!("{entity}/{keys}"));
+    if let Some(old) = old {
+        let _ = acu.changes.send(push::Change {
+            entity: spec.name,
+            old: Some(push::row(spec.name, &old)),
+            new: None,
+        });
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
