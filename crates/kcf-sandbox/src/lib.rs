@@ -105,41 +105,56 @@ where
     })
 }
 
-/// Starts the BigCommerce emulator over HTTPS with the sandbox's test certificate
-/// ([`tls::CERT_PEM`]), for clients that only speak HTTPS.
-pub async fn start_bigcommerce_tls(
-    listener: TcpListener,
-    config: bigcommerce::BigCommerceConfig,
-    faults: Faults,
-    dataset: &Dataset,
-) -> std::io::Result<Emulator> {
-    let control = Control::with_faults(faults);
-    let router = bigcommerce::try_router(config, control.clone(), dataset)?;
-    serve_on(tls::TlsListener::new(listener)?, "https", router, control).await
+/// The emulators the sandbox runs, one per platform, each with its settings: the registry
+/// `kcf up`, `kcf sandbox`, the benchmarks and the test harness start them through.
+#[derive(Debug, Clone)]
+pub enum EmulatorConfig {
+    /// Acumatica's contract-based REST API.
+    Acumatica(acumatica::AcumaticaConfig),
+    /// BigCommerce's v2/v3 REST API.
+    BigCommerce(bigcommerce::BigCommerceConfig),
 }
 
-/// Starts the BigCommerce emulator on `listener` (bind port 0 in tests).
-pub async fn start_bigcommerce(
+impl EmulatorConfig {
+    /// The platform's name, as `kcf sandbox` prints it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Acumatica(_) => "Acumatica",
+            Self::BigCommerce(_) => "BigCommerce",
+        }
+    }
+}
+
+/// How an emulator is served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain HTTP.
+    #[default]
+    Http,
+    /// HTTPS with the sandbox's test certificate ([`tls::CERT_PEM`]), for clients that only
+    /// speak HTTPS.
+    Https,
+}
+
+/// Starts the emulator `config` describes on `listener` (bind port 0 in tests), seeded from
+/// `dataset` (or its state file), with `faults` injected.
+pub async fn start(
     listener: TcpListener,
-    config: bigcommerce::BigCommerceConfig,
+    config: EmulatorConfig,
     faults: Faults,
     dataset: &Dataset,
+    transport: Transport,
 ) -> std::io::Result<Emulator> {
     install_crypto_provider();
     let control = Control::with_faults(faults);
-    let router = bigcommerce::try_router(config, control.clone(), dataset)?;
-    serve(listener, router, control).await
-}
-
-/// Starts the Acumatica emulator on `listener` (bind port 0 in tests).
-pub async fn start_acumatica(
-    listener: TcpListener,
-    config: acumatica::AcumaticaConfig,
-    faults: Faults,
-    dataset: &Dataset,
-) -> std::io::Result<Emulator> {
-    install_crypto_provider();
-    let control = Control::with_faults(faults);
-    let router = acumatica::try_router(config, control.clone(), dataset)?;
-    serve(listener, router, control).await
+    let router = match config {
+        EmulatorConfig::Acumatica(c) => acumatica::try_router(c, control.clone(), dataset)?,
+        EmulatorConfig::BigCommerce(c) => bigcommerce::try_router(c, control.clone(), dataset)?,
+    };
+    match transport {
+        Transport::Http => serve(listener, router, control).await,
+        Transport::Https => {
+            serve_on(tls::TlsListener::new(listener)?, "https", router, control).await
+        }
+    }
 }

@@ -19,11 +19,12 @@ struct Erp {
 impl Erp {
     async fn start(config: AcumaticaConfig) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let emulator = kcf_sandbox::start_acumatica(
+        let emulator = kcf_sandbox::start(
             listener,
-            config,
+            kcf_sandbox::EmulatorConfig::Acumatica(config),
             Faults::default(),
             &Dataset::generate(SeedSize::Small),
+            kcf_sandbox::Transport::Http,
         )
         .await
         .unwrap();

@@ -25,11 +25,12 @@ impl Store {
             rate_limit,
             ..Default::default()
         };
-        let emulator = kcf_sandbox::start_bigcommerce(
+        let emulator = kcf_sandbox::start(
             listener,
-            config,
+            kcf_sandbox::EmulatorConfig::BigCommerce(config),
             Faults::default(),
             &Dataset::generate(seed),
+            kcf_sandbox::Transport::Http,
         )
         .await
         .unwrap();

@@ -24,11 +24,12 @@ impl Store {
             webhook_time_scale: 0.00001,
             ..Default::default()
         };
-        let emulator = kcf_sandbox::start_bigcommerce(
+        let emulator = kcf_sandbox::start(
             listener,
-            config,
+            kcf_sandbox::EmulatorConfig::BigCommerce(config),
             Faults::default(),
             &Dataset::generate(seed),
+            kcf_sandbox::Transport::Http,
         )
         .await
         .unwrap();

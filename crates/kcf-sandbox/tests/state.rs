@@ -18,14 +18,15 @@ fn temp(name: &str) -> std::path::PathBuf {
 }
 
 async fn bigcommerce(file: &std::path::Path) -> std::io::Result<kcf_sandbox::Emulator> {
-    kcf_sandbox::start_bigcommerce(
+    kcf_sandbox::start(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        BigCommerceConfig {
+        kcf_sandbox::EmulatorConfig::BigCommerce(BigCommerceConfig {
             state_file: Some(file.to_owned()),
             ..Default::default()
-        },
+        }),
         Faults::default(),
         &Dataset::generate(SeedSize::Small),
+        kcf_sandbox::Transport::Http,
     )
     .await
 }
@@ -112,14 +113,15 @@ fn kcf_domain_free_now() -> i64 {
 }
 
 async fn acumatica(file: &std::path::Path) -> (kcf_sandbox::Emulator, Client) {
-    let e = kcf_sandbox::start_acumatica(
+    let e = kcf_sandbox::start(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        AcumaticaConfig {
+        kcf_sandbox::EmulatorConfig::Acumatica(AcumaticaConfig {
             state_file: Some(file.to_owned()),
             ..Default::default()
-        },
+        }),
         Faults::default(),
         &Dataset::generate(SeedSize::Small),
+        kcf_sandbox::Transport::Http,
     )
     .await
     .unwrap();

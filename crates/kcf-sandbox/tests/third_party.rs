@@ -22,11 +22,12 @@ fn script(name: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn easy_acumatica_signs_in_lists_creates_updates_and_reads_back() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emulator = kcf_sandbox::start_acumatica(
+    let emulator = kcf_sandbox::start(
         listener,
-        AcumaticaConfig::default(),
+        kcf_sandbox::EmulatorConfig::Acumatica(AcumaticaConfig::default()),
         Faults::default(),
         &Dataset::generate(SeedSize::Small),
+        kcf_sandbox::Transport::Http,
     )
     .await
     .unwrap();
@@ -70,11 +71,12 @@ async fn easy_acumatica_signs_in_lists_creates_updates_and_reads_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bigcommerce_py_signs_in_lists_creates_updates_and_reads_back() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emulator = kcf_sandbox::start_bigcommerce_tls(
+    let emulator = kcf_sandbox::start(
         listener,
-        BigCommerceConfig::default(),
+        kcf_sandbox::EmulatorConfig::BigCommerce(BigCommerceConfig::default()),
         Faults::default(),
         &Dataset::generate(SeedSize::Small),
+        kcf_sandbox::Transport::Https,
     )
     .await
     .unwrap();

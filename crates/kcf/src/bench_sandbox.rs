@@ -35,8 +35,14 @@ pub async fn run(args: &BenchSandboxArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let dataset = Dataset::generate(SeedSize::Medium);
-    let emulator =
-        kcf_sandbox::start_bigcommerce(listener, config, Faults::default(), &dataset).await?;
+    let emulator = kcf_sandbox::start(
+        listener,
+        kcf_sandbox::EmulatorConfig::BigCommerce(config),
+        Faults::default(),
+        &dataset,
+        kcf_sandbox::Transport::Http,
+    )
+    .await?;
     let base = emulator.url();
     println!(
         "kcf bench sandbox: BigCommerce emulator, {} products, {} clients, {} s per phase, {} CPUs",
@@ -60,11 +66,12 @@ pub async fn run(args: &BenchSandboxArgs) -> anyhow::Result<()> {
     emulator.stop().await;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let erp = kcf_sandbox::start_acumatica(
+    let erp = kcf_sandbox::start(
         listener,
-        AcumaticaConfig::default(),
+        kcf_sandbox::EmulatorConfig::Acumatica(AcumaticaConfig::default()),
         Faults::default(),
         &dataset,
+        kcf_sandbox::Transport::Http,
     )
     .await?;
     let http = reqwest::Client::builder().cookie_store(true).build()?;
@@ -175,20 +182,22 @@ async fn seeding() -> anyhow::Result<()> {
     let large = Dataset::generate(SeedSize::Large);
     let generate = t.elapsed();
     let t = Instant::now();
-    let bc = kcf_sandbox::start_bigcommerce(
+    let bc = kcf_sandbox::start(
         tokio::net::TcpListener::bind("127.0.0.1:0").await?,
-        BigCommerceConfig::default(),
+        kcf_sandbox::EmulatorConfig::BigCommerce(BigCommerceConfig::default()),
         Faults::default(),
         &large,
+        kcf_sandbox::Transport::Http,
     )
     .await?;
     let bc_load = t.elapsed();
     let t = Instant::now();
-    let acu = kcf_sandbox::start_acumatica(
+    let acu = kcf_sandbox::start(
         tokio::net::TcpListener::bind("127.0.0.1:0").await?,
-        AcumaticaConfig::default(),
+        kcf_sandbox::EmulatorConfig::Acumatica(AcumaticaConfig::default()),
         Faults::default(),
         &large,
+        kcf_sandbox::Transport::Http,
     )
     .await?;
     let acu_load = t.elapsed();

@@ -43,14 +43,15 @@ impl Drop for TempDir {
 
 async fn setup(seed: SeedSize, quota: Option<(u32, Duration)>) -> anyhow::Result<Setup> {
     let dataset = Dataset::generate(seed);
-    let acu = kcf_sandbox::start_acumatica(
+    let acu = kcf_sandbox::start(
         tokio::net::TcpListener::bind("127.0.0.1:0").await?,
-        kcf_sandbox::acumatica::AcumaticaConfig {
+        kcf_sandbox::EmulatorConfig::Acumatica(kcf_sandbox::acumatica::AcumaticaConfig {
             max_sessions: 16,
             ..Default::default()
-        },
+        }),
         Faults::default(),
         &dataset,
+        kcf_sandbox::Transport::Http,
     )
     .await?;
     let mut bc_config = kcf_sandbox::bigcommerce::BigCommerceConfig::default();
@@ -63,22 +64,16 @@ async fn setup(seed: SeedSize, quota: Option<(u32, Duration)>) -> anyhow::Result
         }
         None => bc_config.rate_limit = None,
     }
-    let bc = kcf_sandbox::start_bigcommerce(
+    let bc = kcf_sandbox::start(
         tokio::net::TcpListener::bind("127.0.0.1:0").await?,
-        bc_config,
+        kcf_sandbox::EmulatorConfig::BigCommerce(bc_config),
         Faults::default(),
         &dataset,
+        kcf_sandbox::Transport::Http,
     )
     .await?;
     let dir = std::env::temp_dir().join(format!("kcf-bench-sync-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let store = kcf_store::open(&kcf_store::StoreConfig::new(format!(
-        "sqlite://{}",
-        dir.join("kcf.db").display()
-    )))
-    .await?;
-    store.migrate().await?;
-    let engine = Engine::new(store);
     let id = ConnectorId::parse("bench").map_err(anyhow::Error::msg)?;
     let mut spec = wiring::sandbox_connector(id.clone(), &acu.url(), &bc.url());
     match quota {
@@ -89,7 +84,17 @@ async fn setup(seed: SeedSize, quota: Option<(u32, Duration)>) -> anyhow::Result
         None => spec.bigcommerce.quota = 1_000_000,
     }
     spec.acumatica.max_concurrent = 16;
-    engine.add_connector(spec).await?;
+    let store_config =
+        kcf_store::StoreConfig::new(format!("sqlite://{}", dir.join("kcf.db").display()));
+    let engine = crate::application::Application::build(crate::application::Build {
+        store: &store_config,
+        key_dir: None,
+        admin: None,
+        connectors: vec![spec],
+        restore: false,
+    })
+    .await?
+    .engine;
     let app = kcf_server::start(
         engine.clone(),
         Some(tokio::net::TcpListener::bind("127.0.0.1:0").await?),

@@ -1,5 +1,6 @@
 //! The `kcf` binary: parses the command line, loads the configuration, runs a command.
 
+mod application;
 mod bench;
 mod bench_sandbox;
 mod bench_sync;

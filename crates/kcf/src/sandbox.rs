@@ -59,27 +59,29 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
     let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
     let bigcommerce = if args.bigcommerce_tls {
-        kcf_sandbox::start_bigcommerce_tls(
+        kcf_sandbox::start(
             bc_listener,
-            BigCommerceConfig {
+            kcf_sandbox::EmulatorConfig::BigCommerce(BigCommerceConfig {
                 state_file: bc_state.clone(),
                 rate_limit,
                 ..BigCommerceConfig::default()
-            },
+            }),
             faults.clone(),
             &dataset,
+            kcf_sandbox::Transport::Https,
         )
         .await?
     } else {
-        kcf_sandbox::start_bigcommerce(
+        kcf_sandbox::start(
             bc_listener,
-            BigCommerceConfig {
+            kcf_sandbox::EmulatorConfig::BigCommerce(BigCommerceConfig {
                 state_file: bc_state.clone(),
                 rate_limit,
                 ..BigCommerceConfig::default()
-            },
+            }),
             faults.clone(),
             &dataset,
+            kcf_sandbox::Transport::Http,
         )
         .await?
     };
@@ -93,15 +95,16 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
             cert.display()
         );
     }
-    let acumatica = kcf_sandbox::start_acumatica(
+    let acumatica = kcf_sandbox::start(
         acu_listener,
-        AcumaticaConfig {
+        kcf_sandbox::EmulatorConfig::Acumatica(AcumaticaConfig {
             throttle,
             state_file: acu_state,
             ..AcumaticaConfig::default()
-        },
+        }),
         faults,
         &dataset,
+        kcf_sandbox::Transport::Http,
     )
     .await?;
     let data = match (&args.state, restored) {

@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use kcf_server::AppConfig;
 
 use crate::{
+    application::{Application, Build},
     cli::{Role, ServeArgs},
     config::Config,
 };
@@ -29,8 +30,6 @@ pub async fn run(
         Role::Api => (true, false),
         Role::Worker => (false, true),
     };
-    let store = kcf_store::open(&config.store_config()).await?;
-    store.migrate().await?;
     // The credentials key: KCF_SECRET_KEY, else secret.key next to the config file.
     let key_dir = config_path
         .as_deref()
@@ -38,24 +37,20 @@ pub async fn run(
         .filter(|p| !p.as_os_str().is_empty())
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| std::path::PathBuf::from("."));
-    let vault = kcf_engine::Vault::load(&key_dir)?;
-    if let Some(generated) =
-        kcf_server::auth::ensure_admin(&*store, std::env::var("KCF_ADMIN_PASSWORD").ok().as_deref())
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?
-    {
+    let admin = std::env::var("KCF_ADMIN_PASSWORD").ok();
+    let application = Application::build(Build {
+        store: &config.store_config(),
+        key_dir: Some(&key_dir),
+        admin: Some(admin.as_deref()),
+        connectors: specs,
+        restore: true,
+    })
+    .await?;
+    if let Some(generated) = &application.admin_password {
         // Printed once, at the first start; reset it with KCF_ADMIN_PASSWORD.
         eprintln!("workspace user 'admin' created with password {generated}");
     }
-    let engine = kcf_engine::Engine::with_vault(store, vault);
-    for spec in specs {
-        let id = spec.id.clone();
-        engine.add_connector(spec).await?;
-        tracing::info!(connector = %id, "connector configured");
-    }
-    for (id, e) in engine.restore_connectors().await? {
-        tracing::error!(connector = %id, error = %e, "a stored connector could not be started");
-    }
+    let engine = application.engine.clone();
     if engine.runtimes().is_empty() {
         bail!(
             "no connectors configured: add a [[connectors]] table to the --config file (see \
@@ -105,8 +100,6 @@ pub async fn run(
     crate::signals::wait().await;
     tracing::info!("stopping: finishing in-flight work");
     app.shutdown().await;
-    for conn in engine.runtimes() {
-        conn.erp.sign_out().await;
-    }
+    application.sign_out().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,11 @@ use kcf_domain::{ConnectorId, Secret};
 use kcf_sandbox::{Dataset, Faults, SeedSize};
 use kcf_server::{AppConfig, wiring};
 
-use crate::{cli::UpArgs, config::Config};
+use crate::{
+    application::{Application, Build},
+    cli::UpArgs,
+    config::Config,
+};
 
 async fn listen(port: u16, flag: &str) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -52,37 +56,44 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     };
     // kcf's workers hold a few sessions; a person's script may want one too.
     acu_config.max_sessions = acu_config.max_sessions.max(8);
-    let acumatica =
-        kcf_sandbox::start_acumatica(acu_listener, acu_config, Faults::default(), &dataset).await?;
-    let bigcommerce = kcf_sandbox::start_bigcommerce(
-        bc_listener,
-        kcf_sandbox::bigcommerce::BigCommerceConfig {
-            state_file: Some(bc_state),
-            ..Default::default()
-        },
+    let acumatica = kcf_sandbox::start(
+        acu_listener,
+        kcf_sandbox::EmulatorConfig::Acumatica(acu_config),
         Faults::default(),
         &dataset,
+        kcf_sandbox::Transport::Http,
+    )
+    .await?;
+    let bigcommerce = kcf_sandbox::start(
+        bc_listener,
+        kcf_sandbox::EmulatorConfig::BigCommerce(kcf_sandbox::bigcommerce::BigCommerceConfig {
+            state_file: Some(bc_state),
+            ..Default::default()
+        }),
+        Faults::default(),
+        &dataset,
+        kcf_sandbox::Transport::Http,
     )
     .await?;
 
     let db = data_dir.join("kcf.db");
     let mut store_config = config.store_config();
     store_config.url = format!("sqlite://{}", db.display());
-    let store = kcf_store::open(&store_config).await?;
-    store.migrate().await?;
-    let vault = kcf_engine::Vault::load(&data_dir)?;
-    let admin_password = kcf_server::auth::ensure_admin(&*store, args.admin_password.as_deref())
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
-    let engine = kcf_engine::Engine::with_vault(store, vault);
     let id = ConnectorId::parse("sandbox").map_err(anyhow::Error::msg)?;
-    engine
-        .add_connector(wiring::sandbox_connector(
+    let application = Application::build(Build {
+        store: &store_config,
+        key_dir: Some(&data_dir),
+        admin: Some(args.admin_password.as_deref()),
+        connectors: vec![wiring::sandbox_connector(
             id.clone(),
             &acumatica.url(),
             &bigcommerce.url(),
-        ))
-        .await?;
+        )],
+        restore: false,
+    })
+    .await?;
+    let admin_password = application.admin_password.clone();
+    let engine = application.engine.clone();
     let token = args.api_token.unwrap_or_else(|| {
         use rand::RngExt;
         format!("kcf_{:032x}", rand::rng().random::<u128>())
@@ -151,9 +162,7 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     crate::signals::wait().await;
     tracing::info!("stopping: finishing in-flight work");
     app.shutdown().await;
-    for conn in engine.runtimes() {
-        conn.erp.sign_out().await;
-    }
+    application.sign_out().await;
     bigcommerce.stop().await;
     acumatica.stop().await;
     Ok(ExitCode::SUCCESS)

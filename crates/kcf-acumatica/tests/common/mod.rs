@@ -16,11 +16,12 @@ use serde_json::Value;
 /// Starts the emulator with these settings and seed.
 pub async fn start(config: Sandbox, seed: SeedSize) -> Emulator {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    kcf_sandbox::start_acumatica(
+    kcf_sandbox::start(
         listener,
-        config,
+        kcf_sandbox::EmulatorConfig::Acumatica(config),
         Faults::default(),
         &Dataset::generate(seed),
+        kcf_sandbox::Transport::Http,
     )
     .await
     .unwrap()

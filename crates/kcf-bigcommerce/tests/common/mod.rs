@@ -56,11 +56,12 @@ impl Store {
             webhook_time_scale: 0.0001,
             ..Default::default()
         };
-        let emulator = kcf_sandbox::start_bigcommerce(
+        let emulator = kcf_sandbox::start(
             listener,
-            config,
+            kcf_sandbox::EmulatorConfig::BigCommerce(config),
             setup.faults,
             &Dataset::generate(setup.seed),
+            kcf_sandbox::Transport::Http,
         )
         .await
         .unwrap();

@@ -81,11 +81,12 @@ impl Harness {
             push_retry_delay: Duration::from_millis(50),
             ..Default::default()
         };
-        let acu = kcf_sandbox::start_acumatica(
+        let acu = kcf_sandbox::start(
             tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            acu_config,
+            kcf_sandbox::EmulatorConfig::Acumatica(acu_config),
             options.faults.clone(),
             &dataset,
+            kcf_sandbox::Transport::Http,
         )
         .await
         .unwrap();
@@ -102,11 +103,12 @@ impl Harness {
             }
             None => bc_config.rate_limit = None,
         }
-        let bc = kcf_sandbox::start_bigcommerce(
+        let bc = kcf_sandbox::start(
             tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            bc_config,
+            kcf_sandbox::EmulatorConfig::BigCommerce(bc_config),
             options.faults.clone(),
             &dataset,
+            kcf_sandbox::Transport::Http,
         )
         .await
         .unwrap();
