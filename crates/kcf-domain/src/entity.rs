@@ -131,6 +131,9 @@ pub struct EntityInfo {
     pub history_screen: Option<u8>,
     /// The entity its bindings are kept under (an order's status is bound with the order).
     pub binding: Entity,
+    /// The fields a connector can stop syncing (KCF's "Schema Management" toggles), named in
+    /// `EntitySettings::fields`.
+    pub toggles: &'static [&'static str],
 }
 
 /// The workspace's screens that list entities.
@@ -157,6 +160,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_source: Some(Direction::ErpToStore),
         batch_screen: Some(1),
         history_screen: Some(1),
+        toggles: &["name", "price", "weight", "visibility", "categories"],
         binding: Entity::Product,
     },
     EntityInfo {
@@ -170,6 +174,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_source: Some(Direction::ErpToStore),
         batch_screen: Some(3),
         history_screen: Some(2),
+        toggles: &[],
         binding: Entity::Category,
     },
     EntityInfo {
@@ -183,6 +188,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_source: Some(Direction::ErpToStore),
         batch_screen: Some(2),
         history_screen: Some(3),
+        toggles: &[],
         binding: Entity::Customer,
     },
     EntityInfo {
@@ -196,6 +202,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_source: Some(Direction::StoreToErp),
         batch_screen: Some(4),
         history_screen: Some(4),
+        toggles: &[],
         binding: Entity::Order,
     },
     EntityInfo {
@@ -209,6 +216,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_source: Some(Direction::ErpToStore),
         batch_screen: Some(5),
         history_screen: Some(5),
+        toggles: &[],
         binding: Entity::Shipment,
     },
     EntityInfo {
@@ -222,6 +230,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_source: None,
         batch_screen: None,
         history_screen: None,
+        toggles: &[],
         binding: Entity::Order,
     },
 ];

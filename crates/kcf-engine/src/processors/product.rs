@@ -14,10 +14,11 @@ use crate::{
     processors::{category, id_value},
 };
 
-/// The product fields a connector can stop syncing (KCF's "Schema Management" toggles), in
-/// `EntitySettings::fields`. A new product is always created whole: the store needs a name,
-/// a price and a weight.
-pub const FIELDS: &[&str] = &["name", "price", "weight", "visibility", "categories"];
+/// The product fields a connector can stop syncing (the entity table's toggles). A new
+/// product is always created whole: the store needs a name, a price and a weight.
+fn fields() -> &'static [&'static str] {
+    Entity::Product.info().toggles
+}
 
 /// Which fields sync (absent: on).
 #[derive(Debug, Clone, Default)]
@@ -29,7 +30,7 @@ impl Toggles {
     }
 
     fn off(&self) -> Vec<String> {
-        FIELDS
+        fields()
             .iter()
             .filter(|f| !self.on(f))
             .map(|f| (*f).to_owned())

@@ -167,10 +167,7 @@ pub(super) async fn update_entity(
         settings.max_attempts = v;
     }
     if let Some(fields) = patch.fields {
-        let known: &[&str] = match entity {
-            Entity::Product => kcf_engine::processors::product::FIELDS,
-            _ => &[],
-        };
+        let known = entity.info().toggles;
         for (field, on) in fields {
             if !known.contains(&field.as_str()) {
                 return Err(ApiError::bad_request(if known.is_empty() {
