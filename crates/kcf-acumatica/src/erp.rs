@@ -417,3 +417,52 @@ pub fn columns(entity: Entity) -> &'static [(&'static str, &'static str)] {
         _ => &[],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn client_errors_sort_into_what_the_worker_does() {
+        let http = |status| Error::Http {
+            status,
+            message: "x".into(),
+        };
+        let throttled = Error::Throttled {
+            retry_after: Some(Duration::from_secs(3)),
+            message: "API Login Limit".into(),
+        };
+        assert_eq!(
+            kind_of(&throttled),
+            ErrorKind::RateLimited {
+                retry_after: Some(Duration::from_secs(3))
+            }
+        );
+        assert_eq!(
+            kind_of(&Error::Unauthorized("no".into())),
+            ErrorKind::SignInRefused
+        );
+        assert_eq!(kind_of(&Error::NotFound("x".into())), ErrorKind::NotFound);
+        assert_eq!(kind_of(&http(412)), ErrorKind::Conflict);
+        assert!(matches!(kind_of(&http(502)), ErrorKind::Unavailable { .. }));
+        assert_eq!(kind_of(&http(422)), ErrorKind::Invalid);
+        // The words keep the client's, after the platform's name.
+        let e = PlatformError::from(Error::NotFound("SO/000001".into()));
+        assert_eq!(
+            e.words(),
+            format!("Acumatica: {}", Error::NotFound("SO/000001".into()))
+        );
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn order_keys_are_type_and_number() {
+        assert_eq!(split_order_key("SO/000123"), ("SO", "000123"));
+        assert_eq!(split_order_key("000123"), ("SO", "000123"));
+        assert_eq!(order_key("IN", "7"), "IN/7");
+        assert!(!columns(Entity::Product).is_empty());
+        assert!(columns(Entity::Order).is_empty());
+    }
+}
