@@ -58,33 +58,23 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     };
     let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
     let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
-    let bigcommerce = if args.bigcommerce_tls {
-        kcf_sandbox::start(
-            bc_listener,
-            kcf_sandbox::EmulatorConfig::BigCommerce(BigCommerceConfig {
-                state_file: bc_state.clone(),
-                rate_limit,
-                ..BigCommerceConfig::default()
-            }),
-            faults.clone(),
-            &dataset,
-            kcf_sandbox::Transport::Https,
-        )
-        .await?
+    let transport = if args.bigcommerce_tls {
+        kcf_sandbox::Transport::Https
     } else {
-        kcf_sandbox::start(
-            bc_listener,
-            kcf_sandbox::EmulatorConfig::BigCommerce(BigCommerceConfig {
-                state_file: bc_state.clone(),
-                rate_limit,
-                ..BigCommerceConfig::default()
-            }),
-            faults.clone(),
-            &dataset,
-            kcf_sandbox::Transport::Http,
-        )
-        .await?
+        kcf_sandbox::Transport::Http
     };
+    let bigcommerce = kcf_sandbox::start(
+        bc_listener,
+        kcf_sandbox::EmulatorConfig::BigCommerce(BigCommerceConfig {
+            state_file: bc_state.clone(),
+            rate_limit,
+            ..BigCommerceConfig::default()
+        }),
+        faults.clone(),
+        &dataset,
+        transport,
+    )
+    .await?;
     let mut tls_note = String::new();
     if args.bigcommerce_tls {
         let cert = std::env::temp_dir().join("kcf-sandbox-ca.pem");

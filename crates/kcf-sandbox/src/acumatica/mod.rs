@@ -5,11 +5,13 @@
 
 mod actions;
 mod auth;
+mod error;
 pub mod filter;
 pub mod push;
 mod put;
 mod records;
 pub mod schema;
+mod state;
 pub mod swagger;
 pub mod throttle;
 mod wire;
@@ -38,6 +40,7 @@ use crate::{
     seed::Dataset,
 };
 
+use error::acu_error;
 use schema::{Kind, Spec};
 
 /// The endpoint path every entity route hangs under.
@@ -173,16 +176,6 @@ struct Acu {
     actions: Mutex<HashMap<String, i64>>,
 }
 
-fn acu_error(status: StatusCode, message: &str) -> Response {
-    let body = json!({
-        "message": message,
-        "exceptionMessage": message,
-        "exceptionType": "PX.Api.ContractBased.SandboxException",
-        "stackTrace": null,
-    });
-    (status, Json(body)).into_response()
-}
-
 fn now_iso() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00")
@@ -214,58 +207,6 @@ pub fn router(config: AcumaticaConfig, control: Arc<Control>, dataset: &Dataset)
     }
 }
 
-/// The records as a state file: entity → (row, record), the row counter, autonumbers.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Snapshot {
-    records: BTreeMap<String, Vec<(u64, Record)>>,
-    next_row: u64,
-    counters: BTreeMap<String, u64>,
-}
-
-impl Snapshot {
-    fn of(d: &Data) -> Self {
-        Self {
-            records: d
-                .records
-                .iter()
-                .map(|(e, m)| {
-                    (
-                        (*e).to_owned(),
-                        m.iter().map(|(r, v)| (*r, v.clone())).collect(),
-                    )
-                })
-                .collect(),
-            next_row: d.next_row,
-            counters: d
-                .counters
-                .iter()
-                .map(|(e, n)| ((*e).to_owned(), *n))
-                .collect(),
-        }
-    }
-
-    fn into_data(self) -> Data {
-        let mut d = Data {
-            next_row: self.next_row,
-            ..Data::default()
-        };
-        for (entity, rows) in self.records {
-            let Some(spec) = schema::spec(&entity) else {
-                continue;
-            };
-            for (row, record) in rows {
-                d.store(spec, row, record);
-            }
-        }
-        for (entity, n) in self.counters {
-            if let Some(spec) = schema::spec(&entity) {
-                d.counters.insert(spec.name, n);
-            }
-        }
-        d
-    }
-}
-
 /// The router, or why its state file cannot be used.
 pub fn try_router(
     config: AcumaticaConfig,
@@ -273,7 +214,7 @@ pub fn try_router(
     dataset: &Dataset,
 ) -> std::io::Result<Router> {
     let loaded = match &config.state_file {
-        Some(path) => crate::state::load::<Snapshot>(path)?,
+        Some(path) => crate::state::load::<state::Snapshot>(path)?,
         None => None,
     };
     let data = match loaded {
@@ -307,7 +248,7 @@ pub fn try_router(
         let held = acu.clone();
         crate::state::persist(control.clone(), path, move || {
             let acu = &held;
-            let snapshot = Snapshot::of(&acu.data.read().unwrap_or_else(|p| p.into_inner()));
+            let snapshot = state::Snapshot::of(&acu.data.read().unwrap_or_else(|p| p.into_inner()));
             serde_json::to_vec(&snapshot).ok()
         });
     }
