@@ -13,6 +13,7 @@ both_backends!(
     bad_webhooks_are_refused_and_not_stored,
     api_needs_a_token_and_says_what_is_wrong,
     push_dedups_on_id_query_and_key,
+    notifications_holding_nul_or_long_ids_are_kept,
 );
 
 async fn quiet(backend: &str) -> Harness {
@@ -391,5 +392,43 @@ async fn push_dedups_on_id_query_and_key(backend: &str) {
         2,
         "another notification is another message"
     );
+    h.stop().await;
+}
+
+/// PostgreSQL cannot keep a NUL character or index a dedup key of several KB: such a
+/// notification, authenticated and well formed, used to get 503 on every resend (then be
+/// dropped by its sender). It is kept, once, on both backends.
+async fn notifications_holding_nul_or_long_ids_are_kept(backend: &str) {
+    let h = quiet(backend).await;
+    let conn = h.engine.runtime(&h.id).unwrap();
+    let (header, secret) = (
+        conn.spec.ingress.push_header.clone(),
+        conn.spec.ingress.push_secret.expose().to_owned(),
+    );
+    let url = format!("{}/push/acumatica/{}", h.url(), h.id);
+    let long_id = "n".repeat(3000);
+    let body = json!({
+        "Inserted": [{ "InventoryID": "SKU-000001", "Description": "bad\u{0}name", "ItemStatus": "Active", "DefaultPrice": 1 }],
+        "Deleted": [], "Query": "Stock Items: Last Modified Date", "CompanyId": "Company",
+        "Id": long_id, "TimeStamp": 1, "AdditionalInfo": { "note": "\u{0}" },
+    })
+    .to_string();
+    assert!(
+        body.contains("\\u0000"),
+        "the NUL travels escaped, as JSON must send it"
+    );
+    for _ in 0..3 {
+        let reply = h
+            .http
+            .post(&url)
+            .header(header.as_str(), secret.as_str())
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status();
+        assert_eq!(status, 200, "{}", reply.text().await.unwrap_or_default());
+    }
+    assert_eq!(stored(&h).await, 1, "a resend collapses onto the first");
     h.stop().await;
 }

@@ -11,6 +11,7 @@ pub mod postgres;
 mod query;
 mod rows;
 pub mod sqlite;
+pub mod text;
 
 use std::{fmt::Debug, sync::Arc, time::Duration};
 

@@ -72,6 +72,7 @@ contract_tests!(
     postponed_tries_spend_no_attempt,
     outages_hold_the_claim_and_one_prober_wins,
     waiting_batch_messages_hold_nothing_back_and_are_adopted,
+    outside_text_with_nul_or_long_keys_is_stored,
 );
 
 fn lease_time() -> Duration {
@@ -1587,4 +1588,40 @@ async fn waiting_batch_messages_hold_nothing_back_and_are_adopted(db: &TestDb) {
         s.claim("w", 10, lease_time()).await.unwrap()[0].message.id,
         waiting
     );
+}
+
+/// PostgreSQL refuses NUL in text and index rows over about 2.7 KB: outside text holding either
+/// must still commit (a notification refused for it would be retried, then lost), and a resend
+/// must still collapse onto the first.
+async fn outside_text_with_nul_or_long_keys_is_stored(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let long = format!("{}:Query:A1", "x".repeat(3000));
+    let m = || {
+        msg(&c, "A1")
+            .with_dedup_key(long.clone())
+            .with_description("Product: A1 bad\u{0}name")
+            .with_payload(serde_json::json!({ "Description": "a\u{0}b", "k\u{0}": [1, "\u{0}"] }))
+    };
+    let first = s.enqueue(m()).await.unwrap();
+    let again = s.enqueue(m()).await.unwrap();
+    assert!(
+        !first.duplicate && again.duplicate && again.id == first.id,
+        "{first:?} {again:?}"
+    );
+    let many = s.enqueue_many(vec![m(), m()]).await.unwrap();
+    assert!(
+        many.iter().all(|e| e.duplicate && e.id == first.id),
+        "{many:?}"
+    );
+    let stored = s.message(first.id).await.unwrap().unwrap();
+    assert!(!stored.description.contains('\0'));
+    assert_eq!(stored.payload["Description"], "a\u{FFFD}b");
+    // Errors and notes from the other systems may hold a NUL too.
+    let claimed = s.claim("w", 10, lease_time()).await.unwrap();
+    s.fail(&claimed[0].lease, "refused: \u{0}", None)
+        .await
+        .unwrap();
+    let failed = s.message(first.id).await.unwrap().unwrap();
+    assert_eq!(failed.last_error.as_deref(), Some("refused: \u{FFFD}"));
 }

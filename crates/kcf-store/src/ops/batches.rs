@@ -42,7 +42,7 @@ pub(crate) async fn update_batch_run(
     .bind(to_i64(listed))
     .bind(to_i64(enqueued))
     .bind(status.as_str())
-    .bind(error)
+    .bind(crate::text::clean_opt(error))
     .bind(now.0)
     .fetch_optional(&mut *c)
     .await?;

@@ -29,16 +29,16 @@ async fn insert_chunk(c: &mut Conn, ms: &[NewMessage], now: Timestamp) -> Result
             .push_bind(m.direction.as_str())
             .push_bind(m.mode.as_str())
             .push_bind(m.record_key.as_str())
-            .push_bind(m.description.as_str())
+            .push_bind(crate::text::clean(&m.description).into_owned())
             .push_bind(m.source.as_str())
-            .push_bind(m.dedup_key.as_deref())
+            .push_bind(m.dedup_key.as_deref().map(|k| crate::text::dedup_key(k).into_owned()))
             .push("'pending'")
             .push("0")
             .push_bind(now.0)
             // A batch message is claimed only once `manual` says go: at once, unless a person
             // listed it and is to choose what to process.
             .push_bind(m.mode == kcf_domain::Mode::Batch && !m.wait_for_person)
-            .push_bind(Json(&m.payload))
+            .push_bind(Json(crate::text::clean_json(&m.payload).into_owned()))
             .push_bind(m.source_modified_at.map(|t| t.0))
             .push_bind(m.batch_run)
             .push_bind(now.0)
@@ -78,7 +78,9 @@ async fn insert_chunk(c: &mut Conn, ms: &[NewMessage], now: Timestamp) -> Result
             done.push(Enqueued { id: MessageId(id), duplicate: false });
             continue;
         };
-        let k = (m.connector.as_str().to_owned(), m.source.clone(), key.clone());
+        // As it was stored (hashed when too long to index).
+        let key = crate::text::dedup_key(key).into_owned();
+        let k = (m.connector.as_str().to_owned(), m.source.clone(), key);
         if let Some(id) = keyed.remove(&k) {
             seen.insert(k, id);
             done.push(Enqueued { id: MessageId(id), duplicate: false });

@@ -40,7 +40,7 @@ pub(crate) async fn act_one(
     .bind(reset)
     .bind(now.0)
     .bind(&action.actor)
-    .bind(action.reason.as_deref().unwrap_or(action.transition.verb()))
+    .bind(crate::text::clean(action.reason.as_deref().unwrap_or(action.transition.verb())))
     .bind(current.as_str())
     .execute(&mut *c)
     .await?;

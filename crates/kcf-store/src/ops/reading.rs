@@ -201,8 +201,8 @@ pub(crate) async fn record_sent(c: &mut Conn, documents: &[SentDocument]) -> Res
         q.push_values(chunk, |mut row, d| {
             row.push_bind(d.message_id.0)
                 .push_bind(d.at.0)
-                .push_bind(d.target.as_str())
-                .push_bind(Json(&d.body));
+                .push_bind(crate::text::clean(&d.target).into_owned())
+                .push_bind(Json(crate::text::clean_json(&d.body).into_owned()));
         });
         q.push(
             " ON CONFLICT (message_id) DO UPDATE SET at = excluded.at, target = excluded.target,

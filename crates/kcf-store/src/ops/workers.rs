@@ -126,7 +126,7 @@ pub(crate) async fn complete(
     .bind(&lease.token)
     .bind(MessageStatus::from(outcome).as_str())
     .bind(now.0)
-    .bind(note)
+    .bind(crate::text::clean_opt(note))
     .execute(&mut *c)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -188,7 +188,7 @@ pub(crate) async fn fail(
         .bind(lease.id.0)
         .bind(&lease.token)
         .bind(retry_at.0)
-        .bind(error)
+        .bind(crate::text::clean(error))
         .bind(now.0)
         .fetch_optional(&mut *c)
         .await?;
@@ -234,7 +234,7 @@ pub(crate) async fn postpone(
     .bind(lease.id.0)
     .bind(&lease.token)
     .bind(until.0)
-    .bind(reason)
+    .bind(crate::text::clean(reason))
     .bind(now.0)
     .execute(&mut *c)
     .await?;
@@ -258,8 +258,8 @@ pub(crate) async fn adopt_batch_messages(
     let mut q = QueryBuilder::<Db>::new("WITH u (record_key, description, payload) AS (");
     q.push_values(listed, |mut row, (key, description, payload)| {
         row.push_bind(key.as_str())
-            .push_bind(description.as_str())
-            .push_bind(Json(payload));
+            .push_bind(crate::text::clean(description).into_owned())
+            .push_bind(Json(crate::text::clean_json(payload).into_owned()));
     });
     q.push(") UPDATE messages SET batch_run = ")
         .push_bind(run)
