@@ -6,6 +6,9 @@ use kcf_domain::{ConnectorId, Mapping, MappingKind};
 
 use crate::{Engine, error::EngineError};
 
+/// The longest value a mapping keeps (the systems' own are far shorter).
+const MAX_VALUE: usize = 200;
+
 /// What a mapping's values may be, for a screen that lets a person choose them: (value as
 /// stored, what a person reads) on each side; an empty side is free text.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -47,6 +50,18 @@ impl Engine {
             return Err(EngineError::Invalid(
                 "a mapping needs an ERP value and a store value".into(),
             ));
+        }
+        for (side, value) in [("ERP", &erp), ("store", &store)] {
+            if value.chars().count() > MAX_VALUE {
+                return Err(EngineError::Invalid(format!(
+                    "the {side} value is longer than {MAX_VALUE} characters"
+                )));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(EngineError::Invalid(format!(
+                    "the {side} value holds a control character"
+                )));
+            }
         }
         let choices = self
             .mapping_choices(&mapping.connector, mapping.kind)

@@ -14,6 +14,7 @@ both_backends!(
     api_needs_a_token_and_says_what_is_wrong,
     push_dedups_on_id_query_and_key,
     notifications_holding_nul_or_long_ids_are_kept,
+    hostile_api_input_gets_a_4xx_or_nothing_found,
 );
 
 async fn quiet(backend: &str) -> Harness {
@@ -430,5 +431,43 @@ async fn notifications_holding_nul_or_long_ids_are_kept(backend: &str) {
         assert_eq!(status, 200, "{}", reply.text().await.unwrap_or_default());
     }
     assert_eq!(stored(&h).await, 1, "a resend collapses onto the first");
+    h.stop().await;
+}
+
+/// Text a backend cannot keep or search for (a NUL), and values far longer than any system's,
+/// get an answer that says so, or find nothing; never a 503 (which a client retries forever).
+async fn hostile_api_input_gets_a_4xx_or_nothing_found(backend: &str) {
+    let h = quiet(backend).await;
+    for path in [
+        "/messages?text=a%00b",
+        "/messages?text=%00%00%00",
+        "/connectors/test/bindings/product?q=%00",
+    ] {
+        let (status, body) = h.api(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let (status, body) = h
+        .api(
+            reqwest::Method::POST,
+            "/tokens",
+            Some(json!({ "name": "ci\u{0}bot" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = h
+        .api(
+            reqwest::Method::PUT,
+            "/connectors/test/mappings",
+            Some(json!({ "kind": "ship-via", "erp_value": "x".repeat(500_000), "store_value": "UPS" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("longer than"),
+        "{body}"
+    );
     h.stop().await;
 }

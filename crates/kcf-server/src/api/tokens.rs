@@ -38,6 +38,11 @@ pub(crate) async fn create_token(
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::bad_request("name must be 1 to 100 characters"));
     }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "name must not hold control characters",
+        ));
+    }
     let token = auth::random_secret("kcf_");
     let info = state
         .engine

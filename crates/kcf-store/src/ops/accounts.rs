@@ -73,7 +73,7 @@ pub(crate) async fn create_api_token(
         "INSERT INTO api_tokens (name, token_hash, hint, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING *",
     )
-    .bind(name)
+    .bind(crate::text::clean(name))
     .bind(token_hash)
     .bind(hint)
     .bind(created_by)
@@ -97,7 +97,7 @@ pub(crate) async fn import_api_token(
         "INSERT INTO api_tokens (name, token_hash, hint, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_hash) DO NOTHING",
     )
-    .bind(name)
+    .bind(crate::text::clean(name))
     .bind(token_hash)
     .bind(hint)
     .bind(created_by)

@@ -76,7 +76,7 @@ pub(crate) async fn bindings(
     let mut q = QueryBuilder::<Db>::new("SELECT * FROM bindings WHERE connector = ");
     q.push_bind(id.as_str()).push(" AND entity = ").push_bind(entity.as_str());
     if let Some(text) = text {
-        push_contains(&mut q, ["erp_key", "external_id"], text);
+        push_contains(&mut q, ["erp_key", "external_id"], &crate::text::clean(text));
     }
     if let Some(after) = after {
         q.push(" AND erp_key > ").push_bind(after);

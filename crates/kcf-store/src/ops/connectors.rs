@@ -211,8 +211,8 @@ pub(crate) async fn put_mapping(c: &mut Conn, m: &Mapping) -> Result<()> {
     )
     .bind(m.connector.as_str())
     .bind(m.kind.as_str())
-    .bind(&m.erp_value)
-    .bind(&m.store_value)
+    .bind(crate::text::clean(&m.erp_value))
+    .bind(crate::text::clean(&m.store_value))
     .execute(&mut *c)
     .await
     .map_err(|e| unknown_connector(e, &m.connector))?;

@@ -73,7 +73,8 @@ fn push_filter_with(q: &mut QueryBuilder<Db>, f: &MessageFilter, dates: Dates) {
         q.push(" AND record_key = ").push_bind(key.to_owned());
     }
     if let Some(text) = f.text.as_deref() {
-        push_message_text(q, text);
+        // A NUL cannot be searched for (nor stored): it matches nothing.
+        push_message_text(q, &crate::text::clean(text));
     }
 }
 
