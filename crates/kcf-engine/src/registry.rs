@@ -277,6 +277,37 @@ impl ConnectionChange {
                 *target = v.to_owned();
             }
         };
+        // Stored secrets never follow a new address: whoever may change the URL (any API
+        // token holder) could otherwise have them sent to a host of their choosing. A new
+        // address needs its secrets entered again.
+        let moved = |now: &str, to: &Option<String>| {
+            given(to).is_some_and(|to| to.trim_end_matches('/') != now.trim_end_matches('/'))
+        };
+        if moved(&spec.acumatica.base_url, &self.acumatica_url) {
+            if matches!(spec.acumatica.auth, AcumaticaAuth::OAuth { .. }) {
+                return Err(
+                    "the Acumatica URL of a connector that signs in with OAuth is changed \
+                     in the configuration file, with its client secret"
+                        .into(),
+                );
+            }
+            if given(&self.acumatica_password).is_none() {
+                return Err(
+                    "a new Acumatica URL needs the password entered again: kcf does not \
+                     send stored credentials to a new address"
+                        .into(),
+                );
+            }
+        }
+        if moved(&spec.bigcommerce.base_url, &self.bigcommerce_url)
+            && given(&self.access_token).is_none()
+        {
+            return Err(
+                "a new BigCommerce API URL needs the access token entered again: kcf \
+                 does not send stored credentials to a new address"
+                    .into(),
+            );
+        }
         set(&mut spec.acumatica.base_url, &self.acumatica_url);
         set(&mut spec.acumatica.endpoint, &self.acumatica_endpoint);
         set(&mut spec.bigcommerce.base_url, &self.bigcommerce_url);

@@ -16,6 +16,7 @@ both_backends!(
     configured_tokens_are_kept_and_revocable,
     cross_site_writes_are_refused,
     a_database_dump_holds_no_plaintext_credential,
+    stored_credentials_never_follow_a_new_address,
 );
 
 fn opts() -> Options {
@@ -374,5 +375,58 @@ async fn a_database_dump_holds_no_plaintext_credential(backend: &str) {
             "the database holds {secret} in the clear"
         );
     }
+    h.stop().await;
+}
+
+/// A token holder who points a connector at a host of their own must not receive its stored
+/// password or access token: a new address needs its secret entered again, for a test as for
+/// a save, and nothing is sent there before.
+async fn stored_credentials_never_follow_a_new_address(backend: &str) {
+    let h = Harness::with(backend, opts()).await;
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let there = format!("http://{}", trap.local_addr().unwrap());
+    for (path, method) in [
+        ("/connectors/test/test", reqwest::Method::POST),
+        ("/connectors/test/connection", reqwest::Method::PATCH),
+    ] {
+        for (field, secret) in [
+            ("acumatica_url", "password"),
+            ("bigcommerce_url", "access token"),
+        ] {
+            let (status, body) = h
+                .api(method.clone(), path, Some(json!({ field: there })))
+                .await;
+            assert_eq!(status, 400, "{path} {field}: {body}");
+            let words = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(words.contains(secret), "{path} {field}: {body}");
+        }
+    }
+    assert!(
+        matches!(trap.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing reached the new address"
+    );
+    // The same address as before (written with a trailing slash) is no move.
+    let same = format!(
+        "{}/",
+        h.engine.runtime(&h.id).unwrap().spec.acumatica.base_url
+    );
+    let (status, body) = h
+        .api(
+            reqwest::Method::POST,
+            "/connectors/test/test",
+            Some(json!({ "acumatica_url": same })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // With the secret entered again, the new address is tried (and found not to answer).
+    let (status, body) = h
+        .api(
+            reqwest::Method::POST,
+            "/connectors/test/test",
+            Some(json!({ "bigcommerce_url": there, "access_token": "entered-again" })),
+        )
+        .await;
+    assert_eq!((status, &body["ok"]), (200, &json!(false)), "{body}");
     h.stop().await;
 }
