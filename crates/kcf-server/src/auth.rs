@@ -115,10 +115,14 @@ pub async fn ensure_admin(
         let password = password
             .map(str::to_owned)
             .unwrap_or_else(|| random_secret("")[..20].to_owned());
-        store
-            .put_user(ADMIN, &hash_password(&password).await?)
+        // Two processes starting at once both find no user: exactly one creates it, and
+        // only that one reports a generated password.
+        let created = store
+            .add_user(ADMIN, &hash_password(&password).await?)
             .await?;
-        return Ok(generated.then_some(password));
+        if created || generated {
+            return Ok((created && generated).then_some(password));
+        }
     }
     if let Some(password) = password {
         store

@@ -291,6 +291,9 @@ pub trait Store: Send + Sync + Debug {
 
     /// Creates a user or sets its password hash (an Argon2id PHC string).
     async fn put_user(&self, username: &str, password_hash: &str) -> Result<()>;
+    /// Creates a user unless it exists; false when it did (two processes starting at once:
+    /// exactly one creates it).
+    async fn add_user(&self, username: &str, password_hash: &str) -> Result<bool>;
     /// The password hash of a user, if it exists.
     async fn password_hash(&self, username: &str) -> Result<Option<String>>;
     /// How many users exist.

@@ -73,6 +73,7 @@ contract_tests!(
     outages_hold_the_claim_and_one_prober_wins,
     waiting_batch_messages_hold_nothing_back_and_are_adopted,
     outside_text_with_nul_or_long_keys_is_stored,
+    a_user_is_created_once_by_racing_processes,
 );
 
 fn lease_time() -> Duration {
@@ -1624,4 +1625,27 @@ async fn outside_text_with_nul_or_long_keys_is_stored(db: &TestDb) {
         .unwrap();
     let failed = s.message(first.id).await.unwrap().unwrap();
     assert_eq!(failed.last_error.as_deref(), Some("refused: \u{FFFD}"));
+}
+
+/// Two processes starting at once on an empty database both try to create the admin user:
+/// exactly one does, so exactly one generated password is real.
+async fn a_user_is_created_once_by_racing_processes(db: &TestDb) {
+    let s = db.store.clone();
+    let racers = (0..4).map(|n| {
+        let s = s.clone();
+        tokio::spawn(async move { s.add_user("admin", &format!("hash-{n}")).await.unwrap() })
+    });
+    let created: Vec<bool> = futures_util::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
+    let winner = created.iter().position(|c| *c).unwrap();
+    assert_eq!(
+        s.password_hash("admin").await.unwrap().as_deref(),
+        Some(format!("hash-{winner}").as_str()),
+        "the losers changed nothing"
+    );
+    assert!(!s.add_user("admin", "again").await.unwrap());
 }

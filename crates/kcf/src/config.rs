@@ -182,8 +182,14 @@ impl Config {
             let Some(rest) = key.strip_prefix("KCF_") else {
                 continue;
             };
-            // Variables the CLI reads itself, and the test suite's, are not configuration keys.
-            if matches!(rest, "URL" | "TOKEN" | "LOG") || rest.starts_with("TEST_") {
+            // Variables the CLI reads itself (the remote commands' URL and token, the log
+            // filter, the credentials key, the admin password), and the test suite's, are not
+            // configuration keys.
+            if matches!(
+                rest,
+                "URL" | "TOKEN" | "LOG" | "SECRET_KEY" | "ADMIN_PASSWORD"
+            ) || rest.starts_with("TEST_")
+            {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
@@ -351,6 +357,8 @@ mod tests {
             ("KCF_URL", "http://x"),
             ("KCF_TOKEN", "t"),
             ("KCF_TEST_PYTHON", "/usr/bin/python3"),
+            ("KCF_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("KCF_ADMIN_PASSWORD", "a long password"),
         ]);
         assert!(Config::load(None, &vars).is_ok());
     }

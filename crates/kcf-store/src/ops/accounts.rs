@@ -14,6 +14,19 @@ pub(crate) async fn put_user(c: &mut Conn, username: &str, hash: &str, now: Time
     Ok(())
 }
 
+pub(crate) async fn add_user(c: &mut Conn, username: &str, hash: &str, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO users (username, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3)
+         ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(username)
+    .bind(hash)
+    .bind(now.0)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub(crate) async fn password_hash(c: &mut Conn, username: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1")
         .bind(username)

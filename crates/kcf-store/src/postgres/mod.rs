@@ -622,6 +622,16 @@ impl Store for PgStore {
         .await
     }
 
+    async fn add_user(&self, username: &str, password_hash: &str) -> Result<bool> {
+        ops::add_user(
+            &mut *self.conn().await?,
+            username,
+            password_hash,
+            Timestamp::now(),
+        )
+        .await
+    }
+
     async fn create_session(
         &self,
         id_hash: &str,

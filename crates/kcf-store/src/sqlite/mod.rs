@@ -600,6 +600,13 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn add_user(&self, username: &str, password_hash: &str) -> Result<bool> {
+        let (u, h) = (username.to_owned(), password_hash.to_owned());
+        self.writer
+            .write(move |c| async move { ops::add_user(c, &u, &h, Timestamp::now()).await }.boxed())
+            .await
+    }
+
     async fn create_session(
         &self,
         id_hash: &str,
