@@ -88,6 +88,18 @@ pub async fn hash_password(password: &str) -> Result<String, ApiError> {
     .map_err(|e| ApiError::bad_request(format!("cannot hash this password: {e}")))
 }
 
+/// A hash of a random password, checked against for an unknown user name (made once).
+pub async fn decoy_hash() -> &'static str {
+    static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DECOY
+        .get_or_init(|| async {
+            hash_password(&random_secret("decoy-"))
+                .await
+                .unwrap_or_default()
+        })
+        .await
+}
+
 /// Checks a password against a stored PHC string.
 pub async fn verify_password(password: &str, phc: &str) -> bool {
     let (password, phc) = (password.to_owned(), phc.to_owned());

@@ -17,6 +17,7 @@ both_backends!(
     cross_site_writes_are_refused,
     a_database_dump_holds_no_plaintext_credential,
     stored_credentials_never_follow_a_new_address,
+    sign_in_stays_on_this_site_and_keeps_the_password_whole,
 );
 
 fn opts() -> Options {
@@ -428,5 +429,52 @@ async fn stored_credentials_never_follow_a_new_address(backend: &str) {
         )
         .await;
     assert_eq!((status, &body["ok"]), (200, &json!(false)), "{body}");
+    h.stop().await;
+}
+
+/// After signing in, kcf sends the user only to a path of its own: `/%09/evil.example`
+/// (browsers drop the tab and go to evil.example) and `/%0A/…` (no header value at all, once
+/// a 500) both go home. A password is checked as typed, spaces included.
+async fn sign_in_stays_on_this_site_and_keeps_the_password_whole(backend: &str) {
+    let h = Harness::with(backend, opts()).await;
+    kcf_server::auth::ensure_admin(&*h.db.store, Some(" spaced password "))
+        .await
+        .unwrap();
+    let web = browser();
+    let login = |password: &str, next: &str| {
+        web.post(format!("{}/login", h.url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("username=admin&password={password}&next={next}"))
+            .send()
+    };
+    for next in [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%5Cevil.example",
+        "//evil.example",
+    ] {
+        let r = login("+spaced+password+", next).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(r.headers()["location"], "/", "{next}");
+    }
+    let r = login("+spaced+password+", "/connectors/test/settings")
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/connectors/test/settings");
+    // Trimmed, it is another password.
+    let r = login("spaced+password", "/").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let page = web
+        .get(format!("{}/login?next=/%09/evil.example", h.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("evil.example"),
+        "the form does not carry it on"
+    );
     h.stop().await;
 }

@@ -29,7 +29,7 @@ pub(super) async fn login_page(Query(q): Query<LoginQuery>) -> Response {
 pub(super) async fn login(State(state): State<AppState>, body: Bytes) -> UiResult {
     let form = Form::parse(&body);
     let username = form.text("username");
-    let password = form.get("password").unwrap_or_default().to_owned();
+    let password = form.raw("password").unwrap_or_default().to_owned();
     let next = safe_next(form.get("next"));
     let again = |error: String, status: StatusCode| {
         let mut r = render(
@@ -46,9 +46,14 @@ pub(super) async fn login(State(state): State<AppState>, body: Bytes) -> UiResul
         ));
     }
     let hash = state.engine.store.password_hash(&username).await?;
+    // An unknown user costs the same check as a known one, so the answer's timing does not
+    // tell which user names exist.
     let ok = match &hash {
         Some(h) => auth::verify_password(&password, h).await,
-        None => false,
+        None => {
+            let _ = auth::verify_password(&password, auth::decoy_hash().await).await;
+            false
+        }
     };
     if !ok {
         state.login_throttle.failed(&username);

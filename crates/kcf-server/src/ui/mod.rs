@@ -153,6 +153,13 @@ impl Form {
     fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default().to_owned()
     }
+    /// A field as sent, not trimmed (a password may begin or end with a space).
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
     fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()
@@ -226,8 +233,17 @@ async fn asset(Path(name): Path<String>) -> Response {
 
 /// Only local paths, so the sign-in page cannot bounce anyone to another site.
 fn safe_next(next: Option<&str>) -> String {
+    // A path on this site only: one leading slash, then visible ASCII without a backslash.
+    // Browsers drop tabs and newlines from a Location, so `/\t/evil.example` would leave the
+    // site; and a newline is no header value at all.
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n.to_owned()
+        }
         _ => "/".into(),
     }
 }
@@ -390,5 +406,13 @@ mod tests {
         assert_eq!(safe_next(Some("/connectors/x")), "/connectors/x");
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(
+            safe_next(Some("/connectors/x?y=1&z=2")),
+            "/connectors/x?y=1&z=2"
+        );
     }
 }
