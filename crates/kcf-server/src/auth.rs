@@ -191,7 +191,30 @@ impl LoginThrottle {
 }
 
 /// Starts a session for `username`; the `Set-Cookie` value to send.
-pub async fn start_session(state: &AppState, username: &str) -> Result<String, ApiError> {
+/// The scheme the browser used: `https` behind a TLS-terminating proxy that says so
+/// (`X-Forwarded-Proto` or `Forwarded: proto=https`), else `http`.
+pub fn request_scheme(headers: &HeaderMap) -> &'static str {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let forwarded_proto = text("x-forwarded-proto")
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    let forwarded = text("forwarded").is_some_and(|v| {
+        v.split([';', ','])
+            .any(|part| part.trim().eq_ignore_ascii_case("proto=https"))
+    });
+    if forwarded_proto || forwarded {
+        "https"
+    } else {
+        "http"
+    }
+}
+
+/// Starts a session; the cookie is `Secure` when the browser came over HTTPS.
+pub async fn start_session(
+    state: &AppState,
+    username: &str,
+    scheme: &str,
+) -> Result<String, ApiError> {
     let id = random_secret("");
     let expires = Timestamp(Timestamp::now().0 + SESSION_TTL.as_millis() as i64);
     state
@@ -199,8 +222,9 @@ pub async fn start_session(state: &AppState, username: &str) -> Result<String, A
         .store
         .create_session(&hash_secret(&id), username, expires)
         .await?;
+    let secure = if scheme == "https" { "; Secure" } else { "" };
     Ok(format!(
-        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         SESSION_TTL.as_secs()
     ))
 }
@@ -365,12 +389,10 @@ fn cross_site(headers: &HeaderMap) -> Option<String> {
     }
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())?;
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok())?;
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or(origin)
-        .trim_end_matches('/');
-    (origin_host != host).then(|| format!("refused: Origin {origin} is not this server ({host})"))
+    // Scheme and host both: a page on http:// must not write to the https:// site.
+    let here = format!("{}://{host}", request_scheme(headers));
+    (!origin.trim_end_matches('/').eq_ignore_ascii_case(&here))
+        .then(|| format!("refused: Origin {origin} is not this server ({here})"))
 }
 
 /// Percent-encodes a query value.

@@ -18,6 +18,7 @@ both_backends!(
     a_database_dump_holds_no_plaintext_credential,
     stored_credentials_never_follow_a_new_address,
     sign_in_stays_on_this_site_and_keeps_the_password_whole,
+    behind_tls_the_cookie_is_secure_and_the_origin_scheme_counts,
 );
 
 fn opts() -> Options {
@@ -476,5 +477,46 @@ async fn sign_in_stays_on_this_site_and_keeps_the_password_whole(backend: &str) 
         !page.contains("evil.example"),
         "the form does not carry it on"
     );
+    h.stop().await;
+}
+
+/// Behind a proxy that terminates TLS (and says so), the session cookie is `Secure`, and a
+/// write whose Origin is the same host over plain http is another site.
+async fn behind_tls_the_cookie_is_secure_and_the_origin_scheme_counts(backend: &str) {
+    let h = Harness::with(backend, opts()).await;
+    kcf_server::auth::ensure_admin(&*h.db.store, Some("right-password"))
+        .await
+        .unwrap();
+    let web = browser();
+    let login = |proto: Option<&str>| {
+        let mut r = web
+            .post(format!("{}/login", h.url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("username=admin&password=right-password&next=/");
+        if let Some(p) = proto {
+            r = r.header("x-forwarded-proto", p);
+        }
+        r.send()
+    };
+    let tls = login(Some("https")).await.unwrap();
+    let cookie = tls.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let plain = login(None).await.unwrap();
+    let cookie = plain.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let host = h.url().trim_start_matches("http://").to_owned();
+    let post = |origin: String, proto: &'static str| {
+        h.http
+            .post(format!("{}/api/v1/tokens", h.url()))
+            .bearer_auth(TOKEN)
+            .header("origin", origin)
+            .header("x-forwarded-proto", proto)
+            .json(&json!({ "name": "x" }))
+            .send()
+    };
+    let downgraded = post(format!("http://{host}"), "https").await.unwrap();
+    assert_eq!(downgraded.status(), 403);
+    let same = post(format!("https://{host}"), "https").await.unwrap();
+    assert_eq!(same.status(), 200);
     h.stop().await;
 }

@@ -26,7 +26,11 @@ pub(super) async fn login_page(Query(q): Query<LoginQuery>) -> Response {
     )
 }
 
-pub(super) async fn login(State(state): State<AppState>, body: Bytes) -> UiResult {
+pub(super) async fn login(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> UiResult {
     let form = Form::parse(&body);
     let username = form.text("username");
     let password = form.raw("password").unwrap_or_default().to_owned();
@@ -64,7 +68,7 @@ pub(super) async fn login(State(state): State<AppState>, body: Bytes) -> UiResul
         ));
     }
     state.login_throttle.succeeded(&username);
-    let cookie = auth::start_session(&state, &username).await?;
+    let cookie = auth::start_session(&state, &username, auth::request_scheme(&headers)).await?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
 }
 
