@@ -1649,3 +1649,32 @@ async fn a_user_is_created_once_by_racing_processes(db: &TestDb) {
     );
     assert!(!s.add_user("admin", "again").await.unwrap());
 }
+
+/// kcf's SQLite file holds sealed credentials and payloads: it is created readable by its own
+/// user only, and so are its WAL and shared-memory files.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_file_is_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("kcf-private-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("kcf.db");
+    let _ = std::fs::remove_file(&db);
+    let store = kcf_store::open(&kcf_store::StoreConfig::new(format!(
+        "sqlite://{}",
+        db.display()
+    )))
+    .await
+    .unwrap();
+    connector(&*store, "main").await;
+    for file in ["kcf.db", "kcf.db-wal"] {
+        let mode = std::fs::metadata(dir.join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{file}: {mode:o}");
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -59,6 +59,24 @@ fn path_of(url: &str) -> &str {
         .unwrap_or(url)
 }
 
+/// Creates the database file empty with mode 0600 when it does not exist yet (an empty file
+/// is an empty SQLite database); an in-memory database has none.
+fn create_private(path: &str) -> std::io::Result<()> {
+    if path.is_empty() || path.starts_with(':') || path.contains("mode=memory") {
+        return Ok(());
+    }
+    let file = path.split('?').next().unwrap_or(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the SQLite file that `config.url` names.
     pub async fn open(config: &StoreConfig) -> Result<Self> {
@@ -71,6 +89,16 @@ impl SqliteStore {
             hint: "Check that the directory exists and is writable, or pass another \
                    --database-url / --data-dir.",
         };
+        // kcf's file holds sealed credentials and the message payloads: readable by its own
+        // user only. SQLite gives the -wal and -shm files the database file's mode.
+        create_private(path).map_err(|e| StoreError::Open {
+            backend: "SQLite",
+            target: path.to_owned(),
+            setting: "database_url",
+            detail: e.to_string(),
+            hint: "Check that the directory exists and is writable, or pass another \
+                   --database-url / --data-dir.",
+        })?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(open_error)?
             .create_if_missing(true)
