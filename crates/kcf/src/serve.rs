@@ -47,8 +47,21 @@ pub async fn run(
     })
     .await?;
     if let Some(generated) = &application.admin_password {
-        // Printed once, at the first start; reset it with KCF_ADMIN_PASSWORD.
-        eprintln!("workspace user 'admin' created with password {generated}");
+        // Not into the log stream (logs are shipped and kept): into a file only this user
+        // reads, next to the key. Reset it with KCF_ADMIN_PASSWORD.
+        let file = key_dir.join("admin-password");
+        match write_private(&file, generated) {
+            Ok(()) => eprintln!(
+                "workspace user 'admin' created; its password is in {} (readable by this user \
+                 only: read it, then delete the file)",
+                file.display()
+            ),
+            Err(e) => eprintln!(
+                "workspace user 'admin' created, but its password could not be written to {} \
+                 ({e}); set one with KCF_ADMIN_PASSWORD and restart",
+                file.display()
+            ),
+        }
     }
     let engine = application.engine.clone();
     if engine.runtimes().is_empty() {
@@ -102,4 +115,16 @@ pub async fn run(
     app.shutdown().await;
     application.sign_out().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to a new file of mode 0600 (replacing an older one).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    writeln!(f, "{text}")
 }

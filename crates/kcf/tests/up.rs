@@ -485,6 +485,34 @@ signing_secret = "sandbox-client-secret"
     let acu_url = format!("http://127.0.0.1:{acu}");
     let http = reqwest::Client::new();
     wait_ready(&http, &url, "kcf serve never became ready").await;
+    // The generated admin password is in a file only this user reads, and it signs in.
+    let password_file = dir.join("admin-password");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&password_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+    let password = std::fs::read_to_string(&password_file).unwrap();
+    let signed_in = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{url}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        // Generated passwords are letters and digits: nothing to encode.
+        .body(format!(
+            "username=admin&password={}&next=/",
+            password.trim_end()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
     // What a merchant does in Acumatica (SM302000), and "Start real-time" for the store.
     let r = http
         .put(format!("{acu_url}/_sandbox/push/destinations"))
