@@ -25,6 +25,8 @@ pub struct AppConfig {
     pub api_tokens: Vec<Secret>,
     /// How often the scheduler looks at the cron schedules.
     pub schedule_tick: Duration,
+    /// How long HTTP clients may take to send headers and bodies.
+    pub timeouts: crate::Timeouts,
 }
 
 impl Default for AppConfig {
@@ -36,6 +38,7 @@ impl Default for AppConfig {
             worker_loops: 1,
             api_tokens: Vec::new(),
             schedule_tick: Duration::from_secs(15),
+            timeouts: crate::Timeouts::default(),
         }
     }
 }
@@ -70,8 +73,9 @@ pub async fn start(
             })?;
         let state = AppState::new(engine.clone(), config.api_tokens.clone());
         let rx = stopped.clone();
+        let timeouts = config.timeouts;
         tasks.spawn(async move {
-            if let Err(e) = crate::serve(listener, state, rx).await {
+            if let Err(e) = crate::serve(listener, state, timeouts, rx).await {
                 tracing::error!(error = %e, "the api server stopped");
             }
         });

@@ -104,20 +104,85 @@ async fn server_timing(
     response
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` turns true.
+/// How long a client may take: to send a request's headers (also how long an idle keep-alive
+/// connection stays open), and to send its body. Slow or silent clients are closed, so they
+/// cannot hold every file descriptor (and with them `/healthz` and ingress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For the request line and headers, from the connection (or the last response) on.
+    pub header: std::time::Duration,
+    /// For the whole body, once the headers are in.
+    pub body: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header: std::time::Duration::from_secs(10),
+            body: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves the api role on `listener` until `shutdown` turns true: HTTP/1.1, each connection
+/// under `timeouts`, then a graceful end (idle connections closed, requests in flight
+/// finished, for at most 10 s).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    timeouts: Timeouts,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let app = router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            while !*shutdown.borrow() {
-                if shutdown.changed().await.is_err() {
-                    break;
-                }
+    use hyper_util::{
+        rt::{TokioIo, TokioTimer},
+        server::graceful::GracefulShutdown,
+        service::TowerToHyperService,
+    };
+    let app = router(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        timeouts.body,
+    ));
+    let graceful = GracefulShutdown::new();
+    let stopped = async move {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                break;
             }
-        })
+        }
+    };
+    tokio::pin!(stopped);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors (or another passing error): the header timeout
+                    // frees some soon; do not spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut stopped => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(timeouts.header)
+            .keep_alive(true);
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "a connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("connections still open 10 s after the stop; leaving them");
+    }
+    Ok(())
 }

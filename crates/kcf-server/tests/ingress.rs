@@ -15,6 +15,7 @@ both_backends!(
     push_dedups_on_id_query_and_key,
     notifications_holding_nul_or_long_ids_are_kept,
     hostile_api_input_gets_a_4xx_or_nothing_found,
+    silent_and_slow_clients_are_closed,
 );
 
 async fn quiet(backend: &str) -> Harness {
@@ -469,5 +470,77 @@ async fn hostile_api_input_gets_a_4xx_or_nothing_found(backend: &str) {
             .contains("longer than"),
         "{body}"
     );
+    h.stop().await;
+}
+
+/// Clients that connect and send nothing, stop in the middle of their headers, or trickle a
+/// body are closed by kcf (they would otherwise hold a file descriptor each until kcf has none
+/// left), and `/healthz` answers meanwhile. Nothing they sent is stored.
+async fn silent_and_slow_clients_are_closed(backend: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = Harness::with(
+        backend,
+        Options {
+            workers: false,
+            timeouts: kcf_server::Timeouts {
+                header: std::time::Duration::from_secs(1),
+                body: std::time::Duration::from_secs(1),
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    let addr = h.url().trim_start_matches("http://").to_owned();
+    let push = format!("/push/acumatica/{}", h.id);
+    let mut clients = Vec::new();
+    for n in 0..30 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        match n % 3 {
+            // Silent.
+            0 => {}
+            // Headers begun, never finished.
+            1 => c
+                .write_all(format!("POST {push} HTTP/1.1\r\nHost: x\r\n").as_bytes())
+                .await
+                .unwrap(),
+            // A body promised, a tenth of it sent.
+            _ => c
+                .write_all(
+                    format!(
+                        "POST {push} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"
+                    )
+                    .as_bytes(),
+                )
+                .await
+                .unwrap(),
+        }
+        clients.push(c);
+    }
+    let r = h
+        .http
+        .get(format!("{}/healthz", h.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "healthz answers while they hang");
+    // Each is closed by kcf (read: end of stream or a reset), after at most an answer that
+    // is not a success.
+    for (n, mut c) in clients.into_iter().enumerate() {
+        let mut got = Vec::new();
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            let mut buf = [0u8; 1024];
+            loop {
+                match c.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => got.extend_from_slice(&buf[..k]),
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "client {n} was never closed");
+        let answer = String::from_utf8_lossy(&got);
+        assert!(!answer.starts_with("HTTP/1.1 2"), "client {n}: {answer}");
+    }
+    assert_eq!(stored(&h).await, 0);
     h.stop().await;
 }

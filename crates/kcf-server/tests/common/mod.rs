@@ -29,6 +29,7 @@ pub struct Options {
     pub workers: bool,
     pub client_timeout: Duration,
     pub outage: kcf_engine::OutagePolicy,
+    pub timeouts: kcf_server::Timeouts,
 }
 
 impl Default for Options {
@@ -46,6 +47,7 @@ impl Default for Options {
                 max_probe: Duration::from_secs(2),
                 ..kcf_engine::OutagePolicy::default()
             },
+            timeouts: kcf_server::Timeouts::default(),
         }
     }
 }
@@ -141,6 +143,7 @@ impl Harness {
                 worker_loops: 2,
                 api_tokens: vec![Secret::new(TOKEN)],
                 schedule_tick: Duration::from_millis(500),
+                timeouts: options.timeouts,
             },
         )
         .await
