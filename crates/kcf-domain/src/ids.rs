@@ -101,9 +101,27 @@ string_id!(
         if s.chars().any(char::is_control) {
             return Err("must not contain control characters");
         }
+        // Invisible characters and direction overrides make one key look like another (or
+        // like nothing) on every screen that shows it.
+        if s.chars().any(is_invisible) {
+            return Err("must not contain invisible or text-direction characters");
+        }
         Ok(())
     }
 );
+
+/// Zero-width and bidirectional-formatting characters (Unicode `Cf` ones that change how text
+/// reads without showing), and the byte-order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}')
+}
 
 /// A message's id in the store.
 #[derive(
@@ -136,6 +154,9 @@ mod tests {
         assert!(RecordKey::parse("AACOMPUT01").is_ok());
         assert!(RecordKey::parse("  ").is_err());
         assert!(RecordKey::parse("a\nb").is_err());
+        assert!(RecordKey::parse("AA\u{202E}10").is_err(), "a right-to-left override");
+        assert!(RecordKey::parse("AA\u{200B}10").is_err(), "a zero-width space");
+        assert!(RecordKey::parse("CAFÉ-Ü1").is_ok(), "letters of any script are fine");
         assert!(serde_json::from_str::<RecordKey>("\"\"").is_err());
     }
 }
