@@ -512,12 +512,30 @@ pub fn document() -> Value {
             "200".into(),
             json!({ "description": "OK", "content": content }),
         );
+        let unsafe_method = matches!(op.method, "post" | "put" | "patch" | "delete");
         if !matches!(op.auth, Auth::None) {
             responses.insert("400".into(), error.clone());
             responses.insert("401".into(), error.clone());
+            // kcf's database could not answer: try again.
+            responses.insert("503".into(), error.clone());
+        }
+        if unsafe_method && matches!(op.auth, Auth::Bearer) {
+            // A browser's cross-site write (Sec-Fetch-Site, Origin).
+            responses.insert("403".into(), error.clone());
         }
         if op.path.contains('{') {
             responses.insert("404".into(), error.clone());
+        }
+        if op.body.is_some() {
+            responses.insert("413".into(), error.clone());
+        }
+        // Operations that ask the ERP or the store, which may not answer.
+        if ["/test", "/mappings", "/bindings/", "/realtime", "/batches"]
+            .iter()
+            .any(|p| op.path.contains(p))
+            && !(op.method == "get" && op.path.contains("/batches/"))
+        {
+            responses.insert("502".into(), error.clone());
         }
         o.insert("responses".into(), Value::Object(responses));
         let security = match op.auth {
