@@ -333,8 +333,8 @@ fn schemas() -> Value {
     let obj = |props: Value, required: &[&str]| json!({ "type": "object", "properties": props, "required": required });
     let s = |t: &str| json!({ "type": t });
     let r = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
-    let statuses = json!({ "type": "string", "enum": ["pending", "processing", "processed", "failed", "aborted", "skipped", "filtered", "invalid", "deleted"] });
-    let entities = json!({ "type": "string", "enum": ["product", "category", "customer", "order", "shipment", "order-status"] });
+    let statuses = json!({ "type": "string", "enum": kcf_domain::MessageStatus::all().iter().map(|s| s.as_str()).collect::<Vec<_>>() });
+    let entities = json!({ "type": "string", "enum": kcf_domain::Entity::all().iter().map(|e| e.as_str()).collect::<Vec<_>>() });
     json!({
         "Object": { "type": "object" },
         "Text": { "type": "string" },
@@ -454,6 +454,24 @@ fn schemas() -> Value {
 }
 
 /// The document.
+/// A parameter's schema, with the constraints the handlers check (so a request the document
+/// allows is one kcf takes).
+fn param_schema(path: &str, name: &str, kind: &str) -> Value {
+    let connector = json!({ "type": "string", "pattern": "^[a-z0-9_-]{1,64}$", "description": "a connector id: 1 to 64 of a-z, 0-9, '-' and '_'" });
+    match (name, kind) {
+        ("connector", "string") => connector,
+        ("id", "string") if path.starts_with("/api/v1/connectors/") => connector,
+        ("entity", "string") => json!({ "$ref": "#/components/schemas/Entity" }),
+        ("mode", "string") => {
+            json!({ "type": "string", "enum": kcf_domain::Mode::all().iter().map(|m| m.as_str()).collect::<Vec<_>>() })
+        }
+        ("limit", "integer") => {
+            json!({ "type": "integer", "minimum": 1, "maximum": kcf_store::MAX_PAGE })
+        }
+        (_, kind) => json!({ "type": kind }),
+    }
+}
+
 pub fn document() -> Value {
     let mut paths = Map::new();
     for op in OPS {
@@ -484,7 +502,7 @@ pub fn document() -> Value {
                     op.params
                         .iter()
                         .map(|(name, place, kind)| {
-                            json!({ "name": name, "in": place, "required": *place == "path", "schema": { "type": kind } })
+                            json!({ "name": name, "in": place, "required": *place == "path", "schema": param_schema(op.path, name, kind) })
                         })
                         .collect(),
                 ),
