@@ -154,9 +154,18 @@ mod tests {
         assert!(RecordKey::parse("AACOMPUT01").is_ok());
         assert!(RecordKey::parse("  ").is_err());
         assert!(RecordKey::parse("a\nb").is_err());
-        assert!(RecordKey::parse("AA\u{202E}10").is_err(), "a right-to-left override");
-        assert!(RecordKey::parse("AA\u{200B}10").is_err(), "a zero-width space");
-        assert!(RecordKey::parse("CAFÉ-Ü1").is_ok(), "letters of any script are fine");
+        assert!(
+            RecordKey::parse("AA\u{202E}10").is_err(),
+            "a right-to-left override"
+        );
+        assert!(
+            RecordKey::parse("AA\u{200B}10").is_err(),
+            "a zero-width space"
+        );
+        assert!(
+            RecordKey::parse("CAFÉ-Ü1").is_ok(),
+            "letters of any script are fine"
+        );
         assert!(serde_json::from_str::<RecordKey>("\"\"").is_err());
     }
 }
