@@ -16,6 +16,7 @@ both_backends!(
     notifications_holding_nul_or_long_ids_are_kept,
     hostile_api_input_gets_a_4xx_or_nothing_found,
     silent_and_slow_clients_are_closed,
+    a_hostile_corpus_gets_4xx_and_stores_nothing,
 );
 
 async fn quiet(backend: &str) -> Harness {
@@ -542,5 +543,168 @@ async fn silent_and_slow_clients_are_closed(backend: &str) {
         assert!(!answer.starts_with("HTTP/1.1 2"), "client {n}: {answer}");
     }
     assert_eq!(stored(&h).await, 0);
+    h.stop().await;
+}
+
+/// Bodies made from a valid notification by cutting it short, corrupting a byte, swapping a
+/// field's type, nesting it absurdly or inflating it, and signature vectors: every one is
+/// answered 4xx (never 5xx), and none stores anything. The corpus is generated, so it grows
+/// with the valid bodies it starts from.
+async fn a_hostile_corpus_gets_4xx_and_stores_nothing(backend: &str) {
+    let h = quiet(backend).await;
+    let conn = h.engine.runtime(&h.id).unwrap();
+    let ingress = conn.spec.ingress.clone();
+    let push_url = format!("{}/push/acumatica/{}", h.url(), h.id);
+    let hook_url = format!("{}/webhooks/bigcommerce/{}", h.url(), h.id);
+    let mut corpus: Vec<(String, Vec<u8>)> = Vec::new();
+    let valid = push_body("corpus-1", "SKU-000001").into_bytes();
+    let step = (valid.len() / 30).max(1);
+    for cut in (1..valid.len() - 1).step_by(step) {
+        corpus.push((format!("cut at {cut}"), valid[..cut].to_vec()));
+    }
+    for at in (0..valid.len()).step_by(step) {
+        let mut bad = valid.clone();
+        bad[at] = 0xff;
+        corpus.push((format!("0xff at {at}"), bad));
+    }
+    let row = json!({ "InventoryID": "SKU-1", "Description": "x" });
+    for (field, value) in [
+        ("Inserted", json!("x")),
+        ("Inserted", json!(7)),
+        ("Inserted", json!({ "a": 1 })),
+        ("Inserted", json!([1, 2])),
+        ("Inserted", json!(["row"])),
+        ("Inserted", json!([null])),
+        ("Inserted", json!([[row.clone()]])),
+        ("Deleted", json!("x")),
+        ("Deleted", json!({})),
+        ("Id", json!({ "x": 1 })),
+        ("Id", json!([1])),
+        ("Id", json!(true)),
+        ("Id", json!(null)),
+        ("Query", json!([1])),
+        ("Query", json!({})),
+    ] {
+        let mut body = json!({ "Inserted": [row.clone()], "Deleted": [], "Query": "q", "Id": "i" });
+        body[field] = value.clone();
+        corpus.push((format!("{field} = {value}"), body.to_string().into_bytes()));
+    }
+    for depth in [64, 200, 1000, 20_000] {
+        corpus.push((
+            format!("arrays {depth} deep"),
+            format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes(),
+        ));
+        corpus.push((
+            format!("objects {depth} deep"),
+            format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth)).into_bytes(),
+        ));
+    }
+    for text in [
+        "",
+        " ",
+        "null",
+        "true",
+        "1e999999",
+        "\"\\uD800\"",
+        "{}",
+        "[]",
+        "{\"Id\":\"x\"}",
+    ] {
+        corpus.push((format!("body {text:?}"), text.as_bytes().to_vec()));
+    }
+    corpus.push(("over 1 MiB".into(), vec![b'['; kcf_server::MAX_BODY + 1]));
+    let mut tried = 0;
+    for (what, body) in &corpus {
+        let r = h
+            .http
+            .post(&push_url)
+            .header(ingress.push_header.as_str(), ingress.push_secret.expose())
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        assert!((400..500).contains(&status), "push, {what}: {status}");
+        tried += 1;
+    }
+    // The webhook receiver: the same bodies, correctly signed, and signature vectors.
+    let secret = ingress.signing_secret.expose().as_bytes().to_vec();
+    let now = kcf_domain::Timestamp::now().0 / 1000;
+    let hook = |id: &str, ts: String, sig: String, body: Vec<u8>| {
+        h.http
+            .post(&hook_url)
+            .header(
+                ingress.webhook_header.as_str(),
+                ingress.webhook_secret.expose(),
+            )
+            .header("webhook-id", id)
+            .header("webhook-timestamp", ts)
+            .header("webhook-signature", sig)
+            .body(body)
+            .send()
+    };
+    for (what, body) in &corpus {
+        let text = String::from_utf8_lossy(body).into_owned();
+        let sig = common::sign(&secret, "msg_c", now, &text);
+        let r = hook("msg_c", now.to_string(), sig, body.clone())
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        assert!((400..500).contains(&status), "webhook, {what}: {status}");
+        tried += 1;
+    }
+    let good = json!({ "scope": "store/order/created", "store_id": "1", "hash": "hc",
+        "created_at": 1, "producer": "stores/sandbox", "data": { "type": "order", "id": 5 } })
+    .to_string();
+    let sig = common::sign(&secret, "msg_c", now, &good);
+    for (what, id, ts, signature) in [
+        (
+            "no v1 entry",
+            "msg_c",
+            now.to_string(),
+            sig.replace("v1,", "v2,"),
+        ),
+        ("empty signature", "msg_c", now.to_string(), String::new()),
+        (
+            "signature of another id",
+            "msg_other",
+            now.to_string(),
+            sig.clone(),
+        ),
+        (
+            "timestamp not a number",
+            "msg_c",
+            "soon".into(),
+            sig.clone(),
+        ),
+        (
+            "timestamp with a fraction",
+            "msg_c",
+            format!("{now}.5"),
+            sig.clone(),
+        ),
+        ("timestamp negative", "msg_c", "-1".into(), sig.clone()),
+        (
+            "base64 cut short",
+            "msg_c",
+            now.to_string(),
+            sig[..sig.len() - 4].to_owned(),
+        ),
+        (
+            "signature for an empty body",
+            "msg_c",
+            now.to_string(),
+            common::sign(&secret, "msg_c", now, ""),
+        ),
+    ] {
+        let r = hook(id, ts, signature, good.clone().into_bytes())
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "webhook, {what}");
+        tried += 1;
+    }
+    assert!(tried >= 150, "{tried} inputs");
+    assert_eq!(stored(&h).await, 0, "nothing refused is stored");
     h.stop().await;
 }
