@@ -144,53 +144,81 @@ pub async fn ensure_admin(
     Ok(None)
 }
 
-/// Throttles sign-in: after `MAX_FAILURES` failures for a user name within `WINDOW`, further
-/// attempts are refused until the window has passed.
+/// Throttles sign-in: after `MAX_FAILURES` failures for a user name from one client within
+/// `WINDOW`, that client's further attempts for it are refused until the window has passed;
+/// after `MAX_FAILURES_ANYWHERE` from all clients together, everyone's are. So one client
+/// cannot lock the admin out for everybody, and guessing from many clients is still slowed.
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    failures: Mutex<HashMap<(String, String), (u32, Instant)>>,
 }
 
 const MAX_FAILURES: u32 = 5;
+const MAX_FAILURES_ANYWHERE: u32 = 100;
 const WINDOW: Duration = Duration::from_secs(300);
+/// The key of all clients together.
+const ANYWHERE: &str = "*";
 
 impl LoginThrottle {
-    /// `Err(seconds to wait)` when the user name is locked out.
-    pub fn check(&self, username: &str) -> Result<(), u64> {
+    /// `Err(seconds to wait)` when the user name is locked out for `client`.
+    pub fn check(&self, username: &str, client: &str) -> Result<(), u64> {
         let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(username) {
-            Some((n, since)) if *n >= MAX_FAILURES && since.elapsed() < WINDOW => {
-                Err((WINDOW - since.elapsed()).as_secs() + 1)
+        let locked = |key: &str, max: u32| match map.get(&(username.to_owned(), key.to_owned())) {
+            Some((n, since)) if *n >= max && since.elapsed() < WINDOW => {
+                Some((WINDOW - since.elapsed()).as_secs() + 1)
             }
-            _ => Ok(()),
+            _ => None,
+        };
+        match locked(client, MAX_FAILURES).or_else(|| locked(ANYWHERE, MAX_FAILURES_ANYWHERE)) {
+            Some(wait) => Err(wait),
+            None => Ok(()),
         }
     }
 
     /// Records a failed attempt.
-    pub fn failed(&self, username: &str) {
+    pub fn failed(&self, username: &str, client: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
             map.retain(|_, (_, since)| since.elapsed() < WINDOW);
         }
-        let entry = map
-            .entry(username.to_owned())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= WINDOW {
-            *entry = (0, Instant::now());
+        for key in [client, ANYWHERE] {
+            let entry = map
+                .entry((username.to_owned(), key.to_owned()))
+                .or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= WINDOW {
+                *entry = (0, Instant::now());
+            }
+            entry.0 += 1;
         }
-        entry.0 += 1;
     }
 
-    /// Forgets the failures after a successful sign-in.
-    pub fn succeeded(&self, username: &str) {
+    /// Forgets the client's failures after a successful sign-in.
+    pub fn succeeded(&self, username: &str, client: &str) {
         self.failures
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(username);
+            .remove(&(username.to_owned(), client.to_owned()));
     }
 }
 
-/// Starts a session for `username`; the `Set-Cookie` value to send.
+/// Who is signing in, for the throttle: the connection's address, or, for a connection from
+/// this machine (a reverse proxy), the first `X-Forwarded-For` address it passes on.
+pub fn client_of(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
+    let forwarded = || {
+        headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    match peer {
+        Some(p) if p.ip().is_loopback() => forwarded().unwrap_or_else(|| p.ip().to_string()),
+        Some(p) => p.ip().to_string(),
+        None => forwarded().unwrap_or_else(|| "unknown".into()),
+    }
+}
+
 /// The scheme the browser used: `https` behind a TLS-terminating proxy that says so
 /// (`X-Forwarded-Proto` or `Forwarded: proto=https`), else `http`.
 pub fn request_scheme(headers: &HeaderMap) -> &'static str {
@@ -209,7 +237,8 @@ pub fn request_scheme(headers: &HeaderMap) -> &'static str {
     }
 }
 
-/// Starts a session; the cookie is `Secure` when the browser came over HTTPS.
+/// Starts a session for `username`; the `Set-Cookie` value to send, `Secure` when the browser
+/// came over HTTPS.
 pub async fn start_session(
     state: &AppState,
     username: &str,
@@ -453,13 +482,39 @@ mod tests {
     fn throttle_locks_after_five_failures() {
         let t = LoginThrottle::default();
         for _ in 0..5 {
-            assert!(t.check("admin").is_ok());
-            t.failed("admin");
+            assert!(t.check("admin", "10.0.0.1").is_ok());
+            t.failed("admin", "10.0.0.1");
         }
-        assert!(t.check("admin").unwrap_err() > 0);
-        assert!(t.check("other").is_ok());
-        t.succeeded("admin");
-        assert!(t.check("admin").is_ok());
+        assert!(t.check("admin", "10.0.0.1").unwrap_err() > 0);
+        assert!(t.check("other", "10.0.0.1").is_ok());
+        // Another client is not locked out by this one's guesses.
+        assert!(t.check("admin", "10.0.0.2").is_ok());
+        t.succeeded("admin", "10.0.0.1");
+        assert!(t.check("admin", "10.0.0.1").is_ok());
+    }
+
+    #[test]
+    fn guesses_from_many_clients_lock_everyone_at_a_hundred() {
+        let t = LoginThrottle::default();
+        for n in 0..100 {
+            t.failed("admin", &format!("10.0.{}.{}", n / 4, n % 4));
+        }
+        assert!(t.check("admin", "10.9.9.9").is_err());
+    }
+
+    #[test]
+    fn the_client_is_the_peer_or_what_a_local_proxy_forwards() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "203.0.113.7, 10.0.0.1".parse().unwrap());
+        let local: std::net::SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let remote: std::net::SocketAddr = "198.51.100.2:5000".parse().unwrap();
+        assert_eq!(client_of(&h, Some(local)), "203.0.113.7");
+        assert_eq!(
+            client_of(&h, Some(remote)),
+            "198.51.100.2",
+            "not trusted from afar"
+        );
+        assert_eq!(client_of(&HeaderMap::new(), Some(local)), "127.0.0.1");
     }
 
     #[tokio::test]

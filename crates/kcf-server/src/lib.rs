@@ -104,6 +104,10 @@ async fn server_timing(
     response
 }
 
+/// The address a request's connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub std::net::SocketAddr);
+
 /// How long a client may take: to send a request's headers (also how long an idle keep-alive
 /// connection stays open), and to send its body. Slow or silent clients are closed, so they
 /// cannot hold every file descriptor (and with them `/healthz` and ingress).
@@ -164,8 +168,18 @@ pub async fn serve(
             },
             () = &mut stopped => break,
         };
+        let peer = stream.peer_addr().ok();
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // Each request knows the address it came from (the sign-in throttle counts per client).
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut request: axum::extract::Request<_>| {
+                if let Some(addr) = peer {
+                    request.extensions_mut().insert(Peer(addr));
+                }
+                request
+            },
+        ));
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(timeouts.header)

@@ -19,6 +19,7 @@ both_backends!(
     stored_credentials_never_follow_a_new_address,
     sign_in_stays_on_this_site_and_keeps_the_password_whole,
     behind_tls_the_cookie_is_secure_and_the_origin_scheme_counts,
+    one_client_cannot_lock_the_admin_out,
 );
 
 fn opts() -> Options {
@@ -518,5 +519,35 @@ async fn behind_tls_the_cookie_is_secure_and_the_origin_scheme_counts(backend: &
     assert_eq!(downgraded.status(), 403);
     let same = post(format!("https://{host}"), "https").await.unwrap();
     assert_eq!(same.status(), 200);
+    h.stop().await;
+}
+
+/// Five wrong guesses lock the user name for the client that made them, not for everyone: the
+/// admin, signing in from elsewhere (here: another address a local proxy forwards), still can.
+async fn one_client_cannot_lock_the_admin_out(backend: &str) {
+    let h = Harness::with(backend, opts()).await;
+    kcf_server::auth::ensure_admin(&*h.db.store, Some("right-password"))
+        .await
+        .unwrap();
+    let web = browser();
+    let login = |from: &'static str, password: &'static str| {
+        web.post(format!("{}/login", h.url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", from)
+            .body(format!("username=admin&password={password}&next=/"))
+            .send()
+    };
+    for _ in 0..5 {
+        let r = login("203.0.113.66", "guess").await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = login("203.0.113.66", "right-password").await.unwrap();
+    assert_eq!(
+        locked.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesser waits"
+    );
+    let admin = login("198.51.100.10", "right-password").await.unwrap();
+    assert_eq!(admin.status(), StatusCode::SEE_OTHER, "the admin does not");
     h.stop().await;
 }

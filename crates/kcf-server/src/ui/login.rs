@@ -28,9 +28,11 @@ pub(super) async fn login_page(Query(q): Query<LoginQuery>) -> Response {
 
 pub(super) async fn login(
     State(state): State<AppState>,
+    peer: Option<Extension<crate::Peer>>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> UiResult {
+    let client = auth::client_of(&headers, peer.map(|Extension(p)| p.0));
     let form = Form::parse(&body);
     let username = form.text("username");
     let password = form.raw("password").unwrap_or_default().to_owned();
@@ -43,7 +45,7 @@ pub(super) async fn login(
         *r.status_mut() = status;
         r
     };
-    if let Err(wait) = state.login_throttle.check(&username) {
+    if let Err(wait) = state.login_throttle.check(&username, &client) {
         return Ok(again(
             format!("Too many failed sign-ins for this user: try again in {wait} s."),
             StatusCode::TOO_MANY_REQUESTS,
@@ -60,14 +62,14 @@ pub(super) async fn login(
         }
     };
     if !ok {
-        state.login_throttle.failed(&username);
+        state.login_throttle.failed(&username, &client);
         tracing::warn!(user = %username, "a sign-in failed");
         return Ok(again(
             "The user name or password is not right.".into(),
             StatusCode::UNAUTHORIZED,
         ));
     }
-    state.login_throttle.succeeded(&username);
+    state.login_throttle.succeeded(&username, &client);
     let cookie = auth::start_session(&state, &username, auth::request_scheme(&headers)).await?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
 }
