@@ -38,6 +38,8 @@ const INCOMPLETE: i64 = 0;
 const PARTIALLY_SHIPPED: &str = "3";
 /// Cancelled.
 const CANCELLED: i64 = 5;
+/// Cancelled, as the order-status mapping keeps it.
+const CANCELLED_STATUS: &str = "5";
 /// Refunded, Cancelled, Declined: final in the store.
 const FINAL: &[i64] = &[4, 5, 6];
 
@@ -449,7 +451,7 @@ impl Storefront for BigCommerceStore {
     }
 
     fn cancelled_status(&self) -> &'static str {
-        "5"
+        CANCELLED_STATUS
     }
 
     async fn set_order_status(&self, id: &str, status: &str, out: &dyn Outbox) -> Result<()> {
@@ -680,6 +682,7 @@ mod tests {
         assert_eq!(refused.words(), "'abc' is not a store order id");
         assert!(store.is_status("11") && !store.is_status("Shipped"));
         assert_eq!(store.partially_shipped_status(), "3");
+        assert_eq!(store.cancelled_status(), CANCELLED.to_string());
         assert_eq!(store.capabilities().write_batch, 10);
         let link = store.admin_link(Entity::Product, "7").unwrap_or_default();
         assert!(
