@@ -72,13 +72,7 @@ pub fn kind_of(e: &Error) -> ErrorKind {
         Error::Unauthorized(_) => ErrorKind::SignInRefused,
         Error::NotFound(_) => ErrorKind::NotFound,
         _ if e.status() == Some(412) => ErrorKind::Conflict,
-        _ if e.is_unavailable() => ErrorKind::Unavailable {
-            retry_after: e.retry_after(),
-        },
-        _ if e.is_retriable() => ErrorKind::Retry {
-            retry_after: e.retry_after(),
-        },
-        _ => ErrorKind::Invalid,
+        _ => ErrorKind::from_client(e.is_unavailable(), e.is_retriable(), e.retry_after()),
     }
 }
 

@@ -144,12 +144,18 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
 fn group(engine: &Engine, claimed: Vec<Claimed>) -> Vec<Vec<Claimed>> {
     let mut out: Vec<Vec<Claimed>> = Vec::new();
     let mut batches: Vec<Vec<Claimed>> = Vec::new();
+    // Each connector's batch size, looked up once per claim.
+    let mut sizes: std::collections::HashMap<kcf_domain::ConnectorId, usize> =
+        std::collections::HashMap::new();
     for c in claimed {
         if processors::batches(c.message.entity, c.message.direction) {
-            match batches.iter_mut().find(|b| {
-                b[0].message.connector == c.message.connector
-                    && b.len() < engine.write_batch_of(&c.message.connector)
-            }) {
+            let size = *sizes
+                .entry(c.message.connector.clone())
+                .or_insert_with(|| engine.write_batch_of(&c.message.connector));
+            match batches
+                .iter_mut()
+                .find(|b| b[0].message.connector == c.message.connector && b.len() < size)
+            {
                 Some(b) => b.push(c),
                 None => batches.push(vec![c]),
             }

@@ -38,6 +38,20 @@ pub enum ErrorKind {
     Record,
 }
 
+impl ErrorKind {
+    /// The kind of a failure that is none of the specific ones (rate limit, sign-in, not found,
+    /// conflict): from what the client's own classifier says of it.
+    pub fn from_client(unavailable: bool, retriable: bool, retry_after: Option<Duration>) -> Self {
+        if unavailable {
+            Self::Unavailable { retry_after }
+        } else if retriable {
+            Self::Retry { retry_after }
+        } else {
+            Self::Invalid
+        }
+    }
+}
+
 /// A failed platform call: its platform, its kind, and its cause.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", self.words())]
