@@ -81,6 +81,58 @@ pub struct SeedProduct {
     pub categories: Vec<u64>,
     /// Sold online.
     pub visible: bool,
+    /// On hand in the ERP, by warehouse.
+    pub stock: Vec<(&'static str, u32)>,
+}
+
+/// A variant attribute of template items and its values (id, description).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedAttribute {
+    /// AttributeID.
+    pub id: &'static str,
+    /// Its description (the store's option name).
+    pub name: &'static str,
+    /// Its values: (value id, description).
+    pub values: &'static [(&'static str, &'static str)],
+}
+
+/// The variant attributes the seed's template items use.
+pub const ATTRIBUTES: &[SeedAttribute] = &[
+    SeedAttribute {
+        id: "COLOR",
+        name: "Color",
+        values: &[("RED", "Red"), ("BLUE", "Blue"), ("GREEN", "Green")],
+    },
+    SeedAttribute {
+        id: "SIZE",
+        name: "Size",
+        values: &[("S", "Small"), ("M", "Medium"), ("L", "Large")],
+    },
+    SeedAttribute {
+        id: "SLEEVE",
+        name: "Sleeve",
+        values: &[("SHORT", "Short"), ("LONG", "Long")],
+    },
+];
+
+/// A template (matrix) item in the ERP: one variant per combination of its attributes'
+/// values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedTemplate {
+    /// Its InventoryID.
+    pub sku: String,
+    /// Its description (unique).
+    pub name: String,
+    /// Default price.
+    pub price: f64,
+    /// MSRP.
+    pub msrp: f64,
+    /// Indexes into [`ATTRIBUTES`].
+    pub attributes: Vec<usize>,
+    /// Its category.
+    pub categories: Vec<u64>,
+    /// Variants: InventoryID, the value index of each attribute, on hand in MAIN.
+    pub variants: Vec<(String, Vec<usize>, u32)>,
 }
 
 /// A customer.
@@ -120,7 +172,12 @@ pub struct Dataset {
     pub customers: Vec<SeedCustomer>,
     /// Orders.
     pub orders: Vec<SeedOrder>,
+    /// Template items (ERP only: kcf brings them to the store).
+    pub templates: Vec<SeedTemplate>,
 }
+
+/// The warehouses stock is kept in (the ERP's seeded warehouses).
+pub const WAREHOUSES: &[&str] = &["MAIN", "RETAIL", "WHOLESALE"];
 
 const ADJECTIVES: &[&str] = &[
     "Classic",
@@ -200,6 +257,7 @@ impl Dataset {
                 weight: f64::from(rng.random_range(1..500u32)) / 10.0,
                 categories: cats,
                 visible: rng.random_range(0..10) != 0,
+                stock: Vec::new(),
             });
         }
         for id in 1..=customers as u64 {
@@ -239,7 +297,87 @@ impl Dataset {
                 lines,
             });
         }
+        data.add_history(size);
         data
+    }
+
+    /// The ERP's side of the story, from a generator of its own (so the records above stay
+    /// what they were): stock in the warehouses, and template items.
+    fn add_history(&mut self, size: SeedSize) {
+        let mut rng = StdRng::seed_from_u64(2027);
+        for p in &mut self.products {
+            p.stock.push((WAREHOUSES[0], rng.random_range(0..120)));
+            if rng.random_range(0..2) == 0 {
+                p.stock.push((WAREHOUSES[1], rng.random_range(0..40)));
+            }
+        }
+        let templates = match size {
+            SeedSize::Small => 3,
+            SeedSize::Medium => 20,
+            SeedSize::Large => 50,
+            SeedSize::Empty | SeedSize::Products(_) => 0,
+        };
+        let categories = self.categories.len() as u64;
+        for n in 1..=templates {
+            // Two attributes (3 × 3 = 9 variants), every third template a third (18).
+            let attributes = if n % 3 == 0 {
+                vec![0, 1, 2]
+            } else {
+                vec![0, 1]
+            };
+            let sku = format!("TMPL-{n:04}");
+            let mut variants = Vec::new();
+            let mut combo = vec![0usize; attributes.len()];
+            loop {
+                let suffix: Vec<&str> = combo
+                    .iter()
+                    .zip(&attributes)
+                    .map(|(v, a)| ATTRIBUTES[*a].values[*v].0)
+                    .collect();
+                variants.push((
+                    format!("{sku}-{}", suffix.join("-")),
+                    combo.clone(),
+                    rng.random_range(0..60),
+                ));
+                // The next combination, the last attribute fastest.
+                let mut i = attributes.len();
+                loop {
+                    if i == 0 {
+                        break;
+                    }
+                    i -= 1;
+                    combo[i] += 1;
+                    if combo[i] < ATTRIBUTES[attributes[i]].values.len() {
+                        break;
+                    }
+                    combo[i] = 0;
+                    if i == 0 {
+                        i = usize::MAX;
+                        break;
+                    }
+                }
+                if i == usize::MAX {
+                    break;
+                }
+            }
+            let price = f64::from(rng.random_range(999..9_999u32)) / 100.0;
+            self.templates.push(SeedTemplate {
+                name: format!(
+                    "{} T-Shirt {n}",
+                    ADJECTIVES[rng.random_range(0..ADJECTIVES.len())]
+                ),
+                sku,
+                price,
+                msrp: (price * 1.25 * 100.0).round() / 100.0,
+                attributes,
+                categories: if categories == 0 {
+                    Vec::new()
+                } else {
+                    vec![rng.random_range(1..=categories)]
+                },
+                variants,
+            });
+        }
     }
 }
 
@@ -268,6 +406,16 @@ mod tests {
         assert_eq!(names.len(), 50, "names are unique");
         assert!("tiny".parse::<SeedSize>().is_err());
         assert_eq!("1234".parse::<SeedSize>(), Ok(SeedSize::Products(1234)));
+        let variants: Vec<usize> = a.templates.iter().map(|t| t.variants.len()).collect();
+        assert_eq!(variants, [9, 9, 18]);
+        let skus: std::collections::BTreeSet<_> = a
+            .templates
+            .iter()
+            .flat_map(|t| &t.variants)
+            .map(|v| &v.0)
+            .collect();
+        assert_eq!(skus.len(), 36, "variant SKUs are unique");
+        assert!(a.products.iter().all(|p| !p.stock.is_empty()));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! 202 with a `Location` to poll, which answers 202 while the action runs and 204 when done.
 //! SalesOrderCreateShipment makes a shipment of the order's open lines (order → Shipping);
 //! ConfirmShipment ships it (order → Completed, or Back Order when lines stay open);
-//! CancelSalesOrder cancels an order that has nothing shipped.
+//! CancelSalesOrder cancels an order that has nothing shipped; ReleaseInventoryReceipt and
+//! ReleaseInventoryAdjustment move on hand by their lines.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{Acu, ENDPOINT, Record, acu_error, find, new_guid, now_iso, push, schema};
+use super::{Acu, ENDPOINT, Record, acu_error, find, new_guid, now_iso, push, schema, stock};
 
 /// How long an action reports itself as still running to the first polls.
 const RUNNING_FOR_MS: i64 = 50;
@@ -74,6 +75,10 @@ pub(super) async fn invoke_any(
         ("SalesOrder", "SalesOrderCreateShipment") => create_shipment(&acu, &keys),
         ("Shipment", "ConfirmShipment") => confirm_shipment(&acu, &keys),
         ("SalesOrder", "CancelSalesOrder") => cancel_order(&acu, &keys),
+        ("InventoryReceipt", "ReleaseInventoryReceipt") => release(&acu, "InventoryReceipt", &keys),
+        ("InventoryAdjustment", "ReleaseInventoryAdjustment") => {
+            release(&acu, "InventoryAdjustment", &keys)
+        }
         _ => Err((
             StatusCode::NOT_FOUND,
             format!("The action '{action}' is not available on {entity}."),
@@ -197,10 +202,14 @@ fn create_shipment(acu: &Acu, keys: &str) -> ActionResult {
         })
         .collect();
     let total: f64 = details.iter().map(|d| number(d.get("ShippedQty"))).sum();
+    let warehouse = open.first().map_or_else(
+        || stock::DEFAULT_WAREHOUSE.to_owned(),
+        |l| stock::line_warehouse(l),
+    );
     let now = now_iso();
     let shipment = json!({
         "id": new_guid(), "ShipmentNbr": shipment_nbr, "Type": "Shipment", "Status": "Open", "Operation": "Issue",
-        "CustomerID": order.get("CustomerID"), "WarehouseID": "WHOLESALE", "ShipmentDate": now, "Hold": false,
+        "CustomerID": order.get("CustomerID"), "WarehouseID": warehouse, "ShipmentDate": now, "Hold": false,
         "ShippedQty": total, "PackageCount": 0, "CreatedDateTime": now, "LastModifiedDateTime": now,
         "Details": details, "Packages": [],
         "Orders": [ { "id": new_guid(), "OrderType": order_type, "OrderNbr": order_nbr, "ShippedQty": total } ],
@@ -261,6 +270,35 @@ fn confirm_shipment(acu: &Acu, keys: &str) -> ActionResult {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
+    if shipment.get("Hold").and_then(Value::as_bool) == Some(true) {
+        return Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A shipment on hold cannot be confirmed.".into(),
+        ));
+    }
+    // Issue the stock (the item classes here allow negative on hand, as Acumatica's can).
+    let warehouse = shipment
+        .get("WarehouseID")
+        .and_then(Value::as_str)
+        .unwrap_or(stock::DEFAULT_WAREHOUSE)
+        .to_owned();
+    let lines: Vec<Value> = shipment
+        .get("Details")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut issued: Vec<(String, f64)> = Vec::new();
+    for l in &lines {
+        let (Some(item), qty) = (
+            l.get("InventoryID").and_then(Value::as_str),
+            number(l.get("ShippedQty")),
+        ) else {
+            continue;
+        };
+        if stock::move_on_hand(&mut data, item, &warehouse, -qty, true).is_ok() {
+            issued.push((item.to_owned(), qty));
+        }
+    }
     update(acu, &mut data, "Shipment", row, |s| {
         s.insert("Status".into(), json!("Confirmed"));
     });
@@ -319,6 +357,155 @@ fn confirm_shipment(acu: &Acu, keys: &str) -> ActionResult {
             order.insert("Shipments".into(), Value::Array(shipments));
         });
     }
+    stock::refresh(acu, &mut data, issued.into_iter().map(|(i, _)| i));
+    Ok(())
+}
+
+/// A shipment written by `PUT` whose lines name an order: the order's lines get the shipped
+/// quantities on shipments, the order lists the shipment and is Shipping (Acumatica's
+/// shipment graph does this when lines are added from an order).
+pub(super) fn link_shipment(acu: &Acu, data: &mut super::Data, shipment: &Record) {
+    let Some(order_spec) = schema::spec("SalesOrder") else {
+        return;
+    };
+    let nbr = shipment.get("ShipmentNbr").cloned().unwrap_or(Value::Null);
+    let status = shipment.get("Status").cloned().unwrap_or(json!("Open"));
+    let lines: Vec<Value> = shipment
+        .get("Details")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut orders: Vec<(String, f64)> = Vec::new();
+    for l in &lines {
+        let Some(order_nbr) = l.get("OrderNbr").and_then(Value::as_str) else {
+            continue;
+        };
+        let key = format!(
+            "{}/{order_nbr}",
+            l.get("OrderType").and_then(Value::as_str).unwrap_or("SO")
+        );
+        match orders.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, q)) => *q += number(l.get("ShippedQty")),
+            None => orders.push((key, number(l.get("ShippedQty")))),
+        }
+    }
+    for (key, total) in orders {
+        let Some((order_row, _)) = find(data, order_spec, &key) else {
+            continue;
+        };
+        let (order_type, order_nbr) = key.split_once('/').unwrap_or(("SO", &key));
+        let mine: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l.get("OrderNbr").and_then(Value::as_str) == Some(order_nbr))
+            .collect();
+        update(acu, data, "SalesOrder", order_row, |o| {
+            let mut order_lines = o
+                .get("Details")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for d in &mine {
+                let target = order_lines
+                    .iter_mut()
+                    .find(|l| match d.get("OrderLineNbr") {
+                        Some(n) if !n.is_null() => l.get("LineNbr") == Some(n),
+                        _ => {
+                            l.get("InventoryID")
+                                .and_then(Value::as_str)
+                                .map(str::to_uppercase)
+                                == d.get("InventoryID")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_uppercase)
+                        }
+                    });
+                if let Some(l) = target {
+                    l["QtyOnShipments"] =
+                        json!(number(l.get("QtyOnShipments")) + number(d.get("ShippedQty")));
+                }
+            }
+            o.insert("Details".into(), Value::Array(order_lines));
+            let mut shipments = o
+                .get("Shipments")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            shipments.push(json!({ "id": new_guid(), "ShipmentNbr": nbr, "ShipmentType": "Shipment", "Status": status, "ShippedQty": total, "ShipmentDate": now_iso() }));
+            o.insert("Shipments".into(), Value::Array(shipments));
+            if o.get("Status").and_then(Value::as_str) == Some("Open") {
+                o.insert("Status".into(), json!("Shipping"));
+            }
+        });
+        if let Some(spec) = schema::spec("Shipment")
+            && let Some((row, _)) = find(data, spec, nbr.as_str().unwrap_or(""))
+            && let Some(s) = data
+                .records
+                .get_mut("Shipment")
+                .and_then(|m| m.get_mut(&row))
+        {
+            let mut listed = s
+                .get("Orders")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            listed.push(json!({ "id": new_guid(), "OrderType": order_type, "OrderNbr": order_nbr, "ShippedQty": total }));
+            s.insert("Orders".into(), Value::Array(listed));
+        }
+    }
+}
+
+/// Releases a receipt (each line adds its `Qty`) or an adjustment (each line moves on hand by
+/// its signed `Qty`); all lines or none.
+fn release(acu: &Acu, entity: &'static str, keys: &str) -> ActionResult {
+    let spec = schema::spec(entity).ok_or_else(|| missing(entity, keys))?;
+    let mut data = acu.data.write().unwrap_or_else(|p| p.into_inner());
+    let (row, document) = find(&data, spec, keys)
+        .map(|(r, d)| (r, d.clone()))
+        .ok_or_else(|| missing(entity, keys))?;
+    match document.get("Status").and_then(Value::as_str) {
+        Some("Released") => {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The document is already released.".into(),
+            ));
+        }
+        Some("On Hold") => {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "A document on hold cannot be released.".into(),
+            ));
+        }
+        _ => {}
+    }
+    let lines: Vec<Value> = document
+        .get("Details")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut done: Vec<(String, String, f64)> = Vec::new();
+    for l in &lines {
+        let Some(item) = l.get("InventoryID").and_then(Value::as_str) else {
+            continue;
+        };
+        let warehouse = stock::line_warehouse(l);
+        let qty = number(l.get("Qty"));
+        if entity == "InventoryReceipt" && qty < 0.0 {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "A receipt line's quantity cannot be negative.".into(),
+            ));
+        }
+        if let Err(e) = stock::move_on_hand(&mut data, item, &warehouse, qty, false) {
+            for (i, w, q) in &done {
+                let _ = stock::move_on_hand(&mut data, i, w, -q, true);
+            }
+            return Err((StatusCode::UNPROCESSABLE_ENTITY, e));
+        }
+        done.push((item.to_owned(), warehouse, qty));
+    }
+    update(acu, &mut data, entity, row, |d| {
+        d.insert("Status".into(), json!("Released"));
+    });
+    stock::refresh(acu, &mut data, done.into_iter().map(|(i, ..)| i));
     Ok(())
 }
 
@@ -344,5 +531,6 @@ fn cancel_order(acu: &Acu, keys: &str) -> ActionResult {
     update(acu, &mut data, "SalesOrder", row, |o| {
         o.insert("Status".into(), json!("Cancelled"));
     });
+    stock::refresh(acu, &mut data, stock::items_of("SalesOrder", &order));
     Ok(())
 }

@@ -12,6 +12,7 @@ mod put;
 mod records;
 pub mod schema;
 mod state;
+mod stock;
 pub mod swagger;
 pub mod throttle;
 mod wire;
@@ -398,6 +399,7 @@ fn seed(data: &mut Data, dataset: &Dataset) {
             "Visibility": "Visible", "Availability": "StoreDefault", "ExportToExternal": true,
             "LastModified": now,
             "Categories": p.categories.iter().map(|c| json!({ "CategoryID": c })).collect::<Vec<_>>(),
+            "WarehouseDetails": p.stock.iter().map(|(w, q)| json!({ "id": new_guid(), "WarehouseID": w, "QtyOnHand": q })).collect::<Vec<_>>(),
         });
         put(
             data,
@@ -405,6 +407,7 @@ fn seed(data: &mut Data, dataset: &Dataset) {
             r.as_object().cloned().unwrap_or_default(),
         );
     }
+    seed_templates(data, dataset, &now);
     for c in &dataset.customers {
         let r = json!({
             "CustomerID": format!("C{:06}", c.id), "CustomerName": format!("{} {}", c.first_name, c.last_name),
@@ -414,6 +417,162 @@ fn seed(data: &mut Data, dataset: &Dataset) {
         });
         put(data, "Customer", r.as_object().cloned().unwrap_or_default());
     }
+    seed_orders(data, dataset, &now);
+    stock::refresh_all(data);
+}
+
+/// Adds a seeded record (its id and stamps set).
+fn seed_record(data: &mut Data, entity: &'static str, record: Value, now: &str) {
+    let Some(spec) = schema::spec(entity) else {
+        return;
+    };
+    let mut r = record.as_object().cloned().unwrap_or_default();
+    r.insert("id".into(), json!(new_guid()));
+    r.insert("LastModifiedDateTime".into(), json!(now));
+    if spec.kind("LastModified").is_some() {
+        r.insert("LastModified".into(), json!(now));
+    }
+    data.next_row += 1;
+    let row = data.next_row;
+    data.store(spec, row, r);
+}
+
+/// The attributes, and each template with its matrix items (ordinary stock items that carry
+/// `TemplateItemID` and their attribute values).
+fn seed_templates(data: &mut Data, dataset: &Dataset, now: &str) {
+    if dataset.templates.is_empty() {
+        return;
+    }
+    for a in crate::seed::ATTRIBUTES {
+        let values: Vec<Value> = a
+            .values
+            .iter()
+            .enumerate()
+            .map(|(n, (id, d))| json!({ "id": new_guid(), "ValueID": id, "Description": d, "SortOrder": n }))
+            .collect();
+        seed_record(
+            data,
+            "AttributeDefinition",
+            json!({ "AttributeID": a.id, "Description": a.name, "ControlType": "Combo", "Values": values }),
+            now,
+        );
+    }
+    for t in &dataset.templates {
+        let categories: Vec<Value> = t
+            .categories
+            .iter()
+            .map(|c| json!({ "CategoryID": c }))
+            .collect();
+        let attributes: Vec<Value> = t
+            .attributes
+            .iter()
+            .enumerate()
+            .map(|(n, a)| {
+                let a = &crate::seed::ATTRIBUTES[*a];
+                json!({ "id": new_guid(), "AttributeID": a.id, "Description": a.name, "SortOrder": n })
+            })
+            .collect();
+        seed_record(
+            data,
+            "TemplateItems",
+            json!({
+                "InventoryID": t.sku, "Description": t.name, "ItemClass": "STOCKITEM", "PostingClass": "STOCKITEM",
+                "TaxCategory": "TAXABLE", "BaseUOM": "EA", "ItemStatus": "Active", "ItemType": "Finished Good",
+                "DefaultPrice": t.price, "MSRP": t.msrp, "DimensionWeight": 0.3, "Visibility": "Visible",
+                "Categories": categories, "Attributes": attributes,
+            }),
+            now,
+        );
+        for (sku, combo, on_hand) in &t.variants {
+            let values: Vec<Value> = t
+                .attributes
+                .iter()
+                .zip(combo)
+                .map(|(a, v)| {
+                    let a = &crate::seed::ATTRIBUTES[*a];
+                    let (id, d) = a.values[*v];
+                    json!({ "id": new_guid(), "AttributeID": a.id, "Value": id, "ValueDescription": d })
+                })
+                .collect();
+            let labels: Vec<&str> = t
+                .attributes
+                .iter()
+                .zip(combo)
+                .map(|(a, v)| crate::seed::ATTRIBUTES[*a].values[*v].1)
+                .collect();
+            seed_record(
+                data,
+                "StockItem",
+                json!({
+                    "InventoryID": sku, "Description": format!("{} ({})", t.name, labels.join(", ")),
+                    "ItemClass": "STOCKITEM", "PostingClass": "STOCKITEM", "TaxCategory": "TAXABLE",
+                    "BaseUOM": "EA", "SalesUOM": "EA", "ItemStatus": "Active", "ItemType": "Finished Good",
+                    "DefaultPrice": t.price, "MSRP": t.msrp, "DimensionWeight": 0.3, "WeightUOM": "KG",
+                    "Visibility": "Visible", "Availability": "StoreDefault", "ExportToExternal": true,
+                    "TemplateItemID": t.sku, "Attributes": values,
+                    "Categories": categories,
+                    "WarehouseDetails": [ { "id": new_guid(), "WarehouseID": "MAIN", "QtyOnHand": on_hand } ],
+                }),
+                now,
+            );
+        }
+    }
+}
+
+/// Sales orders from other channels (no external reference): every other one shipped and
+/// confirmed, the rest open, allocating stock.
+fn seed_orders(data: &mut Data, dataset: &Dataset, now: &str) {
+    if dataset.products.is_empty() || dataset.customers.is_empty() {
+        return;
+    }
+    let count = (dataset.orders.len() / 2).max(1);
+    for n in 0..count {
+        let customer = &dataset.customers[(n * 7) % dataset.customers.len()];
+        let product = &dataset.products[(n * 13) % dataset.products.len()];
+        let qty = 1 + (n % 3) as u32;
+        let nbr = format!("{:06}", n + 1);
+        let shipped = n % 2 == 0;
+        let total = product.price * f64::from(qty);
+        let line = json!({
+            "id": new_guid(), "LineNbr": 1, "InventoryID": product.sku, "LineDescription": product.name,
+            "OrderQty": qty, "UnitPrice": product.price, "ExtendedPrice": total, "Amount": total,
+            "UOM": "EA", "WarehouseID": "MAIN", "OpenQty": if shipped { 0 } else { qty },
+            "QtyOnShipments": 0, "Completed": shipped,
+        });
+        let mut shipments = Vec::new();
+        if shipped {
+            let counter = data.counters.entry("Shipment").or_insert(0);
+            *counter += 1;
+            let shipment_nbr = format!("{:06}", *counter);
+            seed_record(
+                data,
+                "Shipment",
+                json!({
+                    "ShipmentNbr": shipment_nbr, "Type": "Shipment", "Status": "Confirmed", "Operation": "Issue",
+                    "CustomerID": format!("C{:06}", customer.id), "WarehouseID": "MAIN", "ShipmentDate": now,
+                    "Hold": false, "ShippedQty": qty, "PackageCount": 1, "CreatedDateTime": now,
+                    "Details": [ { "id": new_guid(), "LineNbr": 1, "OrderType": "SO", "OrderNbr": nbr, "OrderLineNbr": 1,
+                                   "InventoryID": product.sku, "ShippedQty": qty, "OrderedQty": qty, "UOM": "EA" } ],
+                    "Orders": [ { "id": new_guid(), "OrderType": "SO", "OrderNbr": nbr, "ShippedQty": qty } ],
+                    "Packages": [ { "id": new_guid(), "LineNbr": 1, "BoxID": "LARGE", "TrackingNbr": format!("1Z{:010}", n + 1), "Weight": product.weight, "Confirmed": true } ],
+                }),
+                now,
+            );
+            shipments.push(json!({ "id": new_guid(), "ShipmentNbr": shipment_nbr, "ShipmentType": "Shipment", "Status": "Confirmed", "ShippedQty": qty, "ShipmentDate": now }));
+        }
+        seed_record(
+            data,
+            "SalesOrder",
+            json!({
+                "OrderType": "SO", "OrderNbr": nbr, "Status": if shipped { "Completed" } else { "Open" }, "Hold": false,
+                "CustomerID": format!("C{:06}", customer.id), "CustomerOrder": format!("PHONE-{}", n + 1),
+                "Description": "Telephone order", "CurrencyID": "USD", "Date": now, "CreatedDate": now,
+                "OrderTotal": total, "OrderedQty": qty, "Details": [line], "Shipments": shipments,
+            }),
+            now,
+        );
+    }
+    data.counters.insert("SalesOrder", count as u64);
 }
 
 /// Finds a record by NoteID or by its key values (`SO/000123`, `SO|000123`).

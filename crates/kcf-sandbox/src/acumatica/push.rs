@@ -53,7 +53,34 @@ pub fn query_of(entity: &str) -> Option<(&'static str, &'static [&'static str])>
     Some(match entity {
         "StockItem" => (
             "Stock Items: Last Modified Date",
-            &["InventoryID", "Description", "ItemStatus", "DefaultPrice"],
+            &[
+                "InventoryID",
+                "Description",
+                "ItemStatus",
+                "DefaultPrice",
+                "TemplateItemID",
+            ],
+        ),
+        // The template's key travels as `TemplateItemID`, which tells its rows from a
+        // stock item's.
+        "TemplateItems" => (
+            "Template Items",
+            &[
+                "TemplateItemID",
+                "Description",
+                "ItemStatus",
+                "DefaultPrice",
+            ],
+        ),
+        "InventoryQuantityAvailable" => (
+            "Inventory Quantity Available",
+            &[
+                "InventoryID",
+                "WarehouseID",
+                "OnHand",
+                "Allocated",
+                "Available",
+            ],
         ),
         "ItemSalesCategory" => (
             "Item Sales Categories",
@@ -85,7 +112,14 @@ pub fn row(entity: &str, record: &Map<String, Value>) -> Value {
     };
     let mut out = Map::new();
     for c in columns {
-        out.insert((*c).into(), record.get(*c).cloned().unwrap_or(Value::Null));
+        let field = match (entity, *c) {
+            ("TemplateItems", "TemplateItemID") => "InventoryID",
+            (_, c) => c,
+        };
+        out.insert(
+            (*c).into(),
+            record.get(field).cloned().unwrap_or(Value::Null),
+        );
     }
     out.insert(
         "lastModifiedDateTime".into(),

@@ -53,9 +53,14 @@ pub(super) async fn put(
     if !field_errors.is_empty() {
         return unprocessable(&entity, input, &field_errors, &line_errors);
     }
-    let before = existing
+    let before_record = existing
         .and_then(|row| data.records.get(spec.name).and_then(|m| m.get(&row)))
-        .map(|r| push::row(spec.name, r));
+        .cloned();
+    let before = before_record.as_ref().map(|r| push::row(spec.name, r));
+    let mut touched = before_record
+        .as_ref()
+        .map(|r| stock::items_of(spec.name, r))
+        .unwrap_or_default();
     let row = match existing {
         Some(row) => row,
         None => new_row(&mut data, spec, &now),
@@ -77,8 +82,10 @@ pub(super) async fn put(
             record.insert(k, v);
         }
     }
-    if spec.name == "SalesOrder" {
-        derive_order(record);
+    match spec.name {
+        "SalesOrder" => derive_order(record),
+        "Shipment" | "InventoryReceipt" | "InventoryAdjustment" => derive_document(record),
+        _ => {}
     }
     for stamp in ["LastModifiedDateTime", "LastModified"] {
         if spec.kind(stamp).is_some() {
@@ -96,14 +103,22 @@ pub(super) async fn put(
             })
         })
         .collect();
+    let created_shipment = (spec.name == "Shipment" && existing.is_none()).then(|| record.clone());
+    touched.extend(stock::items_of(spec.name, record));
     data.reindex(spec, row);
-    drop(data);
     acu.control.wrote(format!("{entity}/{}", keys.join("/")));
     let _ = acu.changes.send(push::Change {
         entity: spec.name,
         old: before,
         new: Some(after),
     });
+    if let Some(shipment) = created_shipment {
+        actions::link_shipment(&acu, &mut data, &shipment);
+    }
+    if matches!(spec.name, "StockItem" | "SalesOrder") {
+        stock::refresh(&acu, &mut data, touched);
+    }
+    drop(data);
     Json(answer).into_response()
 }
 
@@ -178,6 +193,16 @@ fn check_references(
             "'Customer' cannot be found in the system.".into(),
         );
     }
+    if let Some(Value::String(template)) = plain.get("TemplateItemID")
+        && !template.trim().is_empty()
+        && let Some(templates) = schema::spec("TemplateItems")
+        && find(data, templates, template).is_none()
+    {
+        field_errors.insert(
+            "TemplateItemID".into(),
+            format!("'Template Item' {template} cannot be found in the system."),
+        );
+    }
     let mut line_errors: Vec<LineError> = Vec::new();
     for (detail, _) in spec.details {
         for (n, line) in plain
@@ -188,7 +213,7 @@ fn check_references(
             .enumerate()
         {
             if let Some(Value::String(item)) = line.get("InventoryID")
-                && spec.name != "ItemSalesCategory"
+                && !matches!(spec.name, "ItemSalesCategory" | "TemplateItems")
                 && find(data, schema::spec("StockItem").unwrap_or(spec), item).is_none()
             {
                 let message = format!("'Inventory ID' {item} cannot be found in the system.");
@@ -329,6 +354,39 @@ pub(super) fn merge_lines(record: &mut Record, detail: &str, incoming: Value) {
     record.insert(detail.into(), Value::Array(lines));
 }
 
+/// A document whose status follows its `Hold` box until it is released or confirmed: On Hold
+/// or, for a shipment, Open (a receipt or adjustment: Balanced).
+pub(super) fn derive_document(record: &mut Record) {
+    let status = record.get("Status").and_then(Value::as_str).unwrap_or("");
+    if matches!(status, "Confirmed" | "Released" | "Completed") {
+        return;
+    }
+    let hold = record.get("Hold").and_then(Value::as_bool) == Some(true);
+    let shipment = record.contains_key("ShipmentNbr");
+    let status = match (hold, shipment) {
+        (true, _) => "On Hold",
+        (false, true) => "Open",
+        (false, false) => "Balanced",
+    };
+    record.insert("Status".into(), json!(status));
+    let qty_field = if shipment { "ShippedQty" } else { "Qty" };
+    let total: f64 = record
+        .get("Details")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|l| l.get(qty_field).and_then(Value::as_f64).unwrap_or(0.0))
+        .sum();
+    record.insert(
+        if shipment { "ShippedQty" } else { "TotalQty" }.into(),
+        json!(total),
+    );
+    if shipment && record.get("Type").is_none_or(Value::is_null) {
+        record.insert("Type".into(), json!("Shipment"));
+        record.insert("Operation".into(), json!("Issue"));
+    }
+}
+
 pub(super) fn derive_order(order: &mut Record) {
     let lines = order
         .get("Details")
@@ -345,6 +403,9 @@ pub(super) fn derive_order(order: &mut Record) {
         line["Amount"] = json!(q * p);
         if line.get("OpenQty").is_none() {
             line["OpenQty"] = json!(q);
+        }
+        if line.get("WarehouseID").is_none_or(Value::is_null) {
+            line["WarehouseID"] = json!(stock::DEFAULT_WAREHOUSE);
         }
         total += q * p;
         qty += q;

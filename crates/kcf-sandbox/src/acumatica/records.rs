@@ -76,9 +76,62 @@ pub(super) async fn list(
         .skip(skip)
         .take(top.unwrap_or(usize::MAX))
         .enumerate()
-        .map(|(n, r)| wrap(spec, r, (skip + n + 1) as u64, &expand, select.as_deref()))
+        .map(|(n, r)| {
+            let r = with_derived(&data, spec, r, &expand);
+            wrap(spec, &r, (skip + n + 1) as u64, &expand, select.as_deref())
+        })
         .collect();
     Json(Value::Array(rows)).into_response()
+}
+
+/// A record with the details the emulator derives rather than stores: a template item's
+/// `Matrix` (the stock items whose `TemplateItemID` names it, in key order).
+pub(super) fn with_derived<'a>(
+    data: &Data,
+    spec: &Spec,
+    record: &'a Record,
+    expand: &[String],
+) -> std::borrow::Cow<'a, Record> {
+    if spec.name != "TemplateItems" || !expand.iter().any(|e| e == "Matrix") {
+        return std::borrow::Cow::Borrowed(record);
+    }
+    let Some(id) = record.get("InventoryID").and_then(Value::as_str) else {
+        return std::borrow::Cow::Borrowed(record);
+    };
+    let mut children: Vec<&Record> = data
+        .records
+        .get("StockItem")
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter(|r| {
+            r.get("TemplateItemID")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case(id))
+        })
+        .collect();
+    children.sort_by_cached_key(|r| {
+        r.get("InventoryID")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_lowercase()
+    });
+    let fields = spec.detail("Matrix").unwrap_or(&[]);
+    let lines: Vec<Value> = children
+        .into_iter()
+        .map(|c| {
+            let mut line = Record::new();
+            line.insert("id".into(), c.get("id").cloned().unwrap_or(Value::Null));
+            for (f, _) in fields {
+                if let Some(v) = c.get(*f) {
+                    line.insert((*f).into(), v.clone());
+                }
+            }
+            Value::Object(line)
+        })
+        .collect();
+    let mut out = record.clone();
+    out.insert("Matrix".into(), Value::Array(lines));
+    std::borrow::Cow::Owned(out)
 }
 
 /// One key field's value as lists order it: numbers numerically, text case-insensitively
@@ -127,14 +180,9 @@ pub(super) async fn get_one(
     match find(&data, spec, &keys) {
         Some((_, r)) => {
             let select = q.get("$select").map(|_| list_param(&q, "$select"));
-            Json(wrap(
-                spec,
-                r,
-                1,
-                &list_param(&q, "$expand"),
-                select.as_deref(),
-            ))
-            .into_response()
+            let expand = list_param(&q, "$expand");
+            let r = with_derived(&data, spec, r, &expand);
+            Json(wrap(spec, &r, 1, &expand, select.as_deref())).into_response()
         }
         None => acu_error(
             StatusCode::NOT_FOUND,
@@ -159,7 +207,6 @@ pub(super) async fn delete(
         );
     };
     let old = data.remove(spec, row);
-    drop(data);
     acu.control.wrote(format!("{entity}/{keys}"));
     if let Some(old) = old {
         let _ = acu.changes.send(push::Change {
@@ -167,6 +214,10 @@ pub(super) async fn delete(
             old: Some(push::row(spec.name, &old)),
             new: None,
         });
+        if spec.name == "SalesOrder" {
+            stock::refresh(&acu, &mut data, stock::items_of(spec.name, &old));
+        }
     }
+    drop(data);
     StatusCode::NO_CONTENT.into_response()
 }

@@ -41,6 +41,24 @@ use Kind::*;
 
 const ADDRESS: &str = "Address";
 
+/// An item's attribute values (a matrix item's are what tells it from its siblings).
+const ATTRIBUTE_VALUES: Fields = &[
+    ("AttributeID", Text),
+    ("Value", Text),
+    ("ValueDescription", Text),
+];
+
+/// Lines of a receipt or adjustment.
+const STOCK_LINES: Fields = &[
+    ("LineNbr", Int),
+    ("InventoryID", Text),
+    ("WarehouseID", Text),
+    ("Location", Text),
+    ("Qty", Decimal),
+    ("UOM", Text),
+    ("UnitCost", Decimal),
+];
+
 /// Every entity served.
 pub const ENTITIES: &[Spec] = &[
     Spec {
@@ -64,6 +82,7 @@ pub const ENTITIES: &[Spec] = &[
             ("MSRP", Decimal),
             ("DimensionWeight", Decimal),
             ("ExportToExternal", Bool),
+            ("TemplateItemID", Text),
             ("NoteID", Text),
             ("LastModified", DateTime),
             ("LastModifiedDateTime", DateTime),
@@ -74,7 +93,125 @@ pub const ENTITIES: &[Spec] = &[
                 "WarehouseDetails",
                 &[("WarehouseID", Text), ("QtyOnHand", Decimal)],
             ),
+            ("Attributes", ATTRIBUTE_VALUES),
         ],
+        linked: &[],
+    },
+    // Matrix items' template (IN203000). `Matrix` is derived: the stock items whose
+    // `TemplateItemID` names it. `Attributes` lists the attributes its variants differ by.
+    Spec {
+        name: "TemplateItems",
+        keys: &["InventoryID"],
+        autonumber: None,
+        fields: &[
+            ("InventoryID", Text),
+            ("Description", Text),
+            ("ItemClass", Text),
+            ("PostingClass", Text),
+            ("TaxCategory", Text),
+            ("BaseUOM", Text),
+            ("ItemStatus", Text),
+            ("ItemType", Text),
+            ("DefaultPrice", Decimal),
+            ("MSRP", Decimal),
+            ("DimensionWeight", Decimal),
+            ("Visibility", Text),
+            ("NoteID", Text),
+            ("LastModified", DateTime),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[
+            ("Categories", &[("CategoryID", Int)]),
+            (
+                "Attributes",
+                &[
+                    ("AttributeID", Text),
+                    ("Description", Text),
+                    ("SortOrder", Int),
+                ],
+            ),
+            (
+                "Matrix",
+                &[
+                    ("InventoryID", Text),
+                    ("Description", Text),
+                    ("DefaultPrice", Decimal),
+                    ("MSRP", Decimal),
+                    ("ItemStatus", Text),
+                    ("TemplateItemID", Text),
+                    ("LastModifiedDateTime", DateTime),
+                ],
+            ),
+        ],
+        linked: &[],
+    },
+    // An attribute and its allowed values (CS205000).
+    Spec {
+        name: "AttributeDefinition",
+        keys: &["AttributeID"],
+        autonumber: None,
+        fields: &[
+            ("AttributeID", Text),
+            ("Description", Text),
+            ("ControlType", Text),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[(
+            "Values",
+            &[("ValueID", Text), ("Description", Text), ("SortOrder", Int)],
+        )],
+        linked: &[],
+    },
+    // Per item and warehouse: on hand, allocated to open sales orders, available. Kept by
+    // the emulator from stock moves (the generic inquiry an integration reads; rows are
+    // read with GET and `$filter`, like any inquiry exposed on an endpoint).
+    Spec {
+        name: "InventoryQuantityAvailable",
+        keys: &["InventoryID", "WarehouseID"],
+        autonumber: None,
+        fields: &[
+            ("InventoryID", Text),
+            ("WarehouseID", Text),
+            ("OnHand", Decimal),
+            ("Allocated", Decimal),
+            ("Available", Decimal),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[],
+        linked: &[],
+    },
+    // A receipt of stock (IN301000); released, it raises on hand.
+    Spec {
+        name: "InventoryReceipt",
+        keys: &["ReferenceNbr"],
+        autonumber: Some("ReferenceNbr"),
+        fields: &[
+            ("ReferenceNbr", Text),
+            ("Status", Text),
+            ("Hold", Bool),
+            ("Date", DateTime),
+            ("Description", Text),
+            ("TotalQty", Decimal),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[("Details", STOCK_LINES)],
+        linked: &[],
+    },
+    // A correction of stock (IN303000); released, it moves on hand by each line's `Qty`.
+    Spec {
+        name: "InventoryAdjustment",
+        keys: &["ReferenceNbr"],
+        autonumber: Some("ReferenceNbr"),
+        fields: &[
+            ("ReferenceNbr", Text),
+            ("Status", Text),
+            ("Hold", Bool),
+            ("Date", DateTime),
+            ("Description", Text),
+            ("TotalQty", Decimal),
+            ("LastModifiedDateTime", DateTime),
+        ],
+        details: &[("Details", STOCK_LINES)],
         linked: &[],
     },
     Spec {
