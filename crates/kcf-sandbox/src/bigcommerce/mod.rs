@@ -5,11 +5,13 @@ mod categories;
 mod customers;
 mod error;
 mod hooks;
+mod inventory;
 mod lists;
 mod orders;
 mod params;
 mod products;
 mod state;
+mod variants;
 
 use std::{
     collections::BTreeMap,
@@ -103,6 +105,14 @@ pub(crate) struct Data {
     pub next_shipment: u64,
     pub hooks: BTreeMap<u64, hooks::Hook>,
     pub next_hook: u64,
+    pub variants: BTreeMap<u64, variants::Variant>,
+    pub next_variant: u64,
+    pub options: BTreeMap<u64, variants::ProductOption>,
+    pub next_option: u64,
+    pub next_option_value: u64,
+    /// (location, variant) → level; a product without options keeps its level under its
+    /// own id (its base variant).
+    pub stock: BTreeMap<(u64, u64), i64>,
 }
 
 #[derive(Debug)]
@@ -280,7 +290,24 @@ pub fn try_router(
             &format!("{v2}/payments/methods"),
             get(lists::payment_methods),
         )
+        .route(
+            &format!("{v3}/catalog/products/{{id}}/variants"),
+            get(variants::list).post(variants::create),
+        )
+        .route(
+            &format!("{v3}/catalog/products/{{id}}/variants/{{variant_id}}"),
+            axum::routing::put(variants::update).delete(variants::delete),
+        )
+        .route(
+            &format!("{v3}/catalog/products/{{id}}/options"),
+            get(variants::options),
+        )
         .route(&format!("{v3}/inventory/locations"), get(lists::locations))
+        .route(
+            &format!("{v3}/inventory/adjustments/absolute"),
+            axum::routing::put(inventory::absolute),
+        )
+        .route(&format!("{v3}/inventory/items"), get(inventory::items))
         .route(&format!("{v3}/hooks"), get(hooks::list).post(hooks::create))
         .route(
             &format!("{v3}/hooks/{{id}}"),

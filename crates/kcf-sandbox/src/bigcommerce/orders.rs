@@ -437,6 +437,29 @@ pub(super) async fn create(
                     price,
                 ));
             }
+            // A line by SKU: a product's or a variant's.
+            None if item.get("name").is_none()
+                && let Some(sku) = item.get("sku").and_then(Value::as_str)
+                && let Some((pid, _)) = data.sku_target(sku) =>
+            {
+                let p = data.products.get(&pid).ok_or_else(|| {
+                    BcError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("products[{n}]: the product {pid} does not exist."),
+                    )
+                })?;
+                let price = price_given.unwrap_or_else(|| product_price(p));
+                lines.push(line(
+                    line_id,
+                    id,
+                    address_id,
+                    pid,
+                    product_field(p, "name"),
+                    sku.to_owned(),
+                    qty,
+                    price,
+                ));
+            }
             None => {
                 let name = item.get("name").and_then(Value::as_str).ok_or_else(|| {
                     BcError::new(
@@ -480,6 +503,16 @@ pub(super) async fn create(
     };
     data.next_order = id;
     let answer = order.to_json(&base);
+    // The store takes what was sold from its stock at once.
+    let sold: Vec<(String, i64)> = order
+        .lines
+        .iter()
+        .filter(|l| !l.sku.is_empty())
+        .map(|l| (l.sku.clone(), i64::from(l.quantity)))
+        .collect();
+    for (sku, qty) in sold {
+        data.sell(&sku, qty);
+    }
     data.orders.insert(id, order);
     drop(data);
     bc.control().wrote(format!("order/{id}"));

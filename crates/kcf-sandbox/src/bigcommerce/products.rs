@@ -54,7 +54,7 @@ pub struct Product {
     mpn: String,
     gtin: String,
     custom_url: Value,
-    base_variant_id: u64,
+    pub(super) base_variant_id: u64,
     date_created: String,
     date_modified: String,
     #[serde(skip)]
@@ -117,6 +117,27 @@ impl Product {
     fn touch(&mut self, now: i64) {
         self.modified_ms = now;
         self.date_modified = iso(now);
+    }
+
+    pub(super) fn price_of(&self) -> f64 {
+        self.price
+    }
+
+    pub(super) fn sku(&self) -> &str {
+        &self.sku
+    }
+
+    pub(super) fn inventory_level(&self) -> i64 {
+        self.inventory_level
+    }
+
+    pub(super) fn tracks_inventory(&self) -> bool {
+        self.inventory_tracking != "none"
+    }
+
+    pub(super) fn set_inventory(&mut self, level: i64, tracking: &str) {
+        self.inventory_level = level;
+        self.inventory_tracking = tracking.to_owned();
     }
 
     /// Applies the fields present in `body`; collects what is wrong in `f.errors`.
@@ -205,6 +226,23 @@ impl Product {
             self.condition = v;
         }
     }
+}
+
+impl Data {
+    /// Marks a product changed now.
+    pub(super) fn touch_product(&mut self, id: u64, now: i64) {
+        if let Some(p) = self.products.get_mut(&id) {
+            p.touch(now);
+        }
+    }
+}
+
+/// What a read includes (`include=variants,options`).
+fn includes(params: &Params) -> Vec<&str> {
+    params
+        .get("include")
+        .map(|v| v.split(',').map(str::trim).collect())
+        .unwrap_or_default()
 }
 
 fn slug_url(name: &str) -> Value {
@@ -348,19 +386,28 @@ pub(super) async fn list(
         found.reverse();
     }
     let (items, meta) = page.slice(&found, "/catalog/products");
+    let include = includes(&params);
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|p| data.product_json(p, &include))
+        .collect();
     Ok(Json(json!({ "data": items, "meta": meta })))
 }
 
 pub(super) async fn get_one(
     State(bc): State<Arc<Bc>>,
     Path((_, id)): Path<(String, u64)>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> BcResult<Json<Value>> {
+    let params = Params::new(pairs);
     let data = bc.read();
     let p = data
         .products
         .get(&id)
         .ok_or_else(|| BcError::not_found("product"))?;
-    Ok(Json(json!({ "data": p, "meta": {} })))
+    Ok(Json(
+        json!({ "data": data.product_json(p, &includes(&params)), "meta": {} }),
+    ))
 }
 
 pub(super) async fn create(State(bc): State<Arc<Bc>>, body: Bytes) -> BcResult<Json<Value>> {
@@ -376,11 +423,26 @@ pub(super) async fn create(State(bc): State<Arc<Bc>>, body: Bytes) -> BcResult<J
     product.apply(&mut f);
     f.finish()?;
     check_unique(&data, &product)?;
+    let variants = body
+        .get("variants")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     data.next_product = id;
     data.put_product(product.clone());
+    // Variants given inline are made with the product, or the product is not made at all.
+    if !variants.is_empty()
+        && let Err(e) = data.add_variants(id, &variants)
+    {
+        data.remove_variants_of(id);
+        data.remove_product(id);
+        data.next_product = id - 1;
+        return Err(e);
+    }
+    let out = data.product_json(&product, &["variants"]);
     drop(data);
     bc.changed("product", id, "created");
-    Ok(Json(json!({ "data": product, "meta": {} })))
+    Ok(Json(json!({ "data": out, "meta": {} })))
 }
 
 /// Updates one product from `body`; the lock is held by the caller.
@@ -462,9 +524,12 @@ pub(super) async fn delete_one(
     State(bc): State<Arc<Bc>>,
     Path((_, id)): Path<(String, u64)>,
 ) -> BcResult<StatusCode> {
-    bc.write()
-        .remove_product(id)
-        .ok_or_else(|| BcError::not_found("product"))?;
+    {
+        let mut data = bc.write();
+        data.remove_product(id)
+            .ok_or_else(|| BcError::not_found("product"))?;
+        data.remove_variants_of(id);
+    }
     bc.changed("product", id, "deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -487,6 +552,7 @@ pub(super) async fn delete_many(
     let mut data = bc.write();
     for id in &ids {
         if data.remove_product(*id).is_some() {
+            data.remove_variants_of(*id);
             bc.changed("product", *id, "deleted");
         }
     }

@@ -22,6 +22,18 @@ pub(crate) struct Snapshot {
     next_shipment: u64,
     hooks: Vec<Hook>,
     next_hook: u64,
+    #[serde(default)]
+    variants: Vec<super::variants::Variant>,
+    #[serde(default)]
+    next_variant: u64,
+    #[serde(default)]
+    options: Vec<super::variants::ProductOption>,
+    #[serde(default)]
+    next_option: u64,
+    #[serde(default)]
+    next_option_value: u64,
+    #[serde(default)]
+    stock: Vec<((u64, u64), i64)>,
 }
 
 impl Snapshot {
@@ -57,6 +69,12 @@ impl Snapshot {
             next_shipment: d.next_shipment,
             hooks: d.hooks.values().cloned().collect(),
             next_hook: d.next_hook,
+            variants: d.variants.values().cloned().collect(),
+            next_variant: d.next_variant,
+            options: d.options.values().cloned().collect(),
+            next_option: d.next_option,
+            next_option_value: d.next_option_value,
+            stock: d.stock.iter().map(|(k, v)| (*k, *v)).collect(),
         }
     }
 
@@ -68,8 +86,18 @@ impl Snapshot {
             next_order: self.next_order,
             next_shipment: self.next_shipment,
             next_hook: self.next_hook,
+            next_variant: self.next_variant,
+            next_option: self.next_option,
+            next_option_value: self.next_option_value,
+            stock: self.stock.into_iter().collect(),
             ..Data::default()
         };
+        for v in self.variants {
+            d.variants.insert(v.id, v);
+        }
+        for o in self.options {
+            d.options.insert(o.id(), o);
+        }
         for (mut p, modified) in self.products {
             p.modified_ms = modified;
             d.put_product(p);
