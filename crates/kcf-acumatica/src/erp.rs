@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use kcf_domain::{
     Entity, MappingKind, Platform, Timestamp,
-    records::{CategoryRecord, CustomerRecord, OrderRecord, ProductRecord, ShipmentRecord},
+    records::{
+        CategoryRecord, CustomerRecord, OrderRecord, ProductRecord, ShipmentRecord, StockLevel,
+        TemplateRecord,
+    },
 };
 use kcf_platform::{
     Erp, ErpOrder, ErrorKind, Inbound, Listed, ListedPage, Outbox, PlatformError, Result,
@@ -115,6 +118,8 @@ fn listed_entity(entity: Entity) -> Option<ErpEntity> {
         Entity::Category => ErpEntity::ItemSalesCategory,
         Entity::Customer => ErpEntity::Customer,
         Entity::Shipment => ErpEntity::Shipment,
+        Entity::TemplateItem => ErpEntity::TemplateItems,
+        Entity::Availability => ErpEntity::InventoryQuantityAvailable,
         Entity::Order | Entity::OrderStatus => return None,
     })
 }
@@ -151,6 +156,24 @@ impl Erp for AcumaticaErp {
             .stock_item(key)
             .await?
             .map(|i| mapping::product(&i)))
+    }
+
+    async fn template(&self, key: &str) -> Result<Option<TemplateRecord>> {
+        let Some(template) = self.client.template_item(key).await? else {
+            return Ok(None);
+        };
+        let children = self.client.matrix_items(&template.inventory_id).await?;
+        Ok(Some(mapping::template(&template, &children)))
+    }
+
+    async fn stock(&self, key: &str) -> Result<Vec<StockLevel>> {
+        Ok(self
+            .client
+            .quantities_available(key)
+            .await?
+            .iter()
+            .map(mapping::stock_level)
+            .collect())
     }
 
     async fn category(&self, key: &str) -> Result<Option<CategoryRecord>> {
@@ -325,8 +348,17 @@ impl Erp for AcumaticaErp {
                     .unwrap_or_default()
                     .to_owned()
             };
+            // Stock comes a row per warehouse; the item is the record.
+            if entity == Entity::Availability
+                && records.last().is_some_and(|l: &Listed| l.key == key)
+            {
+                continue;
+            }
             let description = match entity {
-                Entity::Product | Entity::Category => format!("{key} {}", text("Description")),
+                Entity::Product | Entity::Category | Entity::TemplateItem => {
+                    format!("{key} {}", text("Description"))
+                }
+                Entity::Availability => format!("{key} stock"),
                 Entity::Customer => format!("{key} {}", text("CustomerName")),
                 _ => format!("{key} {}", text("Status")),
             };
@@ -353,6 +385,8 @@ impl Erp for AcumaticaErp {
                 c.sales_order(order_type, nbr).await?.is_some()
             }
             Entity::Shipment => c.shipment(key).await?.is_some(),
+            Entity::TemplateItem => c.template_item(key).await?.is_some(),
+            Entity::Availability => c.stock_item(key).await?.is_some(),
         })
     }
 
@@ -399,6 +433,23 @@ pub fn columns(entity: Entity) -> &'static [(&'static str, &'static str)] {
             ("CustomerName", "Customer Name"),
             ("CustomerClass", "Customer Class"),
             ("Status", "Status"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        Entity::TemplateItem => &[
+            ("InventoryID", "Template ID"),
+            ("Description", "Description"),
+            ("ItemClass", "Item Class"),
+            ("DefaultPrice", "Default Price"),
+            ("MSRP", "MSRP"),
+            ("ItemStatus", "Item Status"),
+            ("LastModifiedDateTime", "Last Modified On"),
+        ],
+        Entity::Availability => &[
+            ("InventoryID", "InventoryID"),
+            ("WarehouseID", "Warehouse"),
+            ("OnHand", "On Hand"),
+            ("Allocated", "Allocated"),
+            ("Available", "Available"),
             ("LastModifiedDateTime", "Last Modified On"),
         ],
         Entity::Shipment => &[

@@ -79,6 +79,13 @@ fn describe(entity: Entity, row: &Value, deleted: bool) -> String {
             )
         }
         Entity::Shipment => format!("{} {}", text("ShipmentNbr"), text("Status")),
+        Entity::TemplateItem => format!("{} {}", text("TemplateItemID"), text("Description")),
+        Entity::Availability => format!(
+            "{} in {}: {} available",
+            text("InventoryID"),
+            text("WarehouseID"),
+            text("Available")
+        ),
     };
     let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
     if deleted {

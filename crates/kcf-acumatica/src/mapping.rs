@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use kcf_domain::records::{
-    AddressRecord, CategoryRecord, CustomerRecord, ErpOrderStatus, OrderRecord, ProductRecord,
-    ShipmentLineRecord, ShipmentRecord,
+    AddressRecord, CategoryRecord, CustomerRecord, ErpOrderStatus, OptionRecord, OrderRecord,
+    ProductRecord, ShipmentLineRecord, ShipmentRecord, StockLevel, TemplateRecord, VariantRecord,
 };
 use serde_json::{Map, Value, json};
 
@@ -31,6 +31,76 @@ pub fn product(item: &StockItem) -> ProductRecord {
             .map(|c| c.category_id.to_string())
             .collect(),
         modified_at: item.last_modified_date_time,
+        msrp: item.msrp,
+        template: Some(item.template_item_id.trim().to_owned()).filter(|t| !t.is_empty()),
+    }
+}
+
+/// A template item and its matrix items as a product with options and variants: the
+/// template's attributes (in their order) are the options, each matrix item's values of them
+/// a variant; a value reads as its description.
+pub fn template(template: &StockItem, children: &[StockItem]) -> TemplateRecord {
+    let mut attributes: Vec<&crate::model::ItemAttribute> = template.attributes.iter().collect();
+    attributes.sort_by_key(|a| a.sort_order.unwrap_or(0));
+    let mut options: Vec<OptionRecord> = attributes
+        .iter()
+        .map(|a| OptionRecord {
+            name: if a.description.trim().is_empty() {
+                a.attribute_id.clone()
+            } else {
+                a.description.clone()
+            },
+            values: Vec::new(),
+        })
+        .collect();
+    let mut variants = Vec::with_capacity(children.len());
+    for child in children {
+        let mut values = Vec::new();
+        for (n, a) in attributes.iter().enumerate() {
+            let Some(v) = child
+                .attributes
+                .iter()
+                .find(|v| v.attribute_id.eq_ignore_ascii_case(&a.attribute_id))
+                .filter(|v| !v.value.trim().is_empty())
+            else {
+                continue;
+            };
+            let label = if v.value_description.trim().is_empty() {
+                v.value.trim().to_owned()
+            } else {
+                v.value_description.trim().to_owned()
+            };
+            if !options[n].values.contains(&label) {
+                options[n].values.push(label.clone());
+            }
+            values.push((options[n].name.clone(), label));
+        }
+        variants.push(VariantRecord {
+            sku: child.inventory_id.trim().to_owned(),
+            price: child
+                .default_price
+                .or(template.default_price)
+                .unwrap_or(0.0),
+            msrp: child.msrp.or(template.msrp),
+            options: values,
+            active: child.item_status == "Active",
+        });
+    }
+    TemplateRecord {
+        product: product(template),
+        options,
+        variants,
+    }
+}
+
+/// A row of stock.
+pub fn stock_level(q: &crate::model::QuantityAvailable) -> StockLevel {
+    StockLevel {
+        sku: q.inventory_id.trim().to_owned(),
+        warehouse: q.warehouse_id.trim().to_owned(),
+        on_hand: q.on_hand,
+        allocated: q.allocated,
+        available: q.available,
     }
 }
 

@@ -96,6 +96,62 @@ pub struct StockItem {
     /// Last change.
     #[serde(rename = "LastModifiedDateTime", deserialize_with = "instant")]
     pub last_modified_date_time: Option<Timestamp>,
+    /// The manufacturer's suggested price.
+    #[serde(rename = "MSRP", deserialize_with = "lenient")]
+    pub msrp: Option<f64>,
+    /// The template item a matrix item belongs to (empty for an ordinary item).
+    #[serde(rename = "TemplateItemID", deserialize_with = "lenient")]
+    pub template_item_id: String,
+    /// Attribute values (a matrix item's tell it from its siblings); on a template item, the
+    /// attributes its matrix items differ by (with `$expand=Attributes`).
+    #[serde(rename = "Attributes", deserialize_with = "lenient")]
+    pub attributes: Vec<ItemAttribute>,
+}
+
+/// A template item (`TemplateItems`, key `InventoryID`): a stock item's fields, and as
+/// `attributes` the attributes its matrix items differ by.
+pub type TemplateItem = StockItem;
+
+/// An attribute of an item: on a matrix item its value, on a template item its place.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ItemAttribute {
+    /// The attribute.
+    #[serde(rename = "AttributeID", deserialize_with = "lenient")]
+    pub attribute_id: String,
+    /// A matrix item's value (the value's id).
+    #[serde(rename = "Value", deserialize_with = "lenient")]
+    pub value: String,
+    /// What the value reads as.
+    #[serde(rename = "ValueDescription", deserialize_with = "lenient")]
+    pub value_description: String,
+    /// On a template item: what the attribute reads as.
+    #[serde(rename = "Description", deserialize_with = "lenient")]
+    pub description: String,
+    /// On a template item: its position.
+    #[serde(rename = "SortOrder", deserialize_with = "lenient")]
+    pub sort_order: Option<i64>,
+}
+
+/// Stock of one item in one warehouse (`InventoryQuantityAvailable`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct QuantityAvailable {
+    /// The item.
+    #[serde(rename = "InventoryID", deserialize_with = "lenient")]
+    pub inventory_id: String,
+    /// The warehouse.
+    #[serde(rename = "WarehouseID", deserialize_with = "lenient")]
+    pub warehouse_id: String,
+    /// On hand.
+    #[serde(rename = "OnHand", deserialize_with = "lenient")]
+    pub on_hand: f64,
+    /// Allocated to open sales orders.
+    #[serde(rename = "Allocated", deserialize_with = "lenient")]
+    pub allocated: f64,
+    /// Available.
+    #[serde(rename = "Available", deserialize_with = "lenient")]
+    pub available: f64,
 }
 
 /// A stock item's membership of a sales category.

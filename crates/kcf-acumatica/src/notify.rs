@@ -26,7 +26,8 @@ pub enum NotifyError {
     WrongType(&'static str, &'static str),
     /// A row carries none of the key columns kcf knows.
     #[error(
-        "a row has no key column (InventoryID, CategoryID, CustomerID, OrderNbr or ShipmentNbr)"
+        "a row has no key column (InventoryID, TemplateItemID, CategoryID, CustomerID, OrderNbr \
+         or ShipmentNbr)"
     )]
     NoKey,
 }
@@ -145,7 +146,17 @@ fn identify(row: &Map<String, Value>) -> Result<(Entity, String), NotifyError> {
         let order_type = text_of(row, "OrderType").unwrap_or_else(|| "SO".into());
         return Ok((Entity::OrderStatus, format!("{order_type}/{nbr}")));
     }
-    if let Some(id) = text_of(row, "InventoryID") {
+    let item = text_of(row, "InventoryID");
+    if item.is_none()
+        && let Some(id) = text_of(row, "TemplateItemID")
+    {
+        return Ok((Entity::TemplateItem, id));
+    }
+    if let Some(id) = item {
+        // A row per item and warehouse is about stock.
+        if text_of(row, "WarehouseID").is_some() {
+            return Ok((Entity::Availability, id));
+        }
         return Ok((Entity::Product, id));
     }
     if let Some(id) = text_of(row, "CategoryID") {

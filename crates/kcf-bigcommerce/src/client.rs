@@ -7,6 +7,7 @@ mod hooks;
 mod lists;
 mod orders;
 mod products;
+mod variants;
 
 use std::{sync::Arc, time::Instant};
 
@@ -28,6 +29,7 @@ pub use categories::CategoryQuery;
 pub use customers::CustomerQuery;
 pub use orders::OrderQuery;
 pub use products::ProductQuery;
+pub use variants::{ADJUSTMENT_BATCH, Variant, VariantOption};
 
 /// The most BigCommerce returns per page.
 pub const MAX_PAGE_SIZE: u32 = 250;

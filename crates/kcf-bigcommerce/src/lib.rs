@@ -21,6 +21,7 @@
 //! # }
 //! ```
 
+mod catalog;
 pub mod client;
 pub mod config;
 pub mod error;

@@ -66,6 +66,7 @@ pub fn product_input(r: &ProductRecord, category_ids: Vec<u64>) -> ProductInput 
         is_visible: Some(r.visible),
         categories: category_ids,
         description: None,
+        retail_price: r.msrp,
     }
 }
 

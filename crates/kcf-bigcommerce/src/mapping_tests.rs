@@ -17,6 +17,8 @@ fn product_record() -> ProductRecord {
         status: "Active".into(),
         category_keys: vec!["COMP".into()],
         modified_at: None,
+        msrp: None,
+        template: None,
     }
 }
 

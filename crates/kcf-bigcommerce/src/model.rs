@@ -123,6 +123,9 @@ pub struct ProductInput {
     /// The description (HTML).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The retail (suggested) price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retail_price: Option<f64>,
 }
 
 /// A category in a category tree (v3 trees API).

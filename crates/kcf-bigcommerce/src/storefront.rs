@@ -11,14 +11,18 @@ use kcf_domain::{
 };
 use kcf_platform::{
     Budget, Capabilities, ErrorKind, Inbound, Listed, ListedPage, OrderState, Outbox,
-    PlatformError, ProductWrite, RateLimitModel, Result, StoreOrder, Storefront, Window,
+    PlatformError, ProductWrite, RateLimitModel, Result, StockWrite, StoreOrder, Storefront,
+    TemplateWrite, Window,
 };
 use serde_json::Value;
 
 use crate::{
     BigCommerceClient, BigCommerceConfig, CategoryQuery, Error, Order, OrderQuery, ProductInput,
-    ProductQuery, mapping,
+    ProductQuery, catalog, mapping,
 };
+
+/// Variants (SKUs) a product may have (BigCommerce's limit).
+pub const MAX_VARIANTS: usize = 600;
 
 /// Products updated per request (BigCommerce's limit).
 pub const WRITE_BATCH: usize = 10;
@@ -175,6 +179,9 @@ impl Storefront for BigCommerceStore {
                 requests: limit.quota,
                 window: std::time::Duration::from_millis(limit.window_ms),
             },
+            stock_batch: crate::client::ADJUSTMENT_BATCH,
+            max_options: None,
+            max_variants: MAX_VARIANTS,
         }
     }
 
@@ -185,13 +192,18 @@ impl Storefront for BigCommerceStore {
     fn admin_link(&self, entity: Entity, id: &str) -> Option<String> {
         let real = self.base_url.contains("api.bigcommerce.com");
         let path = match (entity, real) {
-            (Entity::Product, true) => format!("manage/products/edit/{id}"),
+            (Entity::Product | Entity::TemplateItem | Entity::Availability, true) => {
+                format!("manage/products/edit/{id}")
+            }
             (Entity::Order | Entity::OrderStatus | Entity::Shipment, true) => {
                 format!("manage/orders/{id}")
             }
             (Entity::Customer, true) => format!("manage/customers/{id}/edit"),
             (Entity::Category, true) => format!("manage/products/categories/{id}/edit"),
-            (Entity::Product, false) => format!("v3/catalog/products/{id}"),
+            (Entity::Product | Entity::TemplateItem, false) => {
+                format!("v3/catalog/products/{id}?include=variants,options")
+            }
+            (Entity::Availability, false) => format!("v3/inventory/items?sku:in={id}"),
             (Entity::Category, false) => format!("v3/catalog/categories/{id}"),
             (Entity::Customer, false) => format!("v3/customers?id:in={id}"),
             (_, false) => format!("v2/orders/{id}"),
@@ -310,6 +322,99 @@ impl Storefront for BigCommerceStore {
             .into_iter()
             .map(|r| r.map(|_| ()).map_err(PlatformError::from))
             .collect())
+    }
+
+    async fn create_template(&self, write: &TemplateWrite, out: &dyn Outbox) -> Result<String> {
+        let input = catalog::product_input(write);
+        let variants: Vec<Value> = write
+            .record
+            .variants
+            .iter()
+            .map(catalog::variant_body)
+            .collect();
+        let mut body = serde_json::to_value(&input).unwrap_or(Value::Null);
+        body["variants"] = Value::Array(variants.clone());
+        note(
+            out,
+            Some(&write.key),
+            "BigCommerce product with variants (create)".into(),
+            &body,
+        );
+        Ok(self
+            .client
+            .create_product_with_variants(&input, &variants)
+            .await?
+            .id
+            .to_string())
+    }
+
+    async fn update_template(
+        &self,
+        id: &str,
+        write: &TemplateWrite,
+        out: &dyn Outbox,
+    ) -> Result<()> {
+        let id = number(id, "product")?;
+        let input = catalog::product_input(write);
+        note(
+            out,
+            Some(&write.key),
+            format!("BigCommerce product {id} and its variants"),
+            &input,
+        );
+        self.client.update_product(id, &input).await?;
+        catalog::sync_variants(&self.client, id, write).await?;
+        Ok(())
+    }
+
+    async fn retire_product(&self, id: &str, delete: bool, out: &dyn Outbox) -> Result<()> {
+        let id = number(id, "product")?;
+        if delete {
+            note(
+                out,
+                None,
+                format!("BigCommerce product {id} (delete)"),
+                &Value::Null,
+            );
+            return Ok(self.client.delete_product(id).await?);
+        }
+        let input = ProductInput {
+            is_visible: Some(false),
+            ..ProductInput::default()
+        };
+        note(
+            out,
+            None,
+            format!("BigCommerce product {id} (hide)"),
+            &input,
+        );
+        self.client.update_product(id, &input).await?;
+        Ok(())
+    }
+
+    async fn stock_levels(&self, skus: &[String]) -> Result<BTreeMap<(String, String), i64>> {
+        Ok(self
+            .client
+            .inventory(skus)
+            .await?
+            .into_iter()
+            .map(|(sku, location, level)| ((sku.to_uppercase(), location.to_string()), level))
+            .collect())
+    }
+
+    async fn set_stock(&self, levels: &[StockWrite], out: &dyn Outbox) -> Result<()> {
+        let levels = catalog::levels(levels)?;
+        note(
+            out,
+            None,
+            "BigCommerce stock levels (absolute)".into(),
+            &levels,
+        );
+        Ok(self.client.set_inventory(&levels).await?)
+    }
+
+    async fn locations(&self) -> Result<Vec<(String, String)>> {
+        Ok(numbered(self.client.locations().await?))
     }
 
     async fn update_category(
@@ -581,7 +686,7 @@ impl Storefront for BigCommerceStore {
         };
         let c = &self.client;
         Ok(match entity {
-            Entity::Product => !c
+            Entity::Product | Entity::TemplateItem | Entity::Availability => !c
                 .products(&ProductQuery {
                     ids: vec![n],
                     ..ProductQuery::default()

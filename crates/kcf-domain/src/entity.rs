@@ -17,6 +17,11 @@ named_enum! {
         Shipment = "shipment",
         /// The status of an order.
         OrderStatus = "order-status",
+        /// A template (matrix) item in the ERP, a product with options and variants in the
+        /// store.
+        TemplateItem = "template-item",
+        /// Stock available to sell, per item and warehouse (store location).
+        Availability = "availability",
     }
 }
 
@@ -69,7 +74,11 @@ impl Entity {
     /// The direction this entity syncs by default (see `reference/domain.md`).
     pub fn default_direction(self) -> SyncDirection {
         match self {
-            Self::Product | Self::Category | Self::Shipment => SyncDirection::ErpToStore,
+            Self::Product
+            | Self::Category
+            | Self::Shipment
+            | Self::TemplateItem
+            | Self::Availability => SyncDirection::ErpToStore,
             Self::Order => SyncDirection::StoreToErp,
             Self::Customer | Self::OrderStatus => SyncDirection::Both,
         }
@@ -89,7 +98,10 @@ mod tests {
         let err = "invoice".parse::<Entity>().unwrap_err();
         let text = err.to_string();
         assert!(text.contains("unknown entity 'invoice'"), "{text}");
-        assert!(text.contains("product, category, customer, order, shipment, order-status"));
+        assert!(text.contains(
+            "product, category, customer, order, shipment, order-status, template-item, \
+             availability"
+        ));
     }
 
     #[test]
@@ -233,6 +245,34 @@ pub const ENTITIES: &[EntityInfo] = &[
         toggles: &[],
         binding: Entity::Order,
     },
+    EntityInfo {
+        entity: Entity::TemplateItem,
+        label: "Template item",
+        heading: "Template Item",
+        batch_heading: "Template Item",
+        word: "template item",
+        directions: &[Direction::ErpToStore],
+        realtime_screen: Some(7),
+        batch_source: Some(Direction::ErpToStore),
+        batch_screen: Some(6),
+        history_screen: Some(6),
+        toggles: &[],
+        binding: Entity::TemplateItem,
+    },
+    EntityInfo {
+        entity: Entity::Availability,
+        label: "Availability",
+        heading: "Availability",
+        batch_heading: "Availability",
+        word: "availability",
+        directions: &[Direction::ErpToStore],
+        realtime_screen: Some(8),
+        batch_source: Some(Direction::ErpToStore),
+        batch_screen: Some(7),
+        history_screen: None,
+        toggles: &[],
+        binding: Entity::Availability,
+    },
 ];
 
 impl Entity {
@@ -323,10 +363,12 @@ mod table_tests {
                 Entity::Customer,
                 Entity::Category,
                 Entity::Order,
-                Entity::Shipment
+                Entity::Shipment,
+                Entity::TemplateItem,
+                Entity::Availability
             ]
         );
-        assert_eq!(Entity::on(Screen::RealTime).len(), 6);
+        assert_eq!(Entity::on(Screen::RealTime).len(), 8);
         assert_eq!(Entity::OrderStatus.binding_entity(), Entity::Order);
     }
 }

@@ -25,6 +25,62 @@ pub struct ProductRecord {
     pub category_keys: Vec<String>,
     /// When the source last changed it.
     pub modified_at: Option<Timestamp>,
+    /// The manufacturer's suggested price (the store's retail or compare-at price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msrp: Option<f64>,
+    /// The template (matrix) item it is a variant of: it syncs as that product's variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+}
+
+/// An option variants differ by (Color), with its values in order (Red, Blue…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionRecord {
+    /// What a shopper reads ("Color").
+    pub name: String,
+    /// Its values, as a shopper reads them.
+    pub values: Vec<String>,
+}
+
+/// One variant of a product with options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantRecord {
+    /// Its SKU (the matrix item's InventoryID); empty when the source gave none.
+    pub sku: String,
+    /// Its price.
+    pub price: f64,
+    /// Its suggested price.
+    pub msrp: Option<f64>,
+    /// Its value of each option, in the product's option order: (option name, value).
+    pub options: Vec<(String, String)>,
+    /// For sale (its item status is Active).
+    pub active: bool,
+}
+
+/// A product with options and variants (an ERP template item with its matrix items).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateRecord {
+    /// The product's own fields (its `sku` is the template's key).
+    pub product: ProductRecord,
+    /// Its options.
+    pub options: Vec<OptionRecord>,
+    /// Its variants.
+    pub variants: Vec<VariantRecord>,
+}
+
+/// The stock of one item in one warehouse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StockLevel {
+    /// The item (the store's SKU).
+    pub sku: String,
+    /// The ERP warehouse.
+    pub warehouse: String,
+    /// On hand.
+    pub on_hand: f64,
+    /// Allocated to open sales orders.
+    pub allocated: f64,
+    /// Available to sell: on hand less allocated (what the store may sell).
+    pub available: f64,
 }
 
 /// A sales category in a tree.

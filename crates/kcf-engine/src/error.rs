@@ -48,6 +48,15 @@ pub enum ApplyError {
         /// What it said.
         message: String,
     },
+    /// Must wait for something else kcf is doing (a store order not yet in the ERP): tried
+    /// again after `after`, without spending an attempt.
+    #[error("{message}")]
+    Waiting {
+        /// What it waits for, in plain words.
+        message: String,
+        /// How long.
+        after: Duration,
+    },
     /// Cannot be synced as it is; another attempt would fail the same way.
     #[error("{0}")]
     Invalid(String),
@@ -93,6 +102,10 @@ impl ApplyError {
                 system,
                 message: with(message),
             },
+            Self::Waiting { message, after } => Self::Waiting {
+                message: with(message),
+                after,
+            },
             Self::Invalid(m) => Self::Invalid(with(m)),
             Self::Store(s) => Self::Store(s),
         }
@@ -121,6 +134,10 @@ impl ApplyError {
             Self::SignInRefused { system, message } => Self::SignInRefused {
                 system: *system,
                 message: message.clone(),
+            },
+            Self::Waiting { message, after } => Self::Waiting {
+                message: message.clone(),
+                after: *after,
             },
             Self::Invalid(m) => Self::Invalid(m.clone()),
             Self::Store(s) => Self::retry(format!("kcf's database: {s}")),

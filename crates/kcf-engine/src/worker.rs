@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use kcf_domain::{Claimed, Outcome, SentDocument, Timestamp};
+use kcf_domain::{Claimed, Entity, Outcome, SentDocument, Timestamp};
 use kcf_store::FailOutcome;
 use tokio::{sync::watch, task::JoinSet};
 
@@ -149,13 +149,17 @@ fn group(engine: &Engine, claimed: Vec<Claimed>) -> Vec<Vec<Claimed>> {
         std::collections::HashMap::new();
     for c in claimed {
         if processors::batches(c.message.entity, c.message.direction) {
-            let size = *sizes
-                .entry(c.message.connector.clone())
-                .or_insert_with(|| engine.write_batch_of(&c.message.connector));
-            match batches
-                .iter_mut()
-                .find(|b| b[0].message.connector == c.message.connector && b.len() < size)
-            {
+            let size = match c.message.entity {
+                Entity::Product => *sizes
+                    .entry(c.message.connector.clone())
+                    .or_insert_with(|| engine.write_batch_of(&c.message.connector)),
+                _ => processors::availability::BATCH,
+            };
+            match batches.iter_mut().find(|b| {
+                b[0].message.connector == c.message.connector
+                    && b[0].message.entity == c.message.entity
+                    && b.len() < size
+            }) {
                 Some(b) => b.push(c),
                 None => batches.push(vec![c]),
             }
@@ -228,7 +232,7 @@ async fn process_group(
                 .iter()
                 .map(|c| c.message.record_key.as_str().to_owned())
                 .collect();
-            processors::product::to_store_many(&ctx, &keys).await
+            processors::apply_many(&ctx, first.message.entity, &keys).await
         } else {
             vec![processors::apply(&ctx, &first.message).await]
         }
@@ -409,6 +413,16 @@ async fn finish(
             engine
                 .store
                 .postpone(&c.lease, &reason, Timestamp::now())
+                .await
+                .map(|_| ())
+        }
+        Err(ApplyError::Waiting { message, after }) => {
+            outcome_label = "waiting";
+            tracing::debug!(id = %m.id, key = %m.record_key, reason = %message, "waits");
+            let reason = format!("{message} (waits; not counted as an attempt)");
+            engine
+                .store
+                .postpone(&c.lease, &reason, Timestamp::now().plus(after))
                 .await
                 .map(|_| ())
         }

@@ -43,4 +43,10 @@ pub struct Capabilities {
     pub notifies: bool,
     /// Its rate-limit model.
     pub rate_limit: RateLimitModel,
+    /// Stock levels one request may set.
+    pub stock_batch: usize,
+    /// Options a product may have (`None`: no limit of its own).
+    pub max_options: Option<usize>,
+    /// Variants a product may have.
+    pub max_variants: usize,
 }

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use kcf_domain::{
     Entity, MappingKind, Platform,
-    records::{CategoryRecord, CustomerRecord, OrderRecord, ProductRecord, ShipmentRecord},
+    records::{
+        CategoryRecord, CustomerRecord, OrderRecord, ProductRecord, ShipmentRecord, StockLevel,
+        TemplateRecord,
+    },
 };
 
 use crate::{Inbound, ListedPage, Outbox, Result, SessionKeeper, Window};
@@ -47,6 +50,10 @@ pub trait Erp: Send + Sync + std::fmt::Debug {
 
     /// A stock item, as a product.
     async fn product(&self, key: &str) -> Result<Option<ProductRecord>>;
+    /// A template (matrix) item with its variants.
+    async fn template(&self, key: &str) -> Result<Option<TemplateRecord>>;
+    /// An item's stock in each warehouse (none: it has none, or it does not exist).
+    async fn stock(&self, key: &str) -> Result<Vec<StockLevel>>;
     /// A sales category.
     async fn category(&self, key: &str) -> Result<Option<CategoryRecord>>;
     /// A customer.

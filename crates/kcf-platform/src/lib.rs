@@ -24,4 +24,6 @@ pub use inbound::{Change, Headers, Inbound, IngressSecrets, Notification, header
 pub use listing::{Listed, ListedPage, Window};
 pub use outbox::{Outbox, Unrecorded};
 pub use session::SessionKeeper;
-pub use storefront::{Budget, OrderState, ProductWrite, StoreOrder, Storefront};
+pub use storefront::{
+    Budget, OrderState, ProductWrite, StockWrite, StoreOrder, Storefront, TemplateWrite,
+};

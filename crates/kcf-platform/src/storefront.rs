@@ -4,7 +4,9 @@ use std::{any::Any, collections::BTreeMap};
 
 use kcf_domain::{
     Entity, MappingKind, Platform,
-    records::{CategoryRecord, CustomerRecord, OrderRecord, ProductRecord, ShipmentRecord},
+    records::{
+        CategoryRecord, CustomerRecord, OrderRecord, ProductRecord, ShipmentRecord, TemplateRecord,
+    },
 };
 
 use crate::{Capabilities, Inbound, ListedPage, Outbox, Result, Window};
@@ -21,6 +23,28 @@ pub struct ProductWrite {
     pub category_ids: Vec<String>,
     /// Fields switched off (left alone on an update; a create is always whole).
     pub fields_off: Vec<String>,
+}
+
+/// A product with options and variants to write.
+#[derive(Debug, Clone)]
+pub struct TemplateWrite {
+    /// The ERP key of the template it comes from.
+    pub key: String,
+    /// The template, checked: every variant has a SKU and a value of every option.
+    pub record: TemplateRecord,
+    /// The store ids of its categories.
+    pub category_ids: Vec<String>,
+}
+
+/// A stock level to set: `quantity` of `sku` at store location `location`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockWrite {
+    /// The product's or variant's SKU.
+    pub sku: String,
+    /// The store's location id.
+    pub location: String,
+    /// Available to sell.
+    pub quantity: i64,
 }
 
 /// Where a store's rate-limit budget stands (requests, or points for a query-cost limit).
@@ -109,6 +133,30 @@ pub trait Storefront: Send + Sync + std::fmt::Debug {
         whole: bool,
         out: &dyn Outbox,
     ) -> Result<Vec<Result<()>>>;
+
+    /// Creates the product of a template with all its variants at once (all or nothing);
+    /// `Conflict` when its name or a SKU is taken. Returns its id.
+    async fn create_template(&self, write: &TemplateWrite, out: &dyn Outbox) -> Result<String>;
+    /// Brings product `id` in line with a template: its fields, and its variants (adding the
+    /// new, updating the changed, deleting those the template no longer has); `NotFound`
+    /// when the product is gone.
+    async fn update_template(
+        &self,
+        id: &str,
+        write: &TemplateWrite,
+        out: &dyn Outbox,
+    ) -> Result<()>;
+    /// Hides product `id` from shoppers (or, with `delete`, deletes it); `NotFound` when it
+    /// is gone.
+    async fn retire_product(&self, id: &str, delete: bool, out: &dyn Outbox) -> Result<()>;
+    /// The store's stock of these SKUs by (upper-cased SKU, location); the SKUs it does not
+    /// know are left out.
+    async fn stock_levels(&self, skus: &[String]) -> Result<BTreeMap<(String, String), i64>>;
+    /// Sets stock levels, at most [`Capabilities::stock_batch`] at a time, all or none;
+    /// `Record` when a SKU is unknown to the store.
+    async fn set_stock(&self, levels: &[StockWrite], out: &dyn Outbox) -> Result<()>;
+    /// The store's locations: (id, name); empty when it has one implicit location.
+    async fn locations(&self) -> Result<Vec<(String, String)>>;
 
     /// Updates category `id` (under `parent`, none: a root); `NotFound` when it is gone.
     async fn update_category(

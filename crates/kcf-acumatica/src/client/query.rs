@@ -24,16 +24,23 @@ pub enum ErpEntity {
     SalesOrder,
     /// `Shipment`, key `ShipmentNbr`.
     Shipment,
+    /// `TemplateItems` (matrix items' templates), key `InventoryID`.
+    TemplateItems,
+    /// `InventoryQuantityAvailable` (stock per item and warehouse), keys `InventoryID` and
+    /// `WarehouseID`; kcf's record key is the item.
+    InventoryQuantityAvailable,
 }
 
 impl ErpEntity {
     /// Every entity.
-    pub const ALL: [ErpEntity; 5] = [
+    pub const ALL: [ErpEntity; 7] = [
         Self::StockItem,
         Self::ItemSalesCategory,
         Self::Customer,
         Self::SalesOrder,
         Self::Shipment,
+        Self::TemplateItems,
+        Self::InventoryQuantityAvailable,
     ];
 
     /// The entity's name in URLs.
@@ -44,6 +51,8 @@ impl ErpEntity {
             Self::Customer => "Customer",
             Self::SalesOrder => "SalesOrder",
             Self::Shipment => "Shipment",
+            Self::TemplateItems => "TemplateItems",
+            Self::InventoryQuantityAvailable => "InventoryQuantityAvailable",
         }
     }
 
@@ -56,6 +65,7 @@ impl ErpEntity {
             Self::Customer => "CustomerID",
             Self::SalesOrder => "OrderNbr",
             Self::Shipment => "ShipmentNbr",
+            Self::TemplateItems | Self::InventoryQuantityAvailable => "InventoryID",
         }
     }
 
@@ -76,7 +86,9 @@ impl ErpEntity {
     /// uses.
     pub fn expand(self) -> &'static [&'static str] {
         match self {
-            Self::StockItem => &["Categories"],
+            Self::StockItem => &["Categories", "Attributes"],
+            Self::TemplateItems => &["Categories", "Attributes"],
+            Self::InventoryQuantityAvailable => &[],
             Self::ItemSalesCategory => &[],
             Self::Customer => &["MainContact", "MainContact/Address"],
             Self::SalesOrder => &["Details", "Shipments"],

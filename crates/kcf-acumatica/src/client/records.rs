@@ -7,7 +7,10 @@ use serde_json::Value;
 use super::{AcumaticaClient, Call, Precondition, query::quote};
 use crate::{
     ErpEntity, Error,
-    model::{Customer, ItemSalesCategory, SalesOrder, Shipment, StockItem, from_plain},
+    model::{
+        Customer, ItemSalesCategory, QuantityAvailable, SalesOrder, Shipment, StockItem,
+        TemplateItem, from_plain,
+    },
     wire,
 };
 
@@ -129,6 +132,71 @@ impl AcumaticaClient {
     pub async fn stock_item(&self, inventory_id: &str) -> Result<Option<StockItem>, Error> {
         self.read_as(ErpEntity::StockItem, &[("InventoryID", inventory_id)])
             .await
+    }
+
+    /// A template item with its categories and the attributes its matrix items differ by.
+    #[tracing::instrument(skip_all, fields(entity = "TemplateItems", key = inventory_id), err)]
+    pub async fn template_item(&self, inventory_id: &str) -> Result<Option<TemplateItem>, Error> {
+        self.read_as(ErpEntity::TemplateItems, &[("InventoryID", inventory_id)])
+            .await
+    }
+
+    /// The matrix items of template `template`, with their attribute values, in key order.
+    #[tracing::instrument(skip_all, fields(entity = "StockItem", key = template), err)]
+    pub async fn matrix_items(&self, template: &str) -> Result<Vec<StockItem>, Error> {
+        let rows = self
+            .all(
+                ErpEntity::StockItem,
+                format!("TemplateItemID eq {}", quote(template.trim())),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| from_plain(ErpEntity::StockItem.name(), r))
+            .collect()
+    }
+
+    /// An item's stock in each warehouse.
+    #[tracing::instrument(skip_all, fields(entity = "InventoryQuantityAvailable", key = inventory_id), err)]
+    pub async fn quantities_available(
+        &self,
+        inventory_id: &str,
+    ) -> Result<Vec<QuantityAvailable>, Error> {
+        let rows = self
+            .all(
+                ErpEntity::InventoryQuantityAvailable,
+                format!("InventoryID eq {}", quote(inventory_id.trim())),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| from_plain(ErpEntity::InventoryQuantityAvailable.name(), r))
+            .collect()
+    }
+
+    /// Every record matching `filter`, expanded as kcf reads them, a page of 500 at a time.
+    async fn all(&self, entity: ErpEntity, filter: String) -> Result<Vec<Value>, Error> {
+        const PAGE: usize = 500;
+        let mut out = Vec::new();
+        loop {
+            let mut call = Call::get(self.entity_url(&[entity.name()])?)
+                .param("$filter", filter.clone())
+                .param("$top", PAGE.to_string())
+                .param("$skip", out.len().to_string());
+            if !entity.expand().is_empty() {
+                call = call.param("$expand", entity.expand().join(","));
+            }
+            let answer = self.execute(&call).await?.check(entity.name())?;
+            let Value::Array(rows) = answer.json(entity.name())? else {
+                return Err(Error::Decode(format!(
+                    "a list of {} records was expected",
+                    entity.name()
+                )));
+            };
+            let n = rows.len();
+            out.extend(rows.iter().map(wire::unwrap));
+            if n < PAGE {
+                return Ok(out);
+            }
+        }
     }
 
     /// A sales category by its number; `None` when there is none.

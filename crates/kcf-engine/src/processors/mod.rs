@@ -4,12 +4,14 @@
 //! binding (then by a deterministic reference) before creating anything, and records the
 //! binding.
 
+pub mod availability;
 pub mod category;
 pub mod customer;
 pub mod order;
 pub mod order_status;
 pub mod product;
 pub mod shipment;
+pub mod template;
 
 use kcf_domain::{Direction, Entity, Message};
 
@@ -31,6 +33,13 @@ pub async fn apply(ctx: &Ctx, m: &Message) -> ApplyResult {
         (Entity::Shipment, Direction::ErpToStore) => shipment::to_store(ctx, key).await,
         (Entity::OrderStatus, Direction::ErpToStore) => order_status::to_store(ctx, key).await,
         (Entity::OrderStatus, Direction::StoreToErp) => order_status::to_erp(ctx, key).await,
+        (Entity::TemplateItem, Direction::ErpToStore) => template::to_store(ctx, key).await,
+        (Entity::Availability, Direction::ErpToStore) => {
+            availability::to_store_many(ctx, &[key.to_owned()])
+                .await
+                .pop()
+                .unwrap_or_else(|| Err(crate::error::ApplyError::retry("no result")))
+        }
         (entity, direction) => Ok(Applied::filtered(format!(
             "{entity} {direction} is not synced by kcf yet"
         ))),
@@ -39,7 +48,15 @@ pub async fn apply(ctx: &Ctx, m: &Message) -> ApplyResult {
 
 /// Whether messages of this kind are applied together (store batch updates).
 pub fn batches(entity: Entity, direction: Direction) -> bool {
-    entity == Entity::Product && direction == Direction::ErpToStore
+    matches!(entity, Entity::Product | Entity::Availability) && direction == Direction::ErpToStore
+}
+
+/// Applies messages of one batching kind together; one result per key, in order.
+pub async fn apply_many(ctx: &Ctx, entity: Entity, keys: &[String]) -> Vec<ApplyResult> {
+    match entity {
+        Entity::Availability => availability::to_store_many(ctx, keys).await,
+        _ => product::to_store_many(ctx, keys).await,
+    }
 }
 
 /// Mapping tables are keyed ERP value → store value; finds the ERP value for a store value

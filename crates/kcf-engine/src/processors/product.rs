@@ -188,11 +188,22 @@ pub async fn to_store_many(ctx: &Ctx, keys: &[String]) -> Vec<ApplyResult> {
 
 async fn plan(ctx: &Ctx, key: &str, toggles: &Toggles) -> ApplyResult<Plan> {
     let Some(record) = ctx.erp().product(key).await? else {
-        return Ok(Plan::Done(Ok(Applied::deleted(format!(
-            "stock item {key} no longer exists in {}; the store product is kept",
-            ctx.erp().platform().label()
-        )))));
+        return Ok(Plan::Done(
+            retire(ctx, Entity::Product, key, "stock item").await,
+        ));
     };
+    // A matrix item is a variant of its template's product: syncing the template adds,
+    // changes or removes it there.
+    if let Some(template) = record.template.clone() {
+        return Ok(Plan::Done(
+            super::template::to_store(ctx, &template)
+                .await
+                .map(|a| Applied {
+                    outcome: a.outcome,
+                    note: format!("matrix item of template item {template}: {}", a.note),
+                }),
+        ));
+    }
     if record.name.trim().is_empty() {
         return Ok(Plan::Done(Err(ApplyError::Invalid(format!(
             "stock item {key} has no Description; the store needs a product name"
@@ -221,6 +232,28 @@ async fn plan(ctx: &Ctx, key: &str, toggles: &Toggles) -> ApplyResult<Plan> {
         },
         _ => Plan::Create { write, fp },
     })
+}
+
+/// A record deleted in the ERP: its store product is hidden from shoppers (kept, so its
+/// orders and history still point somewhere).
+pub(crate) async fn retire(ctx: &Ctx, entity: Entity, key: &str, what: &str) -> ApplyResult {
+    let erp = ctx.erp().platform().label();
+    let Some(b) = ctx.by_erp(entity, key).await? else {
+        return Ok(Applied::deleted(format!(
+            "{what} {key} no longer exists in {erp}; it was never in the store"
+        )));
+    };
+    match ctx.shop().retire_product(&b.external_id, false, ctx).await {
+        Ok(()) => Ok(Applied::deleted(format!(
+            "{what} {key} no longer exists in {erp}; store product {} is hidden",
+            b.external_id
+        ))),
+        Err(e) if e.is_not_found() => Ok(Applied::deleted(format!(
+            "{what} {key} no longer exists in {erp}, nor its store product {}",
+            b.external_id
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn create(ctx: &Ctx, write: &ProductWrite, fp: String) -> ApplyResult {
