@@ -25,6 +25,8 @@ pub(super) async fn put(
     let now = now_iso();
     let mut data = acu.data.write().unwrap_or_else(|p| p.into_inner());
     let line_errors = check_references(&data, spec, &plain, &mut field_errors);
+    let mut plain = plain;
+    describe_attributes(&data, &mut plain);
     let existing = existing_row(&data, spec, &plain);
     let if_none_match = headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == "*");
     let if_match = headers.get(header::IF_MATCH).is_some_and(|v| v == "*");
@@ -223,6 +225,42 @@ fn check_references(
         }
     }
     line_errors
+}
+
+/// An attribute value's description, filled in from its definition (as Acumatica shows it).
+fn describe_attributes(data: &Data, plain: &mut Record) {
+    let Some(Value::Array(lines)) = plain.get_mut("Attributes") else {
+        return;
+    };
+    let Some(spec) = schema::spec("AttributeDefinition") else {
+        return;
+    };
+    for line in lines.iter_mut() {
+        let (Some(attribute), Some(value)) = (
+            line.get("AttributeID").and_then(Value::as_str),
+            line.get("Value").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if line.get("ValueDescription").is_some_and(|d| !d.is_null()) {
+            continue;
+        }
+        let description = find(data, spec, attribute).and_then(|(_, def)| {
+            def.get("Values")?
+                .as_array()?
+                .iter()
+                .find(|v| {
+                    v.get("ValueID")
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| id.eq_ignore_ascii_case(value))
+                })?
+                .get("Description")
+                .cloned()
+        });
+        if let Some(d) = description {
+            line["ValueDescription"] = d;
+        }
+    }
 }
 
 /// The record a body names: by id, or by all key fields.

@@ -1,0 +1,463 @@
+//! The whole catalogue, end to end over real HTTP: template (matrix) items become one store
+//! product with variants; stock available to sell follows every move in the ERP to the store's
+//! locations through the warehouse mapping, without giving back what the store just sold.
+//! Every test runs on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Harness, WAIT, eventually};
+use kcf_domain::{Entity, Mapping, MappingKind, MessageStatus};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+both_backends!(
+    a_template_becomes_one_product_with_variants,
+    a_template_the_store_cannot_take_leaves_nothing_behind,
+    stock_moves_reach_the_mapped_locations,
+    a_warehouse_without_a_location_is_refused_in_plain_words,
+    store_sales_are_not_given_back_while_stock_changes,
+    stock_waits_for_a_store_order_not_yet_in_the_erp,
+);
+
+/// Creates template `key` with COLOR × SIZE, and its matrix items for `colors` × `sizes`.
+async fn template(h: &Harness, key: &str, colors: &[&str], sizes: &[&str]) {
+    h.erp_put(
+        "TemplateItems",
+        json!({
+            "InventoryID": key, "Description": format!("Tee {key}"), "ItemStatus": "Active",
+            "DefaultPrice": 20.0, "MSRP": 25.0, "DimensionWeight": 0.2,
+            "Attributes": [
+                { "AttributeID": "COLOR", "Description": "Color", "SortOrder": 0 },
+                { "AttributeID": "SIZE", "Description": "Size", "SortOrder": 1 },
+            ],
+        }),
+    )
+    .await;
+    for c in colors {
+        for s in sizes {
+            matrix_item(h, key, c, s).await;
+        }
+    }
+}
+
+async fn matrix_item(h: &Harness, key: &str, color: &str, size: &str) {
+    h.erp_put(
+        "StockItem",
+        json!({
+            "InventoryID": format!("{key}-{color}-{size}"), "Description": format!("Tee {key} {color} {size}"),
+            "ItemStatus": "Active", "DefaultPrice": if *size == *"L" { 22.0 } else { 20.0 }, "MSRP": 25.0,
+            "DimensionWeight": 0.2, "TemplateItemID": key,
+            "Attributes": [
+                { "AttributeID": "COLOR", "Value": color },
+                { "AttributeID": "SIZE", "Value": size },
+            ],
+        }),
+    )
+    .await;
+}
+
+/// The store product with this SKU, with its variants.
+async fn store_product(h: &Harness, sku: &str) -> Option<Value> {
+    let (_, body) = h
+        .store(
+            Method::GET,
+            &format!("/v3/catalog/products?sku={sku}&include=variants"),
+            None,
+        )
+        .await;
+    let found = body["data"].as_array().cloned().unwrap_or_default();
+    assert!(found.len() <= 1, "one product per SKU: {found:?}");
+    found.into_iter().next()
+}
+
+fn variant_skus(product: &Value) -> Vec<String> {
+    let mut skus: Vec<String> = product["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| !v["option_values"].as_array().unwrap().is_empty())
+        .map(|v| v["sku"].as_str().unwrap().to_owned())
+        .collect();
+    skus.sort();
+    skus
+}
+
+async fn a_template_becomes_one_product_with_variants(backend: &str) {
+    let h = Harness::start(backend).await;
+    template(&h, "TEE-A", &["RED", "BLUE"], &["S", "M", "L"]).await;
+    let product = eventually("the product with 6 variants", WAIT, || async {
+        store_product(&h, "TEE-A")
+            .await
+            .filter(|p| variant_skus(p).len() == 6)
+    })
+    .await;
+    let variants = product["variants"].as_array().unwrap();
+    let large = variants
+        .iter()
+        .find(|v| v["sku"] == "TEE-A-RED-L")
+        .expect("the red large variant");
+    assert_eq!(large["price"], 22.0, "a variant's own price: {large}");
+    assert_eq!(large["retail_price"], 25.0, "MSRP → retail price: {large}");
+    let labels: Vec<(String, String)> = large["option_values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["option_display_name"].as_str().unwrap().to_owned(),
+                o["label"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("Color".into(), "Red".into()),
+            ("Size".into(), "Large".into())
+        ],
+        "option values read as the attribute values' descriptions"
+    );
+    // The matrix items are variants, never products of their own.
+    for sku in variant_skus(&product) {
+        let (_, own) = h
+            .store(
+                Method::GET,
+                &format!("/v3/catalog/products?sku={sku}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            own["data"].as_array().unwrap().len(),
+            0,
+            "{sku} is no product"
+        );
+    }
+
+    // A new matrix item adds a variant to the same product.
+    matrix_item(&h, "TEE-A", "GREEN", "M").await;
+    let grown = eventually("a seventh variant", WAIT, || async {
+        store_product(&h, "TEE-A")
+            .await
+            .filter(|p| variant_skus(p).len() == 7)
+    })
+    .await;
+    assert_eq!(grown["id"], product["id"], "the same product");
+    assert!(variant_skus(&grown).contains(&"TEE-A-GREEN-M".to_owned()));
+
+    // Deactivated in the ERP: hidden in the store.
+    h.erp_put(
+        "TemplateItems",
+        json!({ "InventoryID": "TEE-A", "ItemStatus": "Inactive" }),
+    )
+    .await;
+    eventually("the product hidden", WAIT, || async {
+        store_product(&h, "TEE-A")
+            .await
+            .filter(|p| p["is_visible"] == false)
+    })
+    .await;
+    let settled = h.settled(Entity::TemplateItem).await;
+    assert!(
+        settled.iter().all(|m| m.status == MessageStatus::Processed),
+        "{settled:?}"
+    );
+    h.stop().await;
+}
+
+async fn a_template_the_store_cannot_take_leaves_nothing_behind(backend: &str) {
+    let h = Harness::start(backend).await;
+    template(&h, "TEE-B", &["RED"], &["S", "M"]).await;
+    // A matrix item without its size: the variant cannot be told from its siblings.
+    h.erp_put(
+        "StockItem",
+        json!({
+            "InventoryID": "TEE-B-ODD", "Description": "Tee odd", "ItemStatus": "Active",
+            "DefaultPrice": 20.0, "TemplateItemID": "TEE-B",
+            "Attributes": [ { "AttributeID": "COLOR", "Value": "BLUE" } ],
+        }),
+    )
+    .await;
+    let refused = eventually("the template refused", WAIT, || async {
+        h.messages(Entity::TemplateItem)
+            .await
+            .into_iter()
+            .find(|m| m.record_key.as_str() == "TEE-B" && m.status == MessageStatus::Invalid)
+    })
+    .await;
+    let error = refused.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("TEE-B-ODD") && error.contains("Size"),
+        "says which item lacks what: {error}"
+    );
+    h.settled(Entity::Product).await;
+    assert!(
+        store_product(&h, "TEE-B").await.is_none(),
+        "no partial product"
+    );
+    h.stop().await;
+}
+
+/// ERP availability of `sku` by warehouse.
+async fn erp_available(h: &Harness, sku: &str) -> BTreeMap<String, f64> {
+    let (_, rows) = h
+        .erp(
+            Method::GET,
+            &format!("/InventoryQuantityAvailable?$filter=InventoryID eq '{sku}'"),
+            None,
+        )
+        .await;
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(common::unwrap)
+        .map(|r| {
+            (
+                r["WarehouseID"].as_str().unwrap().to_owned(),
+                r["Available"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The store's stock of `sku` by location id.
+async fn store_levels(h: &Harness, sku: &str) -> BTreeMap<u64, i64> {
+    let (_, body) = h
+        .store(
+            Method::GET,
+            &format!("/v3/inventory/items?sku:in={sku}"),
+            None,
+        )
+        .await;
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["locations"].as_array().unwrap().clone())
+        .map(|l| {
+            (
+                l["location_id"].as_u64().unwrap(),
+                l["available_to_sell"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn map_warehouses(h: &Harness, pairs: &[(&str, &str)]) {
+    for (erp, store) in pairs {
+        h.db.store
+            .put_mapping(&Mapping {
+                connector: h.id.clone(),
+                kind: MappingKind::Warehouse,
+                erp_value: (*erp).into(),
+                store_value: (*store).into(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+async fn receive(h: &Harness, sku: &str, warehouse: &str, qty: f64) {
+    let receipt = h
+        .erp_put(
+            "InventoryReceipt",
+            json!({ "Hold": false, "Description": "test receipt",
+                    "Details": [ { "InventoryID": sku, "WarehouseID": warehouse, "Qty": qty } ] }),
+        )
+        .await;
+    let nbr = receipt["ReferenceNbr"].as_str().unwrap().to_owned();
+    h.erp_action(
+        "/InventoryReceipt/ReleaseInventoryReceipt",
+        json!({ "ReferenceNbr": nbr }),
+    )
+    .await;
+}
+
+/// The store's level per location equals the ERP's available summed per mapped location.
+async fn in_step(h: &Harness, sku: &str, mapping: &[(&str, u64)]) -> bool {
+    let erp = erp_available(h, sku).await;
+    let mut want: BTreeMap<u64, i64> = BTreeMap::new();
+    for (w, a) in &erp {
+        if let Some((_, l)) = mapping.iter().find(|(m, _)| m == w) {
+            *want.entry(*l).or_default() += a.max(0.0).floor() as i64;
+        }
+    }
+    let have = store_levels(h, sku).await;
+    want.iter().all(|(l, q)| have.get(l) == Some(q))
+}
+
+async fn stock_moves_reach_the_mapped_locations(backend: &str) {
+    let h = Harness::start(backend).await;
+    let mapping = [("MAIN", 1u64), ("RETAIL", 2), ("WHOLESALE", 2)];
+    map_warehouses(&h, &[("MAIN", "1"), ("RETAIL", "2"), ("WHOLESALE", "2")]).await;
+    let sku = "SKU-000003";
+    let before = erp_available(&h, sku).await;
+    receive(&h, sku, "RETAIL", 10.0).await;
+    let after = erp_available(&h, sku).await;
+    assert_eq!(
+        after["RETAIL"],
+        before.get("RETAIL").copied().unwrap_or(0.0) + 10.0,
+        "the receipt raised RETAIL by 10"
+    );
+    eventually("location 2 in step", WAIT, || async {
+        in_step(&h, sku, &mapping).await.then_some(())
+    })
+    .await;
+    let levels = store_levels(&h, sku).await;
+    assert_eq!(levels[&2], after["RETAIL"].floor() as i64);
+
+    // An open sales order for 3 holds 3: available drops, on hand does not.
+    let main_before = after["MAIN"];
+    h.erp_put(
+        "SalesOrder",
+        json!({ "CustomerID": "C000001", "Details": [ { "InventoryID": sku, "OrderQty": 3.0, "UnitPrice": 1.0 } ] }),
+    )
+    .await;
+    assert_eq!(erp_available(&h, sku).await["MAIN"], main_before - 3.0);
+    eventually("location 1 lowered by 3", WAIT, || async {
+        (store_levels(&h, sku).await.get(&1) == Some(&((main_before - 3.0).max(0.0) as i64)))
+            .then_some(())
+    })
+    .await;
+    let settled = h.settled(Entity::Availability).await;
+    assert!(
+        settled.iter().all(|m| m.status == MessageStatus::Processed),
+        "{settled:?}"
+    );
+    h.stop().await;
+}
+
+async fn a_warehouse_without_a_location_is_refused_in_plain_words(backend: &str) {
+    let h = Harness::start(backend).await;
+    map_warehouses(&h, &[("MAIN", "1")]).await;
+    receive(&h, "SKU-000004", "WHOLESALE", 5.0).await;
+    let refused = eventually("refused", WAIT, || async {
+        h.messages(Entity::Availability)
+            .await
+            .into_iter()
+            .find(|m| m.record_key.as_str() == "SKU-000004" && m.status == MessageStatus::Invalid)
+    })
+    .await;
+    let error = refused.last_error.unwrap_or_default();
+    assert!(
+        error.contains("WHOLESALE") && error.contains("mapped"),
+        "{error}"
+    );
+    h.stop().await;
+}
+
+async fn store_sales_are_not_given_back_while_stock_changes(backend: &str) {
+    let h = Harness::start(backend).await;
+    let mapping = [("MAIN", 1u64), ("RETAIL", 1), ("WHOLESALE", 2)];
+    map_warehouses(&h, &[("MAIN", "1"), ("RETAIL", "1"), ("WHOLESALE", "2")]).await;
+    let skus = ["SKU-000005", "SKU-000006", "SKU-000007"];
+    // The store starts in step (and tracking stock).
+    for sku in skus {
+        receive(&h, sku, "MAIN", 50.0).await;
+    }
+    for sku in skus {
+        eventually("in step", WAIT, || async {
+            in_step(&h, sku, &mapping).await.then_some(())
+        })
+        .await;
+    }
+    // Orders in the store while the ERP's stock moves.
+    for round in 0..6u32 {
+        let sku = skus[round as usize % skus.len()];
+        h.place_order(&format!("buyer{round}@example.com"), &[(sku, 2)])
+            .await;
+        receive(&h, skus[(round as usize + 1) % skus.len()], "MAIN", 1.0).await;
+        receive(&h, sku, "WHOLESALE", 1.0).await;
+    }
+    h.settled(Entity::Order).await;
+    for sku in skus {
+        eventually(&format!("{sku} in step at the end"), WAIT, || async {
+            in_step(&h, sku, &mapping).await.then_some(())
+        })
+        .await;
+    }
+    // Every sale reached the ERP as an allocation: nothing was sold twice.
+    let orders = h.settled(Entity::Order).await;
+    assert_eq!(
+        orders
+            .iter()
+            .filter(|m| m.status == MessageStatus::Processed)
+            .count(),
+        6,
+        "{orders:?}"
+    );
+    h.stop().await;
+}
+
+async fn stock_waits_for_a_store_order_not_yet_in_the_erp(backend: &str) {
+    let h = Harness::start(backend).await;
+    let mapping = [("MAIN", 1u64), ("RETAIL", 1), ("WHOLESALE", 1)];
+    map_warehouses(&h, &[("MAIN", "1"), ("RETAIL", "1"), ("WHOLESALE", "1")]).await;
+    let sku = "SKU-000008";
+    receive(&h, sku, "MAIN", 20.0).await;
+    eventually("in step", WAIT, || async {
+        in_step(&h, sku, &mapping).await.then_some(())
+    })
+    .await;
+    let before = store_levels(&h, sku).await[&1];
+    // Orders wait (paused), so the sale is in the store but not in the ERP.
+    h.set_settings(Entity::Order, |s| s.paused = true).await;
+    h.place_order("waiting@example.com", &[(sku, 4)]).await;
+    assert_eq!(
+        store_levels(&h, sku).await[&1],
+        before - 4,
+        "the store sold 4"
+    );
+    eventually("the order message", WAIT, || async {
+        (!h.messages(Entity::Order).await.is_empty()).then_some(())
+    })
+    .await;
+    let processed_before = h
+        .messages(Entity::Availability)
+        .await
+        .iter()
+        .filter(|m| m.status == MessageStatus::Processed)
+        .count();
+    receive(&h, sku, "RETAIL", 1.0).await;
+    let waiting = eventually("the stock write waits", WAIT, || async {
+        h.messages(Entity::Availability)
+            .await
+            .into_iter()
+            .find(|m| {
+                m.status == MessageStatus::Failed
+                    && m.last_error
+                        .as_deref()
+                        .is_some_and(|e| e.contains("not in the ERP yet"))
+            })
+    })
+    .await;
+    assert_eq!(
+        waiting.attempts, 0,
+        "waiting spends no attempt: {waiting:?}"
+    );
+    assert_eq!(
+        store_levels(&h, sku).await[&1],
+        before - 4,
+        "the ERP's figure, which does not know the sale yet, was not written"
+    );
+    assert_eq!(
+        h.messages(Entity::Availability)
+            .await
+            .iter()
+            .filter(|m| m.status == MessageStatus::Processed)
+            .count(),
+        processed_before
+    );
+    // The order reaches the ERP; its allocation and the receipt end in step.
+    h.set_settings(Entity::Order, |s| s.paused = false).await;
+    h.settled(Entity::Order).await;
+    eventually("in step after the order", WAIT, || async {
+        in_step(&h, sku, &mapping).await.then_some(())
+    })
+    .await;
+    assert_eq!(store_levels(&h, sku).await[&1], before - 4 + 1);
+    h.stop().await;
+}
