@@ -118,7 +118,7 @@ fn refuses_what_it_cannot_use_in_plain_words() {
     .unwrap();
     assert_eq!(
         keyless.changes().unwrap_err().to_string(),
-        "a row has no key column (InventoryID, CategoryID, CustomerID, OrderNbr or ShipmentNbr)"
+        "a row has no key column (InventoryID, TemplateItemID, CategoryID, CustomerID, OrderNbr or ShipmentNbr)"
     );
     let blank_key = parse(&body(
         json!({ "Id": "1", "Query": "Q", "Inserted": [{ "InventoryID": "" }] }),

@@ -32,7 +32,8 @@ async fn notifications_from_the_emulator_become_one_change_per_record() {
     let (receiver, url) = common::Receiver::start().await;
     let r = common::raw()
         .put(format!("{}/_sandbox/push/destinations", erp.url()))
-        .json(&json!([{ "name": "kcf", "address": url, "header_name": "X-Kcf-Push", "header_value": "s3cret" }]))
+        .json(&json!([{ "name": "kcf", "address": url, "header_name": "X-Kcf-Push", "header_value": "s3cret",
+                            "queries": ["Stock Items: Last Modified Date", "Sales Orders", "Shipments", "Item Sales Categories", "Customers"] }]))
         .send()
         .await
         .unwrap();
@@ -103,7 +104,8 @@ async fn notifications_from_the_emulator_become_one_change_per_record() {
         kinds,
         [
             (Entity::OrderStatus, format!("SO/{}", order.order_nbr)),
-            (Entity::Shipment, "000001".to_owned())
+            // After the seed's three shipments.
+            (Entity::Shipment, "000004".to_owned())
         ]
     );
 

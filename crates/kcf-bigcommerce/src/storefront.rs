@@ -200,7 +200,8 @@ impl Storefront for BigCommerceStore {
             }
             (Entity::Customer, true) => format!("manage/customers/{id}/edit"),
             (Entity::Category, true) => format!("manage/products/categories/{id}/edit"),
-            (Entity::Product | Entity::TemplateItem, false) => {
+            (Entity::Product, false) => format!("v3/catalog/products/{id}"),
+            (Entity::TemplateItem, false) => {
                 format!("v3/catalog/products/{id}?include=variants,options")
             }
             (Entity::Availability, false) => format!("v3/inventory/items?sku:in={id}"),

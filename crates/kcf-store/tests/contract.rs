@@ -1025,7 +1025,11 @@ async fn connectors_settings_and_mappings_survive_reopen(db: &TestDb) {
     let s = &*db.store;
     let c = connector(s, "main").await;
     let settings = s.entity_settings(&c).await.unwrap();
-    assert_eq!(settings.len(), 6, "defaults for every entity");
+    assert_eq!(
+        settings.len(),
+        Entity::all().len(),
+        "defaults for every entity"
+    );
     let order = settings.iter().find(|s| s.entity == Entity::Order).unwrap();
     assert_eq!(order.direction, kcf_domain::SyncDirection::StoreToErp);
     let mut product = EntitySettings::default_for(c.clone(), Entity::Product);

@@ -155,3 +155,91 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
         "store product {id} with {variants} variants"
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use kcf_domain::records::{OptionRecord, ProductRecord, VariantRecord};
+
+    use super::*;
+
+    fn tee(options: usize, variants: usize) -> TemplateRecord {
+        let names = ["Color", "Size", "Sleeve", "Fit"];
+        TemplateRecord {
+            product: ProductRecord {
+                sku: "TEE".into(),
+                name: "Tee".into(),
+                price: 10.0,
+                weight: 0.2,
+                visible: true,
+                status: "Active".into(),
+                category_keys: Vec::new(),
+                modified_at: None,
+                msrp: None,
+                template: None,
+            },
+            options: names[..options]
+                .iter()
+                .map(|n| OptionRecord {
+                    name: (*n).into(),
+                    values: vec!["A".into()],
+                })
+                .collect(),
+            variants: (0..variants)
+                .map(|i| VariantRecord {
+                    sku: format!("TEE-{i}"),
+                    price: 10.0,
+                    msrp: None,
+                    options: names[..options]
+                        .iter()
+                        .map(|n| ((*n).into(), format!("v{i}")))
+                        .collect(),
+                    active: true,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_template_the_store_can_take_passes() {
+        assert_eq!(refusal(&tee(2, 6), Some(3), 2048), None);
+        assert_eq!(refusal(&tee(4, 6), None, 600), None);
+    }
+
+    #[test]
+    fn what_the_store_cannot_take_is_said_in_plain_words() {
+        let too_many = refusal(&tee(4, 6), Some(3), 2048).unwrap();
+        assert!(
+            too_many.contains("4 attributes") && too_many.contains("at most 3"),
+            "{too_many}"
+        );
+        let big = refusal(&tee(1, 601), None, 600).unwrap();
+        assert!(
+            big.contains("601 matrix items") && big.contains("600"),
+            "{big}"
+        );
+        let mut no_sku = tee(2, 3);
+        no_sku.variants[1].sku = " ".into();
+        assert!(refusal(&no_sku, None, 600).unwrap().contains("no SKU"));
+        let mut missing = tee(2, 3);
+        missing.variants[2].options.pop();
+        let why = refusal(&missing, None, 600).unwrap();
+        assert!(why.contains("TEE-2") && why.contains("Size"), "{why}");
+        let mut twins = tee(2, 3);
+        twins.variants[1].options = twins.variants[0].options.clone();
+        assert!(
+            refusal(&twins, None, 600)
+                .unwrap()
+                .contains("share the values")
+        );
+        assert!(
+            refusal(&tee(2, 0), None, 600)
+                .unwrap()
+                .contains("nothing to sell")
+        );
+        assert!(
+            refusal(&tee(0, 2), None, 600)
+                .unwrap()
+                .contains("no attributes")
+        );
+    }
+}

@@ -439,7 +439,11 @@ pub(super) async fn create(State(bc): State<Arc<Bc>>, body: Bytes) -> BcResult<J
         data.next_product = id - 1;
         return Err(e);
     }
-    let out = data.product_json(&product, &["variants"]);
+    let out = if variants.is_empty() {
+        serde_json::to_value(&product).unwrap_or(Value::Null)
+    } else {
+        data.product_json(&product, &["variants"])
+    };
     drop(data);
     bc.changed("product", id, "created");
     Ok(Json(json!({ "data": out, "meta": {} })))

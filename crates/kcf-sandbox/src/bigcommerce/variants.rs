@@ -72,8 +72,11 @@ pub struct Variant {
     option_values: Vec<VariantValue>,
 }
 
+/// An option value a variant names: (option id, value id, option name, label).
+type Wanted = (Option<u64>, Option<u64>, String, String);
+
 /// An option value a variant is given by: by ids, or by name and label.
-fn wanted_values(v: &Value, n: usize) -> BcResult<Vec<(Option<u64>, Option<u64>, String, String)>> {
+fn wanted_values(v: &Value, n: usize) -> BcResult<Vec<Wanted>> {
     let Some(values) = v.get("option_values").and_then(Value::as_array) else {
         return Ok(Vec::new());
     };
