@@ -57,7 +57,13 @@ pub struct BigCommerceStore {
     inbound: crate::inbound::WebhookReceiver,
     /// The store's category tree, looked up once.
     tree_id: tokio::sync::OnceCell<u64>,
+    /// The store's inventory locations and when they were read (they rarely change; a stock
+    /// write must not spend a request of the budget on them each time).
+    locations: std::sync::Mutex<Option<(std::time::Instant, Vec<(String, String)>)>>,
 }
+
+/// How long the list of locations is trusted.
+const LOCATIONS_FOR: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl BigCommerceStore {
     /// The port over a client for `config`.
@@ -68,6 +74,7 @@ impl BigCommerceStore {
             client: BigCommerceClient::new(config)?,
             inbound: crate::inbound::WebhookReceiver,
             tree_id: tokio::sync::OnceCell::new(),
+            locations: std::sync::Mutex::new(None),
         })
     }
 
@@ -415,7 +422,15 @@ impl Storefront for BigCommerceStore {
     }
 
     async fn locations(&self) -> Result<Vec<(String, String)>> {
-        Ok(numbered(self.client.locations().await?))
+        if let Some((at, list)) = &*self.locations.lock().unwrap_or_else(|p| p.into_inner())
+            && at.elapsed() < LOCATIONS_FOR
+        {
+            return Ok(list.clone());
+        }
+        let list = numbered(self.client.locations().await?);
+        *self.locations.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), list.clone()));
+        Ok(list)
     }
 
     async fn update_category(

@@ -1049,3 +1049,158 @@ async fn idle_sessions_time_out_and_free_their_license_slot() {
         401
     );
 }
+
+/// The plain value of a wrapped field.
+fn plain(v: &Value) -> Value {
+    v.get("value").cloned().unwrap_or(Value::Null)
+}
+
+async fn stock_of(erp: &Erp, sku: &str, warehouse: &str) -> (f64, f64, f64) {
+    let (_, row) = erp
+        .call(
+            Method::GET,
+            &format!("/InventoryQuantityAvailable/{sku}/{warehouse}"),
+            None,
+        )
+        .await;
+    let n = |f: &str| plain(&row[f]).as_f64().unwrap_or(0.0);
+    (n("OnHand"), n("Allocated"), n("Available"))
+}
+
+#[tokio::test]
+async fn stock_moves_with_orders_shipments_and_adjustments() {
+    let erp = Erp::signed_in().await;
+    let sku = "SKU-000010";
+    let (on_hand, allocated, available) = stock_of(&erp, sku, "MAIN").await;
+    assert_eq!(available, on_hand - allocated);
+
+    // An open order holds stock: available drops, on hand does not.
+    let order = json!({ "CustomerID": { "value": "C000001" }, "Details": [
+        { "InventoryID": { "value": sku }, "OrderQty": { "value": 2 }, "UnitPrice": { "value": 3.0 } } ] });
+    let (_, order) = erp.call(Method::PUT, "/SalesOrder", Some(order)).await;
+    let nbr = plain(&order["OrderNbr"]).as_str().unwrap().to_owned();
+    assert_eq!(
+        stock_of(&erp, sku, "MAIN").await,
+        (on_hand, allocated + 2.0, available - 2.0)
+    );
+
+    // A shipment written by PUT with lines that name the order is linked to it; on hold it
+    // cannot be confirmed.
+    let shipment = json!({ "CustomerID": { "value": "C000001" }, "WarehouseID": { "value": "MAIN" }, "Hold": { "value": true },
+        "Details": [ { "OrderType": { "value": "SO" }, "OrderNbr": { "value": nbr }, "OrderLineNbr": { "value": 1 },
+                       "InventoryID": { "value": sku }, "ShippedQty": { "value": 2 } } ] });
+    let (status, shipment) = erp.call(Method::PUT, "/Shipment", Some(shipment)).await;
+    assert_eq!(status, StatusCode::OK, "{shipment}");
+    assert_eq!(plain(&shipment["Status"]), "On Hold");
+    let ship_nbr = plain(&shipment["ShipmentNbr"]).as_str().unwrap().to_owned();
+    let (_, linked) = erp
+        .call(
+            Method::GET,
+            &format!("/SalesOrder/SO/{nbr}?$expand=Details,Shipments"),
+            None,
+        )
+        .await;
+    assert_eq!(plain(&linked["Status"]), "Shipping");
+    assert_eq!(plain(&linked["Shipments"][0]["ShipmentNbr"]), ship_nbr);
+    assert_eq!(plain(&linked["Details"][0]["QtyOnShipments"]), 2.0);
+    let keys = json!({ "ShipmentNbr": { "value": ship_nbr } });
+    assert_eq!(
+        run_action(&erp, "/Shipment/ConfirmShipment", keys.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let release = json!({ "ShipmentNbr": { "value": ship_nbr }, "Hold": { "value": false } });
+    let (_, open) = erp.call(Method::PUT, "/Shipment", Some(release)).await;
+    assert_eq!(plain(&open["Status"]), "Open");
+    assert_eq!(
+        run_action(&erp, "/Shipment/ConfirmShipment", keys).await,
+        StatusCode::NO_CONTENT
+    );
+    // Confirmed: the stock left (on hand and the allocation drop together).
+    assert_eq!(
+        stock_of(&erp, sku, "MAIN").await,
+        (on_hand - 2.0, allocated, available - 2.0)
+    );
+    let (_, done) = erp
+        .call(Method::GET, &format!("/SalesOrder/SO/{nbr}"), None)
+        .await;
+    assert_eq!(plain(&done["Status"]), "Completed");
+
+    // An adjustment that would take on hand below zero is refused whole.
+    let adjustment = json!({ "Hold": { "value": false }, "Details": [
+        { "InventoryID": { "value": sku }, "WarehouseID": { "value": "MAIN" }, "Qty": { "value": 1.0 } },
+        { "InventoryID": { "value": sku }, "WarehouseID": { "value": "MAIN" }, "Qty": { "value": -100000.0 } } ] });
+    let (_, adjustment) = erp
+        .call(Method::PUT, "/InventoryAdjustment", Some(adjustment))
+        .await;
+    let refused = run_action(
+        &erp,
+        "/InventoryAdjustment/ReleaseInventoryAdjustment",
+        json!({ "ReferenceNbr": adjustment["ReferenceNbr"] }),
+    )
+    .await;
+    assert_eq!(refused, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        stock_of(&erp, sku, "MAIN").await.0,
+        on_hand - 2.0,
+        "nothing moved"
+    );
+
+    // A deactivated item is found by its status.
+    let inactive =
+        json!({ "InventoryID": { "value": sku }, "ItemStatus": { "value": "Inactive" } });
+    erp.call(Method::PUT, "/StockItem", Some(inactive)).await;
+    let (_, found) = erp
+        .call(
+            Method::GET,
+            "/StockItem?$filter=ItemStatus eq 'Inactive'",
+            None,
+        )
+        .await;
+    assert!(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| plain(&r["InventoryID"]) == sku)
+    );
+}
+
+#[tokio::test]
+async fn a_template_lists_its_matrix_items() {
+    let erp = Erp::signed_in().await;
+    let (status, t) = erp
+        .call(
+            Method::GET,
+            "/TemplateItems/TMPL-0001?$expand=Attributes,Matrix",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let matrix = t["Matrix"].as_array().unwrap();
+    assert_eq!(matrix.len(), 9, "3 colours × 3 sizes");
+    assert!(
+        matrix
+            .iter()
+            .all(|m| plain(&m["TemplateItemID"]) == "TMPL-0001")
+    );
+    assert_eq!(t["Attributes"].as_array().unwrap().len(), 2);
+    let (_, child) = erp
+        .call(
+            Method::GET,
+            "/StockItem/TMPL-0001-RED-S?$expand=Attributes",
+            None,
+        )
+        .await;
+    let values: Vec<Value> = child["Attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| plain(&a["ValueDescription"]))
+        .collect();
+    assert_eq!(values, [json!("Red"), json!("Small")]);
+    // A matrix item must name a template that exists.
+    let orphan =
+        json!({ "InventoryID": { "value": "ORPHAN" }, "TemplateItemID": { "value": "NOPE" } });
+    let (status, body) = erp.call(Method::PUT, "/StockItem", Some(orphan)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}

@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Harness, WAIT, eventually};
+use common::{Harness, Options, WAIT, eventually};
 use kcf_domain::{Entity, Mapping, MappingKind, MessageStatus};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -21,6 +21,7 @@ both_backends!(
     a_warehouse_without_a_location_is_refused_in_plain_words,
     store_sales_are_not_given_back_while_stock_changes,
     stock_waits_for_a_store_order_not_yet_in_the_erp,
+    a_thousand_stock_changes_keep_to_the_store_budget,
 );
 
 /// Creates template `key` with COLOR × SIZE, and its matrix items for `colors` × `sizes`.
@@ -223,15 +224,24 @@ async fn erp_available(h: &Harness, sku: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-/// The store's stock of `sku` by location id.
+/// The store's stock of `sku` by location id (asked again while the store's budget, which
+/// the test shares with kcf, is spent).
 async fn store_levels(h: &Harness, sku: &str) -> BTreeMap<u64, i64> {
-    let (_, body) = h
-        .store(
-            Method::GET,
-            &format!("/v3/inventory/items?sku:in={sku}"),
-            None,
-        )
-        .await;
+    let mut tries = 0;
+    let body = loop {
+        let (status, body) = h
+            .store(
+                Method::GET,
+                &format!("/v3/inventory/items?sku:in={sku}"),
+                None,
+            )
+            .await;
+        tries += 1;
+        if status != 429 || tries > 100 {
+            break body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     body["data"]
         .as_array()
         .unwrap()
@@ -459,5 +469,119 @@ async fn stock_waits_for_a_store_order_not_yet_in_the_erp(backend: &str) {
     })
     .await;
     assert_eq!(store_levels(&h, sku).await[&1], before - 4 + 1);
+    h.stop().await;
+}
+
+async fn a_thousand_stock_changes_keep_to_the_store_budget(backend: &str) {
+    const ITEMS: usize = 1_000;
+    let h = Harness::with(
+        backend,
+        Options {
+            seed: kcf_sandbox::SeedSize::Products(ITEMS),
+            // 10 requests a second: the changes cannot all go at once.
+            bc_rate_limit: Some((10, 1_000)),
+            ..Options::default()
+        },
+    )
+    .await;
+    // One adjustment of every item: a thousand availability changes, pushed one by one.
+    let lines: Vec<Value> = (1..=ITEMS)
+        .map(|n| json!({ "InventoryID": format!("SKU-{n:06}"), "WarehouseID": "MAIN", "Qty": 5.0 }))
+        .collect();
+    let adjustment = h
+        .erp_put(
+            "InventoryAdjustment",
+            json!({ "Hold": false, "Description": "count", "Details": lines }),
+        )
+        .await;
+    h.erp_action(
+        "/InventoryAdjustment/ReleaseInventoryAdjustment",
+        json!({ "ReferenceNbr": adjustment["ReferenceNbr"] }),
+    )
+    .await;
+    let counts = eventually("a thousand availability messages", WAIT * 8, || async {
+        let filter = kcf_store::MessageFilter {
+            entity: Some(Entity::Availability),
+            ..kcf_store::MessageFilter::default()
+        };
+        let counts: BTreeMap<MessageStatus, u64> =
+            h.db.store
+                .count_by_status(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.status, c.count))
+                .collect();
+        let open = [
+            MessageStatus::Pending,
+            MessageStatus::Processing,
+            MessageStatus::Failed,
+        ]
+        .iter()
+        .filter_map(|s| counts.get(s))
+        .sum::<u64>();
+        (counts.values().sum::<u64>() >= ITEMS as u64 && open == 0).then_some(counts)
+    })
+    .await;
+    assert_eq!(
+        counts.get(&MessageStatus::Processed).copied(),
+        Some(ITEMS as u64),
+        "{counts:?}"
+    );
+    // Every item in step (the store has one location's worth of the ERP's total).
+    for n in [1, 500, ITEMS] {
+        let sku = format!("SKU-{n:06}");
+        let total: f64 = erp_available(&h, &sku)
+            .await
+            .values()
+            .map(|a| a.max(0.0))
+            .sum();
+        assert_eq!(
+            store_levels(&h, &sku).await[&1],
+            total.floor() as i64,
+            "{sku}"
+        );
+    }
+    // Batched (50 items a request), and never over the budget: no 429, and kcf started no
+    // request while it knew it had to wait.
+    let ledger: Vec<Value> = h
+        .http
+        .get(format!("{}/_sandbox/ledger?limit=20000", h.bc.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let adjustments = ledger
+        .iter()
+        .filter(|e| {
+            e["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/inventory/adjustments/absolute"))
+        })
+        .count();
+    assert!(
+        (ITEMS / 50..=ITEMS / 10).contains(&adjustments),
+        "{adjustments} stock requests for {ITEMS} items"
+    );
+    // (The test's own reads share the budget and may be refused; kcf's writes never.)
+    assert_eq!(
+        ledger
+            .iter()
+            .filter(|e| e["status"] == 429 && e["method"] == "PUT")
+            .count(),
+        0,
+        "the store never had to refuse kcf's stock writes"
+    );
+    let runtime = h.engine.runtime(&h.id).unwrap();
+    let journal = runtime
+        .store
+        .as_any()
+        .downcast_ref::<kcf_bigcommerce::BigCommerceStore>()
+        .expect("the harness's store is BigCommerce")
+        .client()
+        .rate_limit_journal();
+    assert_eq!(journal.started_during_pauses(), 0);
     h.stop().await;
 }
