@@ -59,8 +59,11 @@ pub struct BigCommerceStore {
     tree_id: tokio::sync::OnceCell<u64>,
     /// The store's inventory locations and when they were read (they rarely change; a stock
     /// write must not spend a request of the budget on them each time).
-    locations: std::sync::Mutex<Option<(std::time::Instant, Vec<(String, String)>)>>,
+    locations: std::sync::Mutex<Option<(std::time::Instant, Locations)>>,
 }
+
+/// Locations: (id, name).
+type Locations = Vec<(String, String)>;
 
 /// How long the list of locations is trusted.
 const LOCATIONS_FOR: std::time::Duration = std::time::Duration::from_secs(300);
