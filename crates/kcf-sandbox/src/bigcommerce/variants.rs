@@ -186,10 +186,14 @@ impl Data {
         };
         self.next_option_value += 1;
         let fresh = self.next_option_value;
-        let option = self
-            .options
-            .get_mut(&option_id)
-            .expect("just found or made");
+        let Some(option) = self.options.get_mut(&option_id) else {
+            return VariantValue {
+                id: fresh,
+                label: label.to_owned(),
+                option_id,
+                option_display_name: name.to_owned(),
+            };
+        };
         let value = match option
             .option_values
             .iter()
@@ -281,7 +285,9 @@ impl Data {
             for (option_id, value_id, name, label) in values {
                 let value = match (option_id, value_id) {
                     (Some(o), Some(id)) => {
-                        let opt = &self.options[&o];
+                        let Some(opt) = self.options.get(&o) else {
+                            continue;
+                        };
                         let ov = opt.option_values.iter().find(|x| x.id == id).cloned();
                         match ov {
                             Some(ov) => VariantValue {
@@ -294,7 +300,10 @@ impl Data {
                         }
                     }
                     (Some(o), None) => {
-                        let name = self.options[&o].display_name.clone();
+                        let Some(name) = self.options.get(&o).map(|x| x.display_name.clone())
+                        else {
+                            continue;
+                        };
                         self.option_value(product, &name, &label)
                     }
                     _ => self.option_value(product, &name, &label),
