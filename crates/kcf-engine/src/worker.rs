@@ -317,7 +317,9 @@ async fn finish(
     let m = &c.message;
     match &result {
         Err(ApplyError::Unavailable { .. } | ApplyError::SignInRefused { .. }) => {}
-        Err(ApplyError::Store(_)) => {}
+        // Waiting says nothing about the other system: it must not end a streak of failures
+        // (a stock write waiting every 2 s for an order would keep an outage from being seen).
+        Err(ApplyError::Store(_) | ApplyError::Waiting { .. }) => {}
         _ => ctx.conn.health.answered(),
     }
     let entity = m.entity.as_str();
