@@ -544,15 +544,7 @@ async fn a_thousand_stock_changes_keep_to_the_store_budget(backend: &str) {
     }
     // Batched (50 items a request), and never over the budget: no 429, and kcf started no
     // request while it knew it had to wait.
-    let ledger: Vec<Value> = h
-        .http
-        .get(format!("{}/_sandbox/ledger?limit=20000", h.bc.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ledger = h.store_ledger().await;
     let adjustments = ledger
         .iter()
         .filter(|e| {
@@ -574,14 +566,7 @@ async fn a_thousand_stock_changes_keep_to_the_store_budget(backend: &str) {
         0,
         "the store never had to refuse kcf's stock writes"
     );
-    let runtime = h.engine.runtime(&h.id).unwrap();
-    let journal = runtime
-        .store
-        .as_any()
-        .downcast_ref::<kcf_bigcommerce::BigCommerceStore>()
-        .expect("the harness's store is BigCommerce")
-        .client()
-        .rate_limit_journal();
+    let journal = h.rate_limit_journal();
     assert_eq!(journal.started_during_pauses(), 0);
     h.stop().await;
 }

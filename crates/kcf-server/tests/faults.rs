@@ -246,23 +246,8 @@ async fn faults_end_processed_without_duplicates(backend: &str) {
     // (a 429 read, the window's budget spent), in the order they happened. Arrival times in
     // the sandbox's ledger cannot tell this: a request already on the wire when the 429 came
     // back arrives after it, later still on a loaded machine.
-    let runtime = h.engine.runtime(&h.id).unwrap();
-    let journal = runtime
-        .store
-        .as_any()
-        .downcast_ref::<kcf_bigcommerce::BigCommerceStore>()
-        .expect("the harness's store is BigCommerce")
-        .client()
-        .rate_limit_journal();
-    let ledger: Vec<Value> = h
-        .http
-        .get(format!("{}/_sandbox/ledger?limit=20000", h.bc.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal = h.rate_limit_journal();
+    let ledger = h.store_ledger().await;
     let throttled = ledger
         .iter()
         .filter(|e| e["at_ms"].as_i64().unwrap() >= fault_start && e["status"] == 429)

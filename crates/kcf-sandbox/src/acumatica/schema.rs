@@ -48,6 +48,17 @@ const ATTRIBUTE_VALUES: Fields = &[
     ("ValueDescription", Text),
 ];
 
+/// The fields of a receipt or adjustment.
+const STOCK_DOCUMENT: Fields = &[
+    ("ReferenceNbr", Text),
+    ("Status", Text),
+    ("Hold", Bool),
+    ("Date", DateTime),
+    ("Description", Text),
+    ("TotalQty", Decimal),
+    ("LastModifiedDateTime", DateTime),
+];
+
 /// Lines of a receipt or adjustment.
 const STOCK_LINES: Fields = &[
     ("LineNbr", Int),
@@ -185,15 +196,7 @@ pub const ENTITIES: &[Spec] = &[
         name: "InventoryReceipt",
         keys: &["ReferenceNbr"],
         autonumber: Some("ReferenceNbr"),
-        fields: &[
-            ("ReferenceNbr", Text),
-            ("Status", Text),
-            ("Hold", Bool),
-            ("Date", DateTime),
-            ("Description", Text),
-            ("TotalQty", Decimal),
-            ("LastModifiedDateTime", DateTime),
-        ],
+        fields: STOCK_DOCUMENT,
         details: &[("Details", STOCK_LINES)],
         linked: &[],
     },
@@ -202,15 +205,7 @@ pub const ENTITIES: &[Spec] = &[
         name: "InventoryAdjustment",
         keys: &["ReferenceNbr"],
         autonumber: Some("ReferenceNbr"),
-        fields: &[
-            ("ReferenceNbr", Text),
-            ("Status", Text),
-            ("Hold", Bool),
-            ("Date", DateTime),
-            ("Description", Text),
-            ("TotalQty", Decimal),
-            ("LastModifiedDateTime", DateTime),
-        ],
+        fields: STOCK_DOCUMENT,
         details: &[("Details", STOCK_LINES)],
         linked: &[],
     },

@@ -417,8 +417,23 @@ pub(super) async fn create(
             .get("price_inc_tax")
             .or_else(|| item.get("price_ex_tax"))
             .and_then(Value::as_f64);
-        match item.get("product_id").and_then(Value::as_u64) {
-            Some(pid) => {
+        // A catalog line names its product, or a product's or variant's SKU.
+        let by_sku = item
+            .get("name")
+            .is_none()
+            .then(|| item.get("sku").and_then(Value::as_str))
+            .flatten()
+            .and_then(|sku| {
+                data.sku_target(sku)
+                    .map(|(pid, _)| (pid, Some(sku.to_owned())))
+            });
+        let catalog = item
+            .get("product_id")
+            .and_then(Value::as_u64)
+            .map(|pid| (pid, None))
+            .or(by_sku);
+        match catalog {
+            Some((pid, sku)) => {
                 let p = data.products.get(&pid).ok_or_else(|| {
                     BcError::new(
                         StatusCode::BAD_REQUEST,
@@ -432,30 +447,7 @@ pub(super) async fn create(
                     address_id,
                     pid,
                     product_field(p, "name"),
-                    product_field(p, "sku"),
-                    qty,
-                    price,
-                ));
-            }
-            // A line by SKU: a product's or a variant's.
-            None if item.get("name").is_none()
-                && let Some(sku) = item.get("sku").and_then(Value::as_str)
-                && let Some((pid, _)) = data.sku_target(sku) =>
-            {
-                let p = data.products.get(&pid).ok_or_else(|| {
-                    BcError::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("products[{n}]: the product {pid} does not exist."),
-                    )
-                })?;
-                let price = price_given.unwrap_or_else(|| product_price(p));
-                lines.push(line(
-                    line_id,
-                    id,
-                    address_id,
-                    pid,
-                    product_field(p, "name"),
-                    sku.to_owned(),
+                    sku.unwrap_or_else(|| product_field(p, "sku")),
                     qty,
                     price,
                 ));

@@ -272,6 +272,33 @@ impl Harness {
         body["data"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The store emulator's request ledger (every request it answered, oldest first).
+    #[allow(dead_code)]
+    pub async fn store_ledger(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_sandbox/ledger?limit=20000", self.bc.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// kcf's own journal of the store's rate limit: when each request passed the limiter,
+    /// and when kcf learnt of each pause.
+    #[allow(dead_code)]
+    pub fn rate_limit_journal(&self) -> kcf_bigcommerce::RateLimitJournal {
+        let runtime = self.engine.runtime(&self.id).unwrap();
+        runtime
+            .store
+            .as_any()
+            .downcast_ref::<kcf_bigcommerce::BigCommerceStore>()
+            .expect("the harness's store is BigCommerce")
+            .client()
+            .rate_limit_journal()
+    }
+
     /// Places an order in the store (`POST /v2/orders`), returning it.
     pub async fn place_order(&self, email: &str, lines: &[(&str, u32)]) -> Value {
         let mut products = Vec::new();
