@@ -78,7 +78,9 @@ pub fn category_input(r: &CategoryRecord, parent_id: u64, tree_id: u64) -> Categ
         parent_id: Some(parent_id),
         tree_id: Some(tree_id),
         sort_order: Some(r.sort_order),
-        is_visible: None,
+        // The ERP has it, so shoppers see it (a category hidden when it was removed there
+        // comes back when it is restored).
+        is_visible: Some(true),
         description: None,
     }
 }

@@ -114,6 +114,30 @@ pub struct Outage {
     pub needs_person: bool,
 }
 
+named_enum! {
+    /// What happens in the store to a record deleted (or, for a category, removed) in the
+    /// ERP.
+    pub enum Removal: "removal" {
+        /// Nothing: the store's record stays as it is (only the message records it).
+        Keep = "keep",
+        /// Hidden from shoppers and kept, so its orders and history still point somewhere.
+        Hide = "hide",
+        /// Deleted from the store.
+        Delete = "delete",
+    }
+}
+
+impl Removal {
+    /// How it reads in the workspace.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Keep => "Keep it in the store",
+            Self::Hide => "Hide it in the store",
+            Self::Delete => "Delete it from the store",
+        }
+    }
+}
+
 /// How one entity syncs for one connector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntitySettings {
@@ -137,6 +161,10 @@ pub struct EntitySettings {
     pub max_attempts: u32,
     /// Which fields sync (field name → on/off); absent fields sync.
     pub fields: BTreeMap<String, bool>,
+    /// What a deletion in the ERP does in the store, for the entities that have the choice
+    /// (`EntityInfo::removals`); `None` for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_removal: Option<Removal>,
 }
 
 impl EntitySettings {
@@ -153,6 +181,7 @@ impl EntitySettings {
             schedule: None,
             max_attempts: 5,
             fields: BTreeMap::new(),
+            on_removal: entity.info().removals.first().copied(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! What is synced, which way, and how the work was started.
 
-use crate::named_enum;
+use crate::{Removal, named_enum};
 
 named_enum! {
     /// A kind of record kcf keeps in sync.
@@ -146,6 +146,9 @@ pub struct EntityInfo {
     /// The fields a connector can stop syncing (KCF's "Schema Management" toggles), named in
     /// `EntitySettings::fields`.
     pub toggles: &'static [&'static str],
+    /// What a deletion in the ERP can do in the store, the default first; empty: it is
+    /// only recorded.
+    pub removals: &'static [Removal],
 }
 
 /// The workspace's screens that list entities.
@@ -173,6 +176,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_screen: Some(1),
         history_screen: Some(1),
         toggles: &["name", "price", "weight", "visibility", "categories"],
+        removals: &[Removal::Hide, Removal::Delete],
         binding: Entity::Product,
     },
     EntityInfo {
@@ -187,6 +191,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_screen: Some(3),
         history_screen: Some(2),
         toggles: &[],
+        removals: &[Removal::Keep, Removal::Hide, Removal::Delete],
         binding: Entity::Category,
     },
     EntityInfo {
@@ -201,6 +206,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_screen: Some(2),
         history_screen: Some(3),
         toggles: &[],
+        removals: &[],
         binding: Entity::Customer,
     },
     EntityInfo {
@@ -215,6 +221,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_screen: Some(4),
         history_screen: Some(4),
         toggles: &[],
+        removals: &[],
         binding: Entity::Order,
     },
     EntityInfo {
@@ -229,6 +236,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_screen: Some(5),
         history_screen: Some(5),
         toggles: &[],
+        removals: &[],
         binding: Entity::Shipment,
     },
     EntityInfo {
@@ -243,6 +251,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_screen: None,
         history_screen: None,
         toggles: &[],
+        removals: &[],
         binding: Entity::Order,
     },
     EntityInfo {
@@ -257,6 +266,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_screen: Some(6),
         history_screen: Some(6),
         toggles: &[],
+        removals: &[Removal::Hide, Removal::Delete],
         binding: Entity::TemplateItem,
     },
     EntityInfo {
@@ -271,6 +281,7 @@ pub const ENTITIES: &[EntityInfo] = &[
         batch_screen: Some(7),
         history_screen: None,
         toggles: &[],
+        removals: &[],
         binding: Entity::Availability,
     },
 ];

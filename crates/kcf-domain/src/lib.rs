@@ -19,6 +19,7 @@ pub use auth::{ApiToken, Session};
 pub use batch::{BatchMode, BatchRun, BatchStatus, NewBatchRun};
 pub use connector::{
     Binding, Connector, ConnectorState, EntitySettings, Mapping, MappingKind, Outage, Platform,
+    Removal,
 };
 pub use entity::{Direction, ENTITIES, Entity, EntityInfo, Mode, Screen, SyncDirection};
 pub use ids::{ConnectorId, InvalidId, MessageId, RecordKey};

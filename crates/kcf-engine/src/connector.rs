@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use kcf_domain::{Binding, ConnectorId, Entity, MappingKind, Timestamp};
+use kcf_domain::{Binding, ConnectorId, Entity, EntitySettings, MappingKind, Removal, Timestamp};
 use kcf_platform::{Erp, Outbox, Storefront};
 use kcf_store::{BindingKey, Store};
 
@@ -154,6 +154,26 @@ impl Ctx {
             })
             .await?;
         Ok(())
+    }
+
+    /// The connector's settings of `entity`.
+    pub async fn settings(&self, entity: Entity) -> ApplyResult<EntitySettings> {
+        Ok(self
+            .store
+            .entity_settings(self.id())
+            .await?
+            .into_iter()
+            .find(|s| s.entity == entity)
+            .unwrap_or_else(|| EntitySettings::default_for(self.id().clone(), entity)))
+    }
+
+    /// What a deletion of an `entity` in the ERP does in the store.
+    pub async fn removal(&self, entity: Entity) -> ApplyResult<Removal> {
+        Ok(self
+            .settings(entity)
+            .await?
+            .on_removal
+            .unwrap_or(Removal::Keep))
     }
 
     /// A mapping table, ERP value → store value.

@@ -166,6 +166,9 @@ pub trait Storefront: Send + Sync + std::fmt::Debug {
         parent: Option<&str>,
         out: &dyn Outbox,
     ) -> Result<()>;
+    /// Hides category `id` from shoppers (or, with `delete`, deletes it and the categories
+    /// under it); `NotFound` when it is gone.
+    async fn retire_category(&self, id: &str, delete: bool, out: &dyn Outbox) -> Result<()>;
     /// Adopts the category of `record`'s name under `parent` (updating it), or creates it;
     /// returns its id and whether it was adopted.
     async fn put_category(

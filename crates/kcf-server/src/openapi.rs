@@ -374,6 +374,7 @@ fn schemas() -> Value {
             "realtime": s("boolean"), "auto_process": s("boolean"), "paused": s("boolean"),
             "schedule": { "type": ["string", "null"], "description": "cron, UTC" },
             "max_attempts": s("integer"), "fields": { "type": "object", "additionalProperties": s("boolean") },
+            "on_removal": { "type": "string", "enum": ["keep", "hide", "delete"], "description": "what a deletion in the ERP does in the store; only product, template-item (hide, delete) and category (keep, hide, delete) have it" },
         }), &["connector", "entity", "active", "direction", "realtime", "auto_process", "paused", "max_attempts"]),
         "EntitySettingsList": { "type": "array", "items": r("EntitySettings") },
         "EntityPatch": { "type": "object", "additionalProperties": false, "properties": {
@@ -382,6 +383,7 @@ fn schemas() -> Value {
             "schedule": { "type": "string", "description": "cron (UTC); empty removes it" },
             "max_attempts": { "type": "integer", "minimum": 1, "maximum": 100 },
             "fields": { "type": "object", "additionalProperties": s("boolean"), "description": "field toggles; product: name, price, weight, visibility, categories" },
+            "on_removal": { "type": "string", "enum": ["keep", "hide", "delete"], "description": "what a deletion in the ERP does in the store: product and template-item take hide or delete, category keep, hide or delete; other entities refuse it (400)" },
         } },
         "Message": obj(json!({
             "id": s("integer"), "connector": s("string"), "entity": r("Entity"),

@@ -22,6 +22,7 @@ both_backends!(
     store_sales_are_not_given_back_while_stock_changes,
     stock_waits_for_a_store_order_not_yet_in_the_erp,
     a_thousand_stock_changes_keep_to_the_store_budget,
+    deletions_in_the_erp_follow_the_entity_settings,
 );
 
 /// Creates template `key` with COLOR × SIZE, and its matrix items for `colors` × `sizes`.
@@ -568,5 +569,198 @@ async fn a_thousand_stock_changes_keep_to_the_store_budget(backend: &str) {
     );
     let journal = h.rate_limit_journal();
     assert_eq!(journal.started_during_pauses(), 0);
+    h.stop().await;
+}
+
+async fn stock_item(h: &Harness, sku: &str) {
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": format!("Item {sku}"), "DefaultPrice": 5.0, "ItemStatus": "Active" }),
+    )
+    .await;
+}
+
+async fn store_category(h: &Harness, erp_id: i64) -> Option<Value> {
+    let b =
+        h.db.store
+            .binding(
+                &h.id,
+                Entity::Category,
+                kcf_store::BindingKey::Erp(&erp_id.to_string()),
+            )
+            .await
+            .unwrap()?;
+    let (_, body) = h
+        .store(
+            Method::GET,
+            &format!(
+                "/v3/catalog/trees/categories?category_id:in={}",
+                b.external_id
+            ),
+            None,
+        )
+        .await;
+    body["data"].get(0).cloned()
+}
+
+/// Deletes ERP record `path` (entity/key) over Acumatica's API.
+async fn erp_delete(h: &Harness, path: &str) {
+    let (status, body) = h.erp(Method::DELETE, path, None).await;
+    assert_eq!(status, 204, "DELETE {path}: {body}");
+}
+
+async fn deletions_in_the_erp_follow_the_entity_settings(backend: &str) {
+    let h = Harness::start(backend).await;
+    let entity_path = |e: &str| format!("/connectors/{}/entities/{e}", h.id);
+
+    // Products: hidden by default.
+    stock_item(&h, "GONE-HIDE").await;
+    stock_item(&h, "GONE-DEL").await;
+    for sku in ["GONE-HIDE", "GONE-DEL"] {
+        eventually("the item in the store", WAIT, || async {
+            h.products_with_sku(sku).await.into_iter().next()
+        })
+        .await;
+    }
+    erp_delete(&h, "/StockItem/GONE-HIDE").await;
+    eventually("the deleted item hidden", WAIT, || async {
+        h.products_with_sku("GONE-HIDE")
+            .await
+            .into_iter()
+            .find(|p| p["is_visible"] == false)
+    })
+    .await;
+
+    // The setting, through the API: a choice the entity has, or a plain-words refusal.
+    let (status, body) = h
+        .api(
+            Method::PATCH,
+            &entity_path("product"),
+            Some(json!({ "on_removal": "delete" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["on_removal"], "delete");
+    let (status, body) = h
+        .api(
+            Method::PATCH,
+            &entity_path("order"),
+            Some(json!({ "on_removal": "hide" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|e| e.contains("no removal setting")),
+        "{body}"
+    );
+    let (status, body) = h
+        .api(
+            Method::PATCH,
+            &entity_path("product"),
+            Some(json!({ "on_removal": "keep" })),
+        )
+        .await;
+    assert_eq!(status, 400, "products are hidden or deleted: {body}");
+    let (status, body) = h
+        .api(
+            Method::PATCH,
+            &entity_path("product"),
+            Some(json!({ "on_removal": "vanish" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    erp_delete(&h, "/StockItem/GONE-DEL").await;
+    eventually("the deleted item deleted from the store", WAIT, || async {
+        h.products_with_sku("GONE-DEL")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+
+    // Restored in the ERP: shown again, or created anew; never two.
+    stock_item(&h, "GONE-HIDE").await;
+    stock_item(&h, "GONE-DEL").await;
+    for sku in ["GONE-HIDE", "GONE-DEL"] {
+        eventually("the restored item shown", WAIT, || async {
+            h.products_with_sku(sku)
+                .await
+                .into_iter()
+                .find(|p| p["is_visible"] == true)
+        })
+        .await;
+        assert_eq!(
+            h.products_with_sku(sku).await.len(),
+            1,
+            "one product of {sku}"
+        );
+    }
+
+    // Categories: kept by default, hidden or deleted per the setting.
+    let mut ids = Vec::new();
+    for name in ["Gone Keep", "Gone Hide", "Gone Delete"] {
+        let c = h
+            .erp_put("ItemSalesCategory", json!({ "Description": name }))
+            .await;
+        let id = c["CategoryID"].as_i64().unwrap();
+        eventually("the category in the store", WAIT, || store_category(&h, id)).await;
+        ids.push(id);
+    }
+    erp_delete(&h, &format!("/ItemSalesCategory/{}", ids[0])).await;
+    let key = ids[0].to_string();
+    eventually("the removal processed", WAIT, || async {
+        let all = h.messages(Entity::Category).await;
+        let of_key: Vec<_> = all
+            .iter()
+            .filter(|m| m.record_key.as_str() == key)
+            .collect();
+        of_key
+            .iter()
+            .any(|m| m.status == MessageStatus::Deleted)
+            .then_some(())
+    })
+    .await;
+    let kept = store_category(&h, ids[0]).await.expect("kept");
+    assert_eq!(kept["is_visible"], true, "kept as it was: {kept}");
+
+    h.set_settings(Entity::Category, |s| {
+        s.on_removal = Some(kcf_domain::Removal::Hide)
+    })
+    .await;
+    erp_delete(&h, &format!("/ItemSalesCategory/{}", ids[1])).await;
+    eventually("the category hidden", WAIT, || async {
+        store_category(&h, ids[1])
+            .await
+            .filter(|c| c["is_visible"] == false)
+    })
+    .await;
+
+    let doomed = store_category(&h, ids[2]).await.unwrap()["category_id"].clone();
+    h.set_settings(Entity::Category, |s| {
+        s.on_removal = Some(kcf_domain::Removal::Delete)
+    })
+    .await;
+    erp_delete(&h, &format!("/ItemSalesCategory/{}", ids[2])).await;
+    eventually("the category deleted", WAIT, || async {
+        let (_, body) = h
+            .store(
+                Method::GET,
+                &format!("/v3/catalog/trees/categories?category_id:in={doomed}"),
+                None,
+            )
+            .await;
+        body["data"].as_array().unwrap().is_empty().then_some(())
+    })
+    .await;
+    let settled = h.settled(Entity::Category).await;
+    assert!(
+        settled
+            .iter()
+            .all(|m| matches!(m.status, MessageStatus::Processed | MessageStatus::Deleted)),
+        "{settled:?}"
+    );
     h.stop().await;
 }

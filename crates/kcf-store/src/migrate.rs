@@ -45,6 +45,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "outage",
         sql: include_str!("../migrations/sqlite/0006_outage.sql"),
     },
+    Migration {
+        version: 7,
+        name: "removal",
+        sql: include_str!("../migrations/sqlite/0007_removal.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -77,6 +82,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "outage",
         sql: include_str!("../migrations/postgres/0006_outage.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "removal",
+        sql: include_str!("../migrations/postgres/0007_removal.sql"),
     },
 ];
 

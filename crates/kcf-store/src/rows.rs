@@ -3,8 +3,8 @@
 use std::str::FromStr;
 
 use kcf_domain::{
-    BatchRun, Binding, Connector, ConnectorId, EntitySettings, HistoryEntry, Mapping, Message,
-    MessageId, RecordKey, SentDocument, Timestamp,
+    BatchRun, Binding, Connector, ConnectorId, Entity, EntitySettings, HistoryEntry, Mapping,
+    Message, MessageId, RecordKey, SentDocument, Timestamp,
 };
 use sqlx::{Row, types::Json};
 
@@ -132,9 +132,22 @@ pub(crate) fn connector(r: &impl Columns) -> Result<Connector> {
 }
 
 pub(crate) fn entity_settings(r: &impl Columns) -> Result<EntitySettings> {
+    let entity: Entity = r.parsed("entity")?;
+    let choices = entity.info().removals;
+    // A row from before the choice existed, or a choice the entity no longer offers: its
+    // default.
+    let on_removal = match r.opt_text("on_removal")? {
+        Some(v) => Some(
+            v.parse()
+                .map_err(|e| StoreError::corrupt("on_removal", e))?,
+        ),
+        None => None,
+    }
+    .filter(|choice| choices.contains(choice))
+    .or(choices.first().copied());
     Ok(EntitySettings {
         connector: ConnectorId::parse(r.text("connector")?)?,
-        entity: r.parsed("entity")?,
+        entity,
         active: r.flag("active")?,
         direction: r.parsed("direction")?,
         realtime: r.flag("realtime")?,
@@ -145,6 +158,7 @@ pub(crate) fn entity_settings(r: &impl Columns) -> Result<EntitySettings> {
             .map_err(|e| StoreError::corrupt("max_attempts", e))?,
         fields: serde_json::from_value(r.json("fields")?)
             .map_err(|e| StoreError::corrupt("fields", e))?,
+        on_removal,
     })
 }
 

@@ -112,4 +112,19 @@ impl BigCommerceClient {
         self.batch_of_one(Method::PUT, PATH, &item, "category", "updating a category")
             .await
     }
+
+    /// Deletes categories (and the categories under them).
+    #[tracing::instrument(skip_all, fields(store = %self.inner.store_hash), err(level = "warn"))]
+    pub async fn delete_categories(&self, ids: &[u64]) -> Result<(), Error> {
+        self.send::<()>(
+            Method::DELETE,
+            PATH,
+            &[("category_id:in", joined(ids))],
+            None,
+            "category",
+            "deleting categories",
+        )
+        .await?;
+        Ok(())
+    }
 }

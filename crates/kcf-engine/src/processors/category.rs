@@ -3,7 +3,7 @@
 
 use std::{future::Future, pin::Pin};
 
-use kcf_domain::{Entity, records::CategoryRecord, records::fingerprint};
+use kcf_domain::{Entity, Removal, records::CategoryRecord, records::fingerprint};
 
 use crate::{
     connector::Ctx,
@@ -17,14 +17,57 @@ const MAX_DEPTH: usize = 16;
 /// Applies ERP category `key` to the store.
 pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
     let Some(record) = ctx.erp().category(key).await? else {
-        return Ok(Applied::deleted(format!(
-            "category {key} no longer exists in {}; the store category is kept",
-            ctx.erp().platform().label()
-        )));
+        return removed(ctx, key).await;
     };
     let _guard = ctx.conn.category_lock.lock().await;
     let (id, note) = sync(ctx, &record, 0).await?;
     Ok(Applied::processed(format!("{note} store category {id}")))
+}
+
+/// ERP category `key` is gone: its store category is kept, hidden or deleted, per the
+/// entity's setting.
+async fn removed(ctx: &Ctx, key: &str) -> ApplyResult {
+    let erp = ctx.erp().platform().label();
+    let removal = ctx.removal(Entity::Category).await?;
+    let binding = ctx.by_erp(Entity::Category, key).await?;
+    let (b, delete) = match (binding, removal) {
+        (None, _) => {
+            return Ok(Applied::deleted(format!(
+                "category {key} no longer exists in {erp}; it was never in the store"
+            )));
+        }
+        (Some(b), Removal::Keep) => {
+            return Ok(Applied::deleted(format!(
+                "category {key} no longer exists in {erp}; store category {} is kept (the \
+                 category setting)",
+                b.external_id
+            )));
+        }
+        (Some(b), Removal::Hide) => (b, false),
+        (Some(b), Removal::Delete) => (b, true),
+    };
+    let id = &b.external_id;
+    let _guard = ctx.conn.category_lock.lock().await;
+    match ctx.shop().retire_category(id, delete, ctx).await {
+        Ok(()) if !delete => {
+            // No fingerprint: restored in the ERP, it is written whole and shown again.
+            ctx.bind(Entity::Category, key, id, None).await?;
+            return Ok(Applied::deleted(format!(
+                "category {key} no longer exists in {erp}; store category {id} is hidden"
+            )));
+        }
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e.into()),
+    }
+    // Gone from the store (the store deletes the categories under it too: their bindings
+    // find that out on their next sync and create them anew).
+    ctx.store
+        .delete_binding(ctx.id(), Entity::Category, key)
+        .await?;
+    Ok(Applied::deleted(format!(
+        "category {key} no longer exists in {erp}; store category {id} is deleted"
+    )))
 }
 
 /// The store id of ERP category `key`, syncing it (and its parents) first when needed.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use kcf_domain::{Entity, records::ProductRecord, records::fingerprint};
+use kcf_domain::{Entity, Removal, records::ProductRecord, records::fingerprint};
 use kcf_platform::ProductWrite;
 
 use crate::{
@@ -235,7 +235,7 @@ async fn plan(ctx: &Ctx, key: &str, toggles: &Toggles) -> ApplyResult<Plan> {
 }
 
 /// A record deleted in the ERP: its store product is hidden from shoppers (kept, so its
-/// orders and history still point somewhere).
+/// orders and history still point somewhere) or deleted, per the entity's setting.
 pub(crate) async fn retire(ctx: &Ctx, entity: Entity, key: &str, what: &str) -> ApplyResult {
     let erp = ctx.erp().platform().label();
     let Some(b) = ctx.by_erp(entity, key).await? else {
@@ -243,17 +243,39 @@ pub(crate) async fn retire(ctx: &Ctx, entity: Entity, key: &str, what: &str) -> 
             "{what} {key} no longer exists in {erp}; it was never in the store"
         )));
     };
-    match ctx.shop().retire_product(&b.external_id, false, ctx).await {
-        Ok(()) => Ok(Applied::deleted(format!(
-            "{what} {key} no longer exists in {erp}; store product {} is hidden",
-            b.external_id
-        ))),
-        Err(e) if e.is_not_found() => Ok(Applied::deleted(format!(
-            "{what} {key} no longer exists in {erp}, nor its store product {}",
-            b.external_id
-        ))),
-        Err(e) => Err(e.into()),
-    }
+    let id = &b.external_id;
+    let delete = match ctx.removal(entity).await? {
+        Removal::Keep => {
+            return Ok(Applied::deleted(format!(
+                "{what} {key} no longer exists in {erp}; store product {id} is kept (the \
+                 {} setting)",
+                entity.info().word
+            )));
+        }
+        Removal::Hide => false,
+        Removal::Delete => true,
+    };
+    let found = match ctx.shop().retire_product(id, delete, ctx).await {
+        Ok(()) => true,
+        Err(e) if e.is_not_found() => false,
+        Err(e) => return Err(e.into()),
+    };
+    let done = if found && !delete {
+        // No fingerprint: restored in the ERP, it is written whole and shown again.
+        ctx.bind(entity, key, id, None).await?;
+        format!("; store product {id} is hidden")
+    } else {
+        // Gone from the store: if the ERP brings it back, it is created anew.
+        ctx.store.delete_binding(ctx.id(), entity, key).await?;
+        if found {
+            format!("; store product {id} is deleted")
+        } else {
+            format!(", nor its store product {id}")
+        }
+    };
+    Ok(Applied::deleted(format!(
+        "{what} {key} no longer exists in {erp}{done}"
+    )))
 }
 
 async fn create(ctx: &Ctx, write: &ProductWrite, fp: String) -> ApplyResult {

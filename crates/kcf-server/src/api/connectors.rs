@@ -115,6 +115,8 @@ pub(super) struct EntityPatch {
     max_attempts: Option<u32>,
     /// Field toggles to set (field → syncs or not); other fields stay.
     fields: Option<std::collections::BTreeMap<String, bool>>,
+    /// What a deletion in the ERP does in the store (keep, hide, delete).
+    on_removal: Option<Removal>,
 }
 
 pub(super) async fn update_entity(
@@ -181,6 +183,21 @@ pub(super) async fn update_entity(
             }
             settings.fields.insert(field, on);
         }
+    }
+    if let Some(v) = patch.on_removal {
+        let choices = entity.info().removals;
+        if !choices.contains(&v) {
+            return Err(ApiError::bad_request(if choices.is_empty() {
+                format!("{entity} has no removal setting: a deletion in the ERP is only recorded")
+            } else {
+                let names: Vec<&str> = choices.iter().map(|c| c.as_str()).collect();
+                format!(
+                    "on_removal of {entity} must be one of: {}",
+                    names.join(", ")
+                )
+            }));
+        }
+        settings.on_removal = Some(v);
     }
     state.engine.store.put_entity_settings(&settings).await?;
     Ok(Json(settings))

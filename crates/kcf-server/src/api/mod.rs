@@ -20,7 +20,7 @@ use axum::{
 use kcf_domain::{
     ApiToken, BatchMode, BatchRun, Binding, ConnectorId, ConnectorState, Entity, EntitySettings,
     HistoryEntry, ManualAction, Mapping, MappingKind, Message, MessageId, MessageStatus, Mode,
-    SentDocument, SyncDirection, Timestamp, Transition,
+    Removal, SentDocument, SyncDirection, Timestamp, Transition,
 };
 
 use kcf_engine::{BatchRequest, Engine};

@@ -35,7 +35,14 @@ pub(super) async fn settings(
         .await?
         .into_iter()
         .map(|e| {
-            json!({ "entity": e.entity.as_str(), "label": label(e.entity, false), "active": e.active, "direction": e.direction.as_str(), "realtime": e.realtime, "auto_process": e.auto_process, "schedule": e.schedule, "max_attempts": e.max_attempts })
+            let removals: Vec<_> = e
+                .entity
+                .info()
+                .removals
+                .iter()
+                .map(|r| json!({ "value": r.as_str(), "label": r.label() }))
+                .collect();
+            json!({ "entity": e.entity.as_str(), "label": label(e.entity, false), "active": e.active, "direction": e.direction.as_str(), "realtime": e.realtime, "auto_process": e.auto_process, "schedule": e.schedule, "max_attempts": e.max_attempts, "removals": removals, "on_removal": e.on_removal.map(|r| r.as_str()) })
         })
         .collect();
     // Every kind's values are chosen from the systems' own lists; a list that cannot be read
@@ -231,6 +238,21 @@ pub(super) async fn entity_settings(
                 "Max attempts must be a number from 1 to 100",
                 true,
             ));
+        }
+    }
+    if let Some(v) = form.get("on_removal") {
+        match v.parse::<kcf_domain::Removal>() {
+            Ok(r) if entity.info().removals.contains(&r) => s.on_removal = Some(r),
+            _ => {
+                return Ok(back(
+                    &here,
+                    &format!(
+                        "{}: choose what a deletion in the ERP does from the list",
+                        label(entity, false)
+                    ),
+                    true,
+                ));
+            }
         }
     }
     store.put_entity_settings(&s).await?;

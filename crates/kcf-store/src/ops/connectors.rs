@@ -33,8 +33,8 @@ pub(crate) async fn put_connector(c: &mut Conn, k: &Connector, now: Timestamp) -
 async fn write_entity_settings(c: &mut Conn, s: &EntitySettings, on_conflict: &str) -> Result<()> {
     let sql = format!(
         "INSERT INTO entity_settings (connector, entity, active, direction, realtime,
-             auto_process, paused, schedule, max_attempts, fields)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             auto_process, paused, schedule, max_attempts, fields, on_removal)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (connector, entity) {on_conflict}"
     );
     sqlx::query(AssertSqlSafe(sql))
@@ -48,6 +48,7 @@ async fn write_entity_settings(c: &mut Conn, s: &EntitySettings, on_conflict: &s
         .bind(s.schedule.as_deref())
         .bind(i64::from(s.max_attempts))
         .bind(Json(&s.fields))
+        .bind(s.on_removal.map(|r| r.as_str()))
         .execute(&mut *c)
         .await
         .map_err(|e| unknown_connector(e, &s.connector))?;
@@ -61,7 +62,8 @@ pub(crate) async fn put_entity_settings(c: &mut Conn, s: &EntitySettings) -> Res
         "DO UPDATE SET active = excluded.active, direction = excluded.direction,
              realtime = excluded.realtime, auto_process = excluded.auto_process,
              paused = excluded.paused, schedule = excluded.schedule,
-             max_attempts = excluded.max_attempts, fields = excluded.fields",
+             max_attempts = excluded.max_attempts, fields = excluded.fields,
+             on_removal = excluded.on_removal",
     )
     .await
 }
