@@ -23,6 +23,7 @@ both_backends!(
     stock_waits_for_a_store_order_not_yet_in_the_erp,
     a_thousand_stock_changes_keep_to_the_store_budget,
     deletions_in_the_erp_follow_the_entity_settings,
+    a_sale_whose_webhook_was_lost_is_not_given_back,
 );
 
 /// Creates template `key` with COLOR × SIZE, and its matrix items for `colors` × `sizes`.
@@ -569,6 +570,90 @@ async fn a_thousand_stock_changes_keep_to_the_store_budget(backend: &str) {
     );
     let journal = h.rate_limit_journal();
     assert_eq!(journal.started_during_pauses(), 0);
+    h.stop().await;
+}
+
+async fn a_sale_whose_webhook_was_lost_is_not_given_back(backend: &str) {
+    let h = Harness::start(backend).await;
+    let mapping = [("MAIN", 1u64), ("RETAIL", 1), ("WHOLESALE", 1)];
+    map_warehouses(&h, &[("MAIN", "1"), ("RETAIL", "1"), ("WHOLESALE", "1")]).await;
+    let sku = "SKU-000009";
+    receive(&h, sku, "MAIN", 20.0).await;
+    eventually("in step", WAIT, || async {
+        in_step(&h, sku, &mapping).await.then_some(())
+    })
+    .await;
+    let before = store_levels(&h, sku).await[&1];
+    // The store's webhooks are lost: kcf has no message of the sale at all.
+    let faults = |f: Value| {
+        let h = &h;
+        async move {
+            let r = h
+                .http
+                .put(format!("{}/_sandbox/faults", h.bc.url()))
+                .json(&f)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    faults(json!({ "drop_notifications": 1.0 })).await;
+    h.place_order("lost@example.com", &[(sku, 3)]).await;
+    assert_eq!(
+        store_levels(&h, sku).await[&1],
+        before - 3,
+        "the store sold 3"
+    );
+    receive(&h, sku, "RETAIL", 1.0).await;
+    let waiting = eventually("the stock write waits", WAIT, || async {
+        h.messages(Entity::Availability)
+            .await
+            .into_iter()
+            .find(|m| {
+                m.status == MessageStatus::Failed
+                    && m.last_error
+                        .as_deref()
+                        .is_some_and(|e| e.contains("not in the ERP yet"))
+            })
+    })
+    .await;
+    assert_eq!(waiting.attempts, 0, "{waiting:?}");
+    assert!(
+        h.messages(Entity::Order).await.is_empty(),
+        "no webhook reached kcf"
+    );
+    assert_eq!(
+        store_levels(&h, sku).await[&1],
+        before - 3,
+        "the ERP's figure, which does not know the sale, was not written"
+    );
+    // The catch-all: an order batch finds the sale; its allocation and the receipt end in
+    // step.
+    faults(json!({})).await;
+    let (status, view) = h
+        .api(
+            Method::POST,
+            "/batches",
+            Some(json!({ "connector": "test", "entity": "order", "mode": "full" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    let run = view["run"]["id"].as_i64().unwrap();
+    let (status, report) = h
+        .api(
+            Method::POST,
+            &format!("/batches/{run}/process"),
+            Some(json!({ "all": true })),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    h.settled(Entity::Order).await;
+    eventually("in step after the order", WAIT, || async {
+        in_step(&h, sku, &mapping).await.then_some(())
+    })
+    .await;
+    assert_eq!(store_levels(&h, sku).await[&1], before - 3 + 1);
     h.stop().await;
 }
 

@@ -8,13 +8,18 @@
 //! would give back what was just sold. So an item that a store order not yet in the ERP
 //! holds waits ([`crate::error::ApplyError::Waiting`], no attempt spent) until that order is
 //! in the ERP: its allocation then changes the ERP's figure, which comes back as a new
-//! notification. The order of events, and what remains open, is in
+//! notification. The orders looked at are the order messages not yet processed and the
+//! store's own orders of the last minutes that kcf has not bound yet, so a sale whose
+//! webhook is still on its way (or was lost) holds its items too. The order of events, and what remains open, is in
 //! `docs/ARCHITECTURE.md` ("Stock and overselling").
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
 
-use kcf_domain::{Entity, MappingKind, MessageStatus};
-use kcf_platform::StockWrite;
+use kcf_domain::{Entity, MappingKind, MessageStatus, Timestamp};
+use kcf_platform::{StockWrite, Window};
 use kcf_store::{MessageFilter, PageRequest};
 
 use crate::{
@@ -26,14 +31,24 @@ use crate::{
 pub const BATCH: usize = 50;
 
 /// Store orders looked at before giving up and waiting for them all.
-const PENDING_ORDERS: u32 = 50;
+const PENDING_ORDERS: usize = 50;
+
+/// How far back the store's own orders are looked at for sales kcf has not heard of yet (a
+/// webhook still on its way, or lost): an order older than this and still not in kcf is the
+/// scheduled order batch's to find.
+const RECENT: Duration = Duration::from_secs(15 * 60);
+
+/// Pages of the store's recent orders read before giving up and waiting for them all.
+const RECENT_PAGES: usize = 4;
 
 /// How long an item held by a pending store order waits before it is looked at again.
 const WAIT: Duration = Duration::from_secs(2);
 
-/// The SKUs store orders not yet in the ERP hold (upper-cased); `None`: too many such orders
-/// to look at, every item waits.
-async fn held_by_pending_orders(ctx: &Ctx) -> ApplyResult<Option<Vec<String>>> {
+/// The SKUs that store orders not yet in the ERP hold (upper-cased); `None`: too many such
+/// orders to look at, every item waits. Those orders are the order messages not yet
+/// processed (paused, failing, in progress) and the store's orders of the last
+/// [`RECENT`] that kcf has not bound to an ERP order (their webhook has not arrived).
+async fn held_by_pending_orders(ctx: &Ctx) -> ApplyResult<Option<BTreeSet<String>>> {
     let filter = MessageFilter {
         connector: Some(ctx.id().clone()),
         entity: Some(Entity::Order),
@@ -50,16 +65,46 @@ async fn held_by_pending_orders(ctx: &Ctx) -> ApplyResult<Option<Vec<String>>> {
             &filter,
             PageRequest {
                 before: None,
-                limit: PENDING_ORDERS,
+                limit: PENDING_ORDERS as u32,
             },
         )
         .await?;
-    if page.items.len() as u32 >= PENDING_ORDERS {
+    let mut orders: BTreeSet<String> = page
+        .items
+        .iter()
+        .map(|m| m.record_key.as_str().to_owned())
+        .collect();
+    let now = Timestamp::now();
+    let window = Window {
+        from: Some(now.minus(RECENT)),
+        to: now.plus(Duration::from_secs(1)),
+    };
+    let mut after: Option<String> = None;
+    let mut complete = false;
+    for _ in 0..RECENT_PAGES {
+        let page = ctx
+            .shop()
+            .changed(Entity::Order, &window, after.as_deref())
+            .await?;
+        for r in page.records {
+            if !orders.contains(&r.key) && ctx.by_external(Entity::Order, &r.key).await?.is_none() {
+                orders.insert(r.key);
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => {
+                complete = true;
+                break;
+            }
+        }
+    }
+    if !complete || orders.len() >= PENDING_ORDERS {
         return Ok(None);
     }
-    let mut skus = Vec::new();
-    for m in page.items {
-        let Some(order) = ctx.shop().order(m.record_key.as_str()).await? else {
+    let mut skus = BTreeSet::new();
+    for id in orders {
+        let Some(order) = ctx.shop().order(&id).await? else {
             continue;
         };
         if order.state.incomplete || order.state.cancelled {
@@ -108,8 +153,10 @@ async fn plan(ctx: &Ctx, keys: &[String]) -> ApplyResult<Vec<ApplyResult>> {
             None => {
                 results[i] = Some(Err(ApplyError::Waiting {
                     message: format!(
-                        "{PENDING_ORDERS} or more store orders are not in the ERP yet; stock \
-                         is written once they are"
+                        "{PENDING_ORDERS} or more store orders are not in the ERP yet (or more \
+                         than {RECENT_PAGES} pages of store orders changed in the last {} \
+                         minutes); stock is written once they are",
+                        RECENT.as_secs() / 60
                     ),
                     after: WAIT,
                 }));

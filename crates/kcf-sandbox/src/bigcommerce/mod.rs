@@ -416,8 +416,12 @@ fn seed(data: &mut Data, dataset: &Dataset) {
         data.next_customer = data.next_customer.max(c.id);
         data.customers.insert(c.id, Customer::seeded(c, now));
     }
-    for o in &dataset.orders {
-        if let Some(order) = orders::Order::seeded(o, data, now) {
+    // The store's history predates kcf: the seeded orders were placed a day or more ago,
+    // ten minutes apart, the newest last.
+    let count = dataset.orders.len() as i64;
+    for (n, o) in dataset.orders.iter().enumerate() {
+        let placed = now - 86_400_000 - (count - n as i64) * 600_000;
+        if let Some(order) = orders::Order::seeded(o, data, placed) {
             data.next_order = data.next_order.max(o.id);
             data.orders.insert(o.id, order);
         }
