@@ -378,6 +378,15 @@ impl Storefront for BigCommerceStore {
         Ok(())
     }
 
+    async fn product_of_variant(&self, sku: &str) -> Result<Option<String>> {
+        let found = self.client.variants_by_sku(&[sku.to_owned()]).await?;
+        // A product without options has one base variant, with the product's own SKU.
+        Ok(found
+            .into_iter()
+            .find(|v| v.sku.eq_ignore_ascii_case(sku) && !v.option_values.is_empty())
+            .map(|v| v.product_id.to_string()))
+    }
+
     async fn retire_product(&self, id: &str, delete: bool, out: &dyn Outbox) -> Result<()> {
         let id = number(id, "product")?;
         if delete {

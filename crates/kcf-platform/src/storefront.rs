@@ -146,6 +146,8 @@ pub trait Storefront: Send + Sync + std::fmt::Debug {
         write: &TemplateWrite,
         out: &dyn Outbox,
     ) -> Result<()>;
+    /// The product that has a variant (not the product itself) with this SKU, if any.
+    async fn product_of_variant(&self, sku: &str) -> Result<Option<String>>;
     /// Hides product `id` from shoppers (or, with `delete`, deletes it); `NotFound` when it
     /// is gone.
     async fn retire_product(&self, id: &str, delete: bool, out: &dyn Outbox) -> Result<()>;

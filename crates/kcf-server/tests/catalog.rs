@@ -151,6 +151,17 @@ async fn a_template_becomes_one_product_with_variants(backend: &str) {
     assert_eq!(grown["id"], product["id"], "the same product");
     assert!(variant_skus(&grown).contains(&"TEE-A-GREEN-M".to_owned()));
 
+    // A matrix item deleted in the ERP: its variant leaves the product.
+    erp_delete(&h, "/StockItem/TEE-A-GREEN-M").await;
+    let shrunk = eventually("back to six variants", WAIT, || async {
+        store_product(&h, "TEE-A")
+            .await
+            .filter(|p| variant_skus(p).len() == 6)
+    })
+    .await;
+    assert_eq!(shrunk["id"], product["id"], "the same product");
+    assert!(!variant_skus(&shrunk).contains(&"TEE-A-GREEN-M".to_owned()));
+
     // Deactivated in the ERP: hidden in the store.
     h.erp_put(
         "TemplateItems",

@@ -40,6 +40,8 @@ pub struct Variant {
     pub purchasing_disabled: bool,
     /// Its option values.
     pub option_values: Vec<VariantOption>,
+    /// Its product.
+    pub product_id: u64,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +50,25 @@ struct Data<T> {
 }
 
 impl BigCommerceClient {
+    /// The variants with these SKUs, over every product (`GET /v3/catalog/variants`).
+    #[tracing::instrument(skip_all, fields(store = %self.inner.store_hash), err(level = "warn"))]
+    pub async fn variants_by_sku(&self, skus: &[String]) -> Result<Vec<Variant>, Error> {
+        let mut out = Vec::new();
+        for chunk in skus.chunks(100) {
+            let query = [("sku:in", chunk.join(",")), ("limit", "250".to_owned())];
+            let page: super::Paged<Variant> = self
+                .get_page(
+                    "/v3/catalog/variants",
+                    &query,
+                    "variant",
+                    "reading variants",
+                )
+                .await?;
+            out.extend(page.items);
+        }
+        Ok(out)
+    }
+
     /// Creates a product with its variants (`variants` as BigCommerce takes them inline):
     /// all of it, or nothing.
     #[tracing::instrument(skip_all, fields(store = %self.inner.store_hash, sku = %p.sku), err(level = "warn"))]

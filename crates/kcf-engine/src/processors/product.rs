@@ -239,6 +239,19 @@ async fn plan(ctx: &Ctx, key: &str, toggles: &Toggles) -> ApplyResult<Plan> {
 pub(crate) async fn retire(ctx: &Ctx, entity: Entity, key: &str, what: &str) -> ApplyResult {
     let erp = ctx.erp().platform().label();
     let Some(b) = ctx.by_erp(entity, key).await? else {
+        // A matrix item is a variant of its template's product: syncing the template (whose
+        // matrix no longer has it) removes the variant.
+        if entity == Entity::Product
+            && let Some(product) = ctx.shop().product_of_variant(key).await?
+            && let Some(t) = ctx.by_external(Entity::TemplateItem, &product).await?
+        {
+            let a = Box::pin(super::template::to_store(ctx, &t.erp_key)).await?;
+            return Ok(Applied::deleted(format!(
+                "{what} {key} no longer exists in {erp}; it was a variant of template item \
+                 {}: {}",
+                t.erp_key, a.note
+            )));
+        }
         return Ok(Applied::deleted(format!(
             "{what} {key} no longer exists in {erp}; it was never in the store"
         )));

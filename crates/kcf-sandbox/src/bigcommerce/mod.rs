@@ -290,6 +290,7 @@ pub fn try_router(
             &format!("{v2}/payments/methods"),
             get(lists::payment_methods),
         )
+        .route(&format!("{v3}/catalog/variants"), get(variants::list_all))
         .route(
             &format!("{v3}/catalog/products/{{id}}/variants"),
             get(variants::list).post(variants::create),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use super::{
     Bc, Data,
     error::{BcError, BcResult},
     now_ms,
-    params::json_body,
+    params::{Params, json_body},
 };
 
 /// BigCommerce's limit of SKUs (variants) per product.
@@ -377,6 +377,39 @@ fn product_exists(data: &Data, id: u64) -> BcResult<()> {
     } else {
         Err(BcError::not_found("product"))
     }
+}
+
+/// `GET /catalog/variants`: every product's variants (base variants included), filtered by
+/// `sku`, `sku:in`, `product_id:in`, paged as v3 pages.
+pub(super) async fn list_all(
+    State(bc): State<Arc<Bc>>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> BcResult<Json<Value>> {
+    let p = Params::new(pairs);
+    let page = p.page()?;
+    let mut skus: Vec<String> = p.list("sku:in").unwrap_or_default();
+    skus.extend(p.get("sku").map(str::to_owned));
+    let skus: Vec<String> = skus.iter().map(|s| s.to_uppercase()).collect();
+    let products = p.ids("product_id:in")?;
+    let data = bc.read();
+    let mut found: Vec<Value> = Vec::new();
+    for product in data.products.values() {
+        if products
+            .as_ref()
+            .is_some_and(|ids| !ids.contains(&product.id))
+        {
+            continue;
+        }
+        let all = data.product_json(product, &["variants"]);
+        for v in all["variants"].as_array().into_iter().flatten() {
+            let sku = v["sku"].as_str().unwrap_or("").to_uppercase();
+            if skus.is_empty() || skus.contains(&sku) {
+                found.push(v.clone());
+            }
+        }
+    }
+    let (items, meta) = page.slice(&found, "/catalog/variants");
+    Ok(Json(json!({ "data": items, "meta": meta })))
 }
 
 /// `GET /catalog/products/{id}/variants`.
