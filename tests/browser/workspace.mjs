@@ -221,6 +221,55 @@ try {
     await shot('05-batch-all-processed');
   });
 
+  // ---- Batch Processes → Availability (the catalogue's screens)
+  await step('Batch Processes → Availability lists stock per warehouse with its columns; Process All writes it to the store', async () => {
+    await page.goto(`${base}/`);
+    await page.getByRole('link', { name: 'Batch Processes' }).click();
+    await page.locator('aside').getByRole('link', { name: 'Availability' }).click();
+    await page.fill('input[name=from]', from);
+    await page.fill('input[name=to]', today);
+    await page.getByRole('button', { name: 'Process Messages' }).click();
+    await page.waitForURL(/\?run=\d+/);
+    const headers = await page.locator('#run thead th').allTextContents();
+    for (const h of ['InventoryID', 'Warehouse', 'On Hand', 'Allocated', 'Available', 'Last Modified On']) {
+      expect(headers.includes(h), `column ${h} in ${headers}`);
+    }
+    const rows = await page.locator('#run tbody tr[data-key]').count();
+    expect(rows > 0, `${rows} availability rows`);
+    await page.getByRole('button', { name: 'Process All' }).click();
+    await until('all availability processed', async () => {
+      await page.reload();
+      const states = await page.locator('#run tbody .badge').allTextContents();
+      return states.length > 0 && states.every((s) => s === 'processed' || s === 'filtered');
+    }, 60000);
+    // The store's stock of one item equals what Acumatica says is available in all warehouses.
+    const key = await page.locator('#run tbody tr[data-key]').first().getAttribute('data-key');
+    const inv = await bcGet(`/v3/inventory/items?sku:in=${encodeURIComponent(key)}`);
+    const inStore = (inv.data[0]?.locations || []).reduce((n, l) => n + l.available_to_sell, 0);
+    expect(inv.data.length === 1, `${key} has stock in BigCommerce: ${JSON.stringify(inv)}`);
+    const login = await fetch(`${acuBase}/entity/auth/login`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'admin', password: 'sandbox', company: 'Company' }),
+    });
+    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const levels = await (await fetch(
+      `${acuBase}/entity/Default/24.200.001/InventoryQuantityAvailable?$filter=${encodeURIComponent(`InventoryID eq '${key}'`)}`,
+      { headers: { Cookie: cookie, Accept: 'application/json' } },
+    )).json();
+    await fetch(`${acuBase}/entity/auth/logout`, { method: 'POST', headers: { Cookie: cookie } });
+    const available = levels.reduce((n, l) => n + Math.max(0, Math.floor(l.Available.value)), 0);
+    expect(inStore === available, `${key}: BigCommerce ${inStore}, Acumatica available ${available}`);
+    await shot('05b-batch-availability');
+  });
+
+  await step('Real-Time Processes → Template Item is a screen of its own', async () => {
+    await page.goto(`${base}/`);
+    await page.getByRole('link', { name: 'Real-Time Processes' }).click();
+    await page.locator('aside').getByRole('link', { name: 'Template Item' }).click();
+    await page.waitForURL(/realtime\/template-item/);
+    await page.getByRole('heading', { name: /Template Item/ }).first().waitFor();
+  });
+
   // ---- Real-Time Processes → Order
   const placeOrder = async (n) => {
     const product = (await bcGet('/v3/catalog/products?limit=1')).data[0];
@@ -381,6 +430,19 @@ try {
     expect(!html.includes('value="sandbox" type="password"') && !/name="access_token"[^>]*value="[^"]/.test(html),
       'a secret is rendered into the form');
     await shot('10-settings');
+  });
+
+  await step('Connector settings: what a deletion in the ERP does is chosen per entity', async () => {
+    await page.goto(`${base}/connectors/sandbox/settings`);
+    await page.getByLabel('Product deleted in the ERP').selectOption('delete');
+    await page.locator('tr', { has: page.getByLabel('Product deleted in the ERP') }).getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved the Product settings' }).waitFor();
+    expect(await page.getByLabel('Product deleted in the ERP').inputValue() === 'delete', 'the choice is kept');
+    expect(await page.getByLabel('Order deleted in the ERP').count() === 0, 'an order has no such choice');
+    // Back to the default for the steps after.
+    await page.getByLabel('Product deleted in the ERP').selectOption('hide');
+    await page.locator('tr', { has: page.getByLabel('Product deleted in the ERP') }).getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved the Product settings' }).waitFor();
   });
 
   await step('API tokens: create one, use it, revoke it', async () => {

@@ -348,10 +348,12 @@ impl Erp for AcumaticaErp {
                     .unwrap_or_default()
                     .to_owned()
             };
-            // Stock comes a row per warehouse; the item is the record.
+            // Stock comes a row per warehouse; the item is the record, its row the sum.
             if entity == Entity::Availability
-                && records.last().is_some_and(|l: &Listed| l.key == key)
+                && let Some(last) = records.last_mut().filter(|l: &&mut Listed| l.key == key)
             {
+                merge_stock_row(&mut last.payload, &row);
+                last.modified = last.modified.max(modified);
                 continue;
             }
             let description = match entity {
@@ -463,11 +465,60 @@ pub fn columns(entity: Entity) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// Adds another warehouse's stock row of the same item to `into`: the warehouses listed, the
+/// quantities summed, the latest change kept.
+fn merge_stock_row(into: &mut Value, row: &Value) {
+    let Some(into) = into.as_object_mut() else {
+        return;
+    };
+    for field in ["OnHand", "Allocated", "Available"] {
+        let sum = into.get(field).and_then(Value::as_f64).unwrap_or(0.0)
+            + row.get(field).and_then(Value::as_f64).unwrap_or(0.0);
+        into.insert(field.to_owned(), Value::from(sum));
+    }
+    if let Some(w) = row.get("WarehouseID").and_then(Value::as_str) {
+        let listed = into
+            .get("WarehouseID")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let joined = if listed.is_empty() {
+            w.to_owned()
+        } else {
+            format!("{listed}, {w}")
+        };
+        into.insert("WarehouseID".to_owned(), Value::from(joined));
+    }
+    let later = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    if let (Some(a), Some(b)) = (
+        later(into.get("LastModifiedDateTime")),
+        later(row.get("LastModifiedDateTime")),
+    ) && b > a
+    {
+        into.insert("LastModifiedDateTime".to_owned(), Value::from(b));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn an_items_stock_rows_add_up_to_one_listed_row() {
+        let mut row = serde_json::json!({ "InventoryID": "A", "WarehouseID": "MAIN", "OnHand": 5.0,
+            "Allocated": 1.0, "Available": 4.0, "LastModifiedDateTime": "2026-01-01T00:00:00Z" });
+        merge_stock_row(
+            &mut row,
+            &serde_json::json!({ "InventoryID": "A", "WarehouseID": "RETAIL", "OnHand": 2.0,
+                "Allocated": 0.0, "Available": 2.0, "LastModifiedDateTime": "2026-02-01T00:00:00Z" }),
+        );
+        assert_eq!(row["WarehouseID"], "MAIN, RETAIL");
+        assert_eq!(row["OnHand"], 7.0);
+        assert_eq!(row["Allocated"], 1.0);
+        assert_eq!(row["Available"], 6.0);
+        assert_eq!(row["LastModifiedDateTime"], "2026-02-01T00:00:00Z");
+    }
 
     #[test]
     fn client_errors_sort_into_what_the_worker_does() {
