@@ -325,6 +325,29 @@ pub enum BenchCommand {
     Sync(BenchSyncArgs),
     /// The workspace and API list pages with a million messages stored.
     Ui(BenchUiArgs),
+    /// Durable ingest of push notifications over HTTP, against a bare responder.
+    Ingest(BenchIngestArgs),
+}
+
+/// `kcf bench ingest`.
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// Which backend.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+    pub backend: BenchBackend,
+    /// Keep-alive connections, each sending its next request once the last is answered.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Seconds per phase (baseline, then kcf).
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// For PostgreSQL: a server URL whose user may create and drop databases.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
 }
 
 /// `kcf bench ui`.

@@ -2,6 +2,7 @@
 
 mod application;
 mod bench;
+mod bench_ingest;
 mod bench_sandbox;
 mod bench_sync;
 mod bench_ui;
@@ -128,6 +129,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(cli::BenchCommand::Sync(args)) => {
             bench_sync::run(&args).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Bench(cli::BenchCommand::Ingest(args)) => {
+            bench_ingest::run(&args).await?;
             ExitCode::SUCCESS
         }
         Command::Bench(cli::BenchCommand::Ui(args)) => {
