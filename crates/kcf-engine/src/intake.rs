@@ -2,6 +2,12 @@
 //! record, deduplicated on the sender's id. The caller answers 2xx only after this returns Ok,
 //! which is after the commit.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
 use kcf_domain::{
     ConnectorId, ConnectorState, Direction, Enqueued, Entity, EntitySettings, MessageStatus, Mode,
     NewMessage, Platform, RecordKey,
@@ -158,12 +164,23 @@ impl Engine {
         Ok(report)
     }
 
-    async fn settings(&self, id: &ConnectorId) -> Result<Vec<EntitySettings>, IntakeError> {
-        let connector = self.store.connector(id).await?;
-        if connector.is_some_and(|c| c.state == ConnectorState::Stopped) {
-            return Ok(Vec::new());
+    /// The connector's entity settings as intake needs them (none: it is stopped), from a
+    /// cache that this process's own changes clear at once and that others' reach within
+    /// [`SETTINGS_FOR`].
+    async fn settings(&self, id: &ConnectorId) -> Result<Arc<Vec<EntitySettings>>, IntakeError> {
+        let generation = self.store.settings_generation();
+        if let Some(hit) = self.intake_settings.get(id, generation) {
+            return Ok(hit);
         }
-        Ok(self.store.entity_settings(id).await?)
+        let connector = self.store.connector(id).await?;
+        let settings = if connector.is_some_and(|c| c.state == ConnectorState::Stopped) {
+            Vec::new()
+        } else {
+            self.store.entity_settings(id).await?
+        };
+        let settings = Arc::new(settings);
+        self.intake_settings.put(id, generation, settings.clone());
+        Ok(settings)
     }
 
     async fn enqueue(
@@ -210,5 +227,31 @@ fn unwanted(
         Some(format!("{entity} syncs {} only", s.direction))
     } else {
         None
+    }
+}
+
+/// How long intake may use settings it read; another process's change takes at most this
+/// long to reach it (this process's own changes reach it at once).
+pub(crate) const SETTINGS_FOR: Duration = Duration::from_secs(1);
+
+/// Each connector's entity settings as intake last read them: when, and at which
+/// [`kcf_store::Store::settings_generation`].
+#[derive(Debug, Default)]
+pub(crate) struct SettingsCache(Mutex<HashMap<ConnectorId, Cached>>);
+
+/// Read at, at generation, what was read.
+type Cached = (Instant, u64, Arc<Vec<EntitySettings>>);
+
+impl SettingsCache {
+    fn get(&self, id: &ConnectorId, generation: u64) -> Option<Arc<Vec<EntitySettings>>> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(id)
+            .filter(|(at, g, _)| *g == generation && at.elapsed() < SETTINGS_FOR)
+            .map(|(_, _, s)| s.clone())
+    }
+
+    fn put(&self, id: &ConnectorId, generation: u64, settings: Arc<Vec<EntitySettings>>) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.insert(id.clone(), (Instant::now(), generation, settings));
     }
 }

@@ -46,6 +46,8 @@ pub struct Engine {
     pub store: Arc<dyn Store>,
     connectors: RwLock<BTreeMap<ConnectorId, Arc<ConnectorRuntime>>>,
     vault: Vault,
+    /// What intake reads of each connector's settings, kept briefly (see `intake.rs`).
+    intake_settings: intake::SettingsCache,
 }
 
 impl Engine {
@@ -61,6 +63,7 @@ impl Engine {
             store,
             connectors: RwLock::new(BTreeMap::new()),
             vault,
+            intake_settings: intake::SettingsCache::default(),
         })
     }
 

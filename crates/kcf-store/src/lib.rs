@@ -5,6 +5,7 @@
 //! workers claim them under fenced leases, people list and act on them, bindings make every
 //! apply idempotent.
 
+mod batcher;
 mod error;
 mod migrate;
 pub mod postgres;
@@ -112,6 +113,10 @@ pub trait Store: Send + Sync + Debug {
 
     /// Applies any pending migrations (idempotent; safe to run concurrently).
     async fn migrate(&self) -> Result<()>;
+    /// A number that changes whenever this store object writes a connector, its state or
+    /// its entity settings; a cache of those in this process is stale once it moves
+    /// (another process's writes do not move it: such caches also expire).
+    fn settings_generation(&self) -> u64;
 
     // ---- connectors, settings, mappings ----
 

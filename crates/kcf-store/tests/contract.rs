@@ -74,6 +74,7 @@ contract_tests!(
     waiting_batch_messages_hold_nothing_back_and_are_adopted,
     outside_text_with_nul_or_long_keys_is_stored,
     a_user_is_created_once_by_racing_processes,
+    concurrent_enqueues_share_commits_and_fail_alone,
 );
 
 fn lease_time() -> Duration {
@@ -169,6 +170,67 @@ async fn concurrent_duplicates_collapse_to_one(db: &TestDb) {
         "five deliveries of one notification make one message"
     );
     assert_eq!(results.iter().filter(|r| !r.duplicate).count(), 1);
+}
+
+/// Many enqueues at once (they share group commits): each gets its own answer, duplicates
+/// across callers collapse, and one naming an unknown connector fails alone.
+async fn concurrent_enqueues_share_commits_and_fail_alone(db: &TestDb) {
+    let c = connector(&*db.store, "main").await;
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let store = db.store.clone();
+        let target = if i == 77 { cid("ghost") } else { c.clone() };
+        // Pairs share a dedup key: one of each pair is a duplicate.
+        let messages = vec![
+            msg(&target, &format!("K-{i}")).with_dedup_key(format!("d-{}", i / 2)),
+            msg(&target, &format!("L-{i}")),
+        ];
+        tasks.push(tokio::spawn(async move {
+            (i, store.enqueue_many(messages).await)
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let mut stored = BTreeSet::new();
+    let mut duplicates = 0;
+    for (i, answer) in &answers {
+        match answer {
+            Err(e) => {
+                assert_eq!(*i, 77, "only the ghost connector's enqueue fails: {e}");
+                assert!(matches!(e, StoreError::UnknownConnector(_)), "{e}");
+            }
+            Ok(done) => {
+                assert_ne!(*i, 77, "the ghost connector's enqueue is refused");
+                assert_eq!(done.len(), 2, "one answer per message");
+                for e in done {
+                    if e.duplicate {
+                        duplicates += 1;
+                    } else {
+                        assert!(stored.insert(e.id), "a new message has an id of its own");
+                    }
+                }
+            }
+        }
+    }
+    // 199 callers × 2 messages; the dedup keys d-0..d-99 are shared by pairs, and d-38's
+    // other half (caller 77) failed.
+    assert_eq!(duplicates, 99);
+    assert_eq!(stored.len(), 199 * 2 - 99);
+    let total: u64 = db
+        .store
+        .count_by_status(&MessageFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.count)
+        .sum();
+    assert_eq!(
+        total as usize,
+        stored.len(),
+        "what was answered is what is stored"
+    );
 }
 
 async fn enqueue_for_an_unknown_connector_is_refused(db: &TestDb) {

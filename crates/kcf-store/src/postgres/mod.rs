@@ -36,6 +36,25 @@ mod ops {
     include!("../ops.rs");
 }
 
+/// A failed insert's error, or the connector it names that does not exist (inside the
+/// failed transaction that could not be looked up).
+async fn explain(pool: &PgPool, messages: &[NewMessage], e: StoreError) -> StoreError {
+    let Ok(mut c) = pool.acquire().await else {
+        return e;
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for m in messages {
+        if seen.insert(m.connector.as_str()) {
+            match ops::connector(&mut c, &m.connector).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return StoreError::UnknownConnector(m.connector.clone()),
+                Err(_) => return e,
+            }
+        }
+    }
+    e
+}
+
 /// The channel enqueues notify and idle workers listen on.
 const WORK_CHANNEL: &str = "kcf_work";
 /// Serialises migrations across processes.
@@ -49,6 +68,8 @@ pub struct PgStore {
     wake: Arc<Notify>,
     stats: Arc<Statistics>,
     notifier: Arc<Notifier>,
+    batcher: crate::batcher::Batcher,
+    generation: Arc<std::sync::atomic::AtomicU64>,
     _listener: Arc<Listener>,
 }
 
@@ -174,7 +195,32 @@ impl PgStore {
         let listener = Arc::new(Listener(tokio::spawn(listen(pool.clone(), wake.clone()))));
         let stats = Arc::new(Statistics::new());
         let notifier = Arc::new(Notifier::start(pool.clone()));
+        let batcher = {
+            let pool = pool.clone();
+            crate::batcher::Batcher::start(
+                Arc::new(move |messages: Arc<Vec<NewMessage>>| {
+                    let pool = pool.clone();
+                    Box::pin(async move {
+                        let mut tx = pool.begin().await?;
+                        match ops::insert_messages(&mut tx, &messages, Timestamp::now()).await {
+                            Ok(done) => {
+                                tx.commit().await?;
+                                Ok(done)
+                            }
+                            Err(e) => {
+                                let _ = tx.rollback().await;
+                                Err(explain(&pool, &messages, e).await)
+                            }
+                        }
+                    })
+                }),
+                // Two groups in flight: one commits while the next fills.
+                2,
+            )
+        };
         let store = Self {
+            batcher,
+            generation: Arc::default(),
             pool,
             retry: config.retry,
             wake,
@@ -188,6 +234,12 @@ impl PgStore {
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Db>> {
         Ok(self.pool.acquire().await?)
+    }
+
+    /// Moves [`Store::settings_generation`].
+    fn settings_changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Wakes this store's idle workers now and every other store's through NOTIFY.
@@ -226,6 +278,10 @@ impl Store for PgStore {
         self.retry
     }
 
+    fn settings_generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -260,7 +316,9 @@ impl Store for PgStore {
     async fn put_connector(&self, connector: &Connector) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         ops::put_connector(&mut tx, connector, Timestamp::now()).await?;
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        self.settings_changed();
+        Ok(())
     }
 
     async fn connector(&self, id: &ConnectorId) -> Result<Option<Connector>> {
@@ -274,6 +332,7 @@ impl Store for PgStore {
     async fn set_connector_state(&self, id: &ConnectorId, state: ConnectorState) -> Result<()> {
         let mut c = self.conn().await?;
         ops::set_connector_state(&mut c, id, state, Timestamp::now()).await?;
+        self.settings_changed();
         if state == ConnectorState::Running {
             self.wake_workers();
         }
@@ -315,7 +374,9 @@ impl Store for PgStore {
     }
 
     async fn put_entity_settings(&self, settings: &EntitySettings) -> Result<()> {
-        ops::put_entity_settings(&mut *self.conn().await?, settings).await
+        ops::put_entity_settings(&mut *self.conn().await?, settings).await?;
+        self.settings_changed();
+        Ok(())
     }
 
     async fn entity_settings(&self, id: &ConnectorId) -> Result<Vec<EntitySettings>> {
@@ -351,10 +412,9 @@ impl Store for PgStore {
     }
 
     async fn enqueue_many(&self, messages: Vec<NewMessage>) -> Result<Vec<Enqueued>> {
-        let mut tx = self.pool.begin().await?;
-        let done = ops::insert_messages(&mut tx, &messages, Timestamp::now()).await?;
-        tx.commit().await?;
-        self.stats.enqueued(messages.len(), &self.pool);
+        let n = messages.len();
+        let done = self.batcher.enqueue(messages).await?;
+        self.stats.enqueued(n, &self.pool);
         self.wake_workers();
         Ok(done)
     }

@@ -49,8 +49,10 @@ mod ops {
 pub struct SqliteStore {
     readers: SqlitePool,
     writer: Writer,
+    batcher: crate::batcher::Batcher,
     retry: RetryPolicy,
     wake: Arc<Notify>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn path_of(url: &str) -> &str {
@@ -116,14 +118,42 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(open_error)?;
+        let batcher = {
+            let writer = writer.clone();
+            crate::batcher::Batcher::start(
+                Arc::new(move |messages: Arc<Vec<NewMessage>>| {
+                    let writer = writer.clone();
+                    Box::pin(async move {
+                        writer
+                            .atomic(move |c| {
+                                async move {
+                                    ops::insert_messages(c, &messages, Timestamp::now()).await
+                                }
+                                .boxed()
+                            })
+                            .await
+                    })
+                }),
+                // One group commits in the writer while the next fills.
+                2,
+            )
+        };
         let store = Self {
             readers,
             writer,
+            batcher,
             retry: config.retry,
             wake: Arc::new(Notify::new()),
+            generation: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Moves [`Store::settings_generation`].
+    fn settings_changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     async fn read(&self) -> Result<sqlx::pool::PoolConnection<Db>> {
@@ -169,6 +199,10 @@ impl Store for SqliteStore {
         self.retry
     }
 
+    fn settings_generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     async fn migrate(&self) -> Result<()> {
         // The writer's BEGIN IMMEDIATE is the lock: other processes wait on busy_timeout.
         self.writer.atomic(|c| run_migrations(c).boxed()).await
@@ -180,7 +214,9 @@ impl Store for SqliteStore {
             .atomic(move |c| {
                 async move { ops::put_connector(c, &k, Timestamp::now()).await }.boxed()
             })
-            .await
+            .await?;
+        self.settings_changed();
+        Ok(())
     }
 
     async fn connector(&self, id: &ConnectorId) -> Result<Option<Connector>> {
@@ -198,7 +234,9 @@ impl Store for SqliteStore {
                 async move { ops::set_connector_state(c, &id, state, Timestamp::now()).await }
                     .boxed()
             })
-            .await
+            .await?;
+        self.settings_changed();
+        Ok(())
     }
 
     async fn hold_connector(
@@ -256,7 +294,9 @@ impl Store for SqliteStore {
         let s = settings.clone();
         self.writer
             .write(move |c| async move { ops::put_entity_settings(c, &s).await }.boxed())
-            .await
+            .await?;
+        self.settings_changed();
+        Ok(())
     }
 
     async fn entity_settings(&self, id: &ConnectorId) -> Result<Vec<EntitySettings>> {
@@ -300,12 +340,7 @@ impl Store for SqliteStore {
     }
 
     async fn enqueue_many(&self, messages: Vec<NewMessage>) -> Result<Vec<Enqueued>> {
-        let done = self
-            .writer
-            .atomic(move |c| {
-                async move { ops::insert_messages(c, &messages, Timestamp::now()).await }.boxed()
-            })
-            .await?;
+        let done = self.batcher.enqueue(messages).await?;
         self.wake_workers();
         Ok(done)
     }
