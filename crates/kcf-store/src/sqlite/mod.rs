@@ -124,18 +124,17 @@ impl SqliteStore {
                 Arc::new(move |messages: Arc<Vec<NewMessage>>| {
                     let writer = writer.clone();
                     Box::pin(async move {
+                        let now = Timestamp::now();
                         writer
                             .atomic(move |c| {
-                                async move {
-                                    ops::insert_messages(c, &messages, Timestamp::now()).await
-                                }
-                                .boxed()
+                                async move { ops::insert_messages(c, &messages, now).await }.boxed()
                             })
                             .await
                     })
                 }),
-                // One group commits in the writer while the next fills.
-                2,
+                // One at a time: the writer commits one transaction at a time anyway, and the
+                // callers arriving meanwhile make the next group bigger.
+                1,
             )
         };
         let store = Self {
