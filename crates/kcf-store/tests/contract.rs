@@ -75,6 +75,7 @@ contract_tests!(
     outside_text_with_nul_or_long_keys_is_stored,
     a_user_is_created_once_by_racing_processes,
     concurrent_enqueues_share_commits_and_fail_alone,
+    text_search_finds_messages_before_and_after_indexing,
 );
 
 fn lease_time() -> Duration {
@@ -231,6 +232,47 @@ async fn concurrent_enqueues_share_commits_and_fail_alone(db: &TestDb) {
         stored.len(),
         "what was answered is what is stored"
     );
+}
+
+/// Text search finds a message as soon as its enqueue is answered (the trigram index is kept
+/// in the same commit), and keeps finding exactly the same ones.
+async fn text_search_finds_messages_before_and_after_indexing(db: &TestDb) {
+    let c = connector(&*db.store, "main").await;
+    db.store
+        .enqueue_many((0..30).map(|i| msg(&c, &format!("SRCH-{i:03}"))).collect())
+        .await
+        .unwrap();
+    let find = |text: &'static str| {
+        let store = db.store.clone();
+        async move {
+            let filter = MessageFilter {
+                text: Some(text.into()),
+                ..Default::default()
+            };
+            let mut keys: Vec<String> = store
+                .list_messages(&filter, PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|m| m.record_key.as_str().to_owned())
+                .collect();
+            keys.sort();
+            keys
+        }
+    };
+    for _ in 0..20 {
+        assert_eq!(find("SRCH-007").await, ["SRCH-007"]);
+        assert_eq!(find("srch-01").await.len(), 10, "case-insensitive, 010–019");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // More messages on top of indexed ones: still exact.
+    db.store
+        .enqueue_many((30..40).map(|i| msg(&c, &format!("SRCH-{i:03}"))).collect())
+        .await
+        .unwrap();
+    assert_eq!(find("SRCH-03").await.len(), 10);
+    assert_eq!(find("SRCH-0").await.len(), 40);
 }
 
 async fn enqueue_for_an_unknown_connector_is_refused(db: &TestDb) {
