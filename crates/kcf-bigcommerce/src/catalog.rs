@@ -119,3 +119,39 @@ pub(crate) fn levels(writes: &[StockWrite]) -> Result<Vec<(String, u64, i64)>> {
         .map(|w| Ok((w.sku.clone(), location(&w.location)?, w.quantity.max(0))))
         .collect()
 }
+
+/// Hides category `id` (or deletes it, and the categories under it); `NotFound` when it is
+/// gone.
+pub(crate) async fn retire_category(
+    client: &BigCommerceClient,
+    id: u64,
+    delete: bool,
+    out: &dyn kcf_platform::Outbox,
+) -> Result<()> {
+    // The batch endpoints answer a success for an id they do not know: look first.
+    let q = crate::CategoryQuery {
+        ids: vec![id],
+        ..crate::CategoryQuery::default()
+    };
+    if client.categories(&q).await?.items.is_empty() {
+        return Err(PlatformError::from(crate::Error::NotFound {
+            message: format!("BigCommerce category {id} does not exist"),
+        }));
+    }
+    if delete {
+        out.sending(
+            None,
+            format!("BigCommerce category {id} (delete)"),
+            Value::Null,
+        );
+        return Ok(client.delete_categories(&[id]).await?);
+    }
+    let input = crate::CategoryInput {
+        is_visible: Some(false),
+        ..crate::CategoryInput::default()
+    };
+    let body = serde_json::to_value(&input).unwrap_or(Value::Null);
+    out.sending(None, format!("BigCommerce category {id} (hide)"), body);
+    client.update_category(id, &input).await?;
+    Ok(())
+}

@@ -17,8 +17,8 @@ use kcf_platform::{
 use serde_json::Value;
 
 use crate::{
-    BigCommerceClient, BigCommerceConfig, CategoryInput, CategoryQuery, Error, Order, OrderQuery,
-    ProductInput, ProductQuery, catalog, mapping,
+    BigCommerceClient, BigCommerceConfig, CategoryQuery, Error, Order, OrderQuery, ProductInput,
+    ProductQuery, catalog, mapping,
 };
 
 /// Variants (SKUs) a product may have (BigCommerce's limit).
@@ -466,38 +466,7 @@ impl Storefront for BigCommerceStore {
     }
 
     async fn retire_category(&self, id: &str, delete: bool, out: &dyn Outbox) -> Result<()> {
-        let id = number(id, "category")?;
-        // The batch endpoints answer a success for an id they do not know: look first.
-        let q = CategoryQuery {
-            ids: vec![id],
-            ..CategoryQuery::default()
-        };
-        if self.client.categories(&q).await?.items.is_empty() {
-            return Err(PlatformError::from(Error::NotFound {
-                message: format!("BigCommerce category {id} does not exist"),
-            }));
-        }
-        if delete {
-            note(
-                out,
-                None,
-                format!("BigCommerce category {id} (delete)"),
-                &Value::Null,
-            );
-            return Ok(self.client.delete_categories(&[id]).await?);
-        }
-        let input = CategoryInput {
-            is_visible: Some(false),
-            ..CategoryInput::default()
-        };
-        note(
-            out,
-            None,
-            format!("BigCommerce category {id} (hide)"),
-            &input,
-        );
-        self.client.update_category(id, &input).await?;
-        Ok(())
+        catalog::retire_category(&self.client, number(id, "category")?, delete, out).await
     }
 
     async fn put_category(
