@@ -1,4 +1,4 @@
-//! Local emulators of the external APIs kcf talks to, faithful enough that an unmodified
+//! Local emulators of the external APIs (Acumatica, BigCommerce, Shopify) kcf talks to, faithful enough that an unmodified
 //! third-party client works against them with only its base URL changed. They serve
 //! `kcf sandbox`, `kcf up`, the demo and every integration test.
 //!
@@ -9,6 +9,7 @@ pub mod acumatica;
 pub mod bigcommerce;
 pub mod control;
 pub mod seed;
+pub mod shopify;
 mod state;
 pub mod tls;
 
@@ -113,6 +114,8 @@ pub enum EmulatorConfig {
     Acumatica(acumatica::AcumaticaConfig),
     /// BigCommerce's v2/v3 REST API.
     BigCommerce(bigcommerce::BigCommerceConfig),
+    /// Shopify's GraphQL Admin API.
+    Shopify(shopify::ShopifyConfig),
 }
 
 impl EmulatorConfig {
@@ -121,6 +124,7 @@ impl EmulatorConfig {
         match self {
             Self::Acumatica(_) => "Acumatica",
             Self::BigCommerce(_) => "BigCommerce",
+            Self::Shopify(_) => "Shopify",
         }
     }
 }
@@ -150,6 +154,7 @@ pub async fn start(
     let router = match config {
         EmulatorConfig::Acumatica(c) => acumatica::try_router(c, control.clone(), dataset)?,
         EmulatorConfig::BigCommerce(c) => bigcommerce::try_router(c, control.clone(), dataset)?,
+        EmulatorConfig::Shopify(c) => shopify::try_router(c, control.clone(), dataset)?,
     };
     match transport {
         Transport::Http => serve(listener, router, control).await,
