@@ -7,10 +7,13 @@
 mod collections;
 mod cost;
 mod customers;
+mod fulfillments;
 mod hooks;
 mod inventory;
 mod oauth;
+mod order_writes;
 mod orders;
+mod product_set;
 mod products;
 mod search;
 mod variants;
@@ -172,18 +175,20 @@ struct QueryRoot(
     inventory::InventoryQuery,
     customers::CustomerQuery,
     orders::OrderQuery,
+    fulfillments::FulfillmentQuery,
     hooks::HookQuery,
     ShopQuery,
 );
 
 #[derive(MergedObject, Default)]
 struct MutationRoot(
-    products::ProductMutation,
+    product_set::ProductMutation,
     variants::VariantMutation,
     collections::CollectionMutation,
     inventory::InventoryMutation,
     customers::CustomerMutation,
-    orders::OrderMutation,
+    order_writes::OrderMutation,
+    fulfillments::FulfillmentMutation,
     hooks::HookMutation,
 );
 
@@ -470,7 +475,7 @@ fn seed(data: &mut Data, dataset: &Dataset) {
     inventory::seed_locations(data);
     let now = now_ms();
     let collections = collections::seed(data, dataset, now);
-    let variants = products::seed(data, dataset, &collections, now);
+    let variants = product_set::seed(data, dataset, &collections, now);
     let customers = customers::seed(data, dataset, now);
     orders::seed(data, dataset, &customers, &variants, now);
 }

@@ -8,7 +8,8 @@ use super::{
     Data, UserError,
     inventory::InventoryItemNode,
     now_ms,
-    products::{InventoryItemInput, MAX_VARIANTS, ProductNode, VariantOptionValueInput, announce},
+    product_set::{InventoryItemInput, VariantOptionValueInput, announce},
+    products::{MAX_VARIANTS, ProductNode},
     search::*,
     shop,
 };
