@@ -248,6 +248,10 @@ impl Storefront for BigCommerceStore {
         }
     }
 
+    fn rate_limit_journal(&self) -> kcf_platform::RateLimitJournal {
+        self.client.rate_limit_journal()
+    }
+
     async fn test_connection(&self) -> Result<()> {
         Ok(self.client.test_connection().await?)
     }

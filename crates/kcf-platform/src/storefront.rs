@@ -107,6 +107,10 @@ pub trait Storefront: Send + Sync + std::fmt::Debug {
     fn requests_sent(&self) -> u64;
     /// Where its rate-limit budget stands.
     fn budget(&self) -> Budget;
+    /// Its client's own record of the requests it started and the pauses it learnt of.
+    fn rate_limit_journal(&self) -> crate::RateLimitJournal {
+        crate::RateLimitJournal::default()
+    }
     /// One cheap call.
     async fn test_connection(&self) -> Result<()>;
     /// Whether `id` can be one of the store's ids of `entity` (checked without asking the

@@ -79,6 +79,9 @@ struct OrderCreateOrderInput {
     note: Option<String>,
     tags: Option<Vec<String>>,
     source_name: Option<String>,
+    /// Not in Shopify's input (the gateway comes from the transactions): the emulator takes
+    /// it here so a test can name one.
+    payment_gateway: Option<String>,
 }
 
 /// `OrderCreatePayload` / `OrderUpdatePayload` / `OrderClosePayload`.
@@ -105,6 +108,19 @@ struct OrderInput {
     note: Option<String>,
     tags: Option<Vec<String>>,
     shipping_address: Option<MailingAddressInput>,
+}
+
+/// `OrderCloseInput` / `OrderOpenInput`.
+#[derive(Debug, Clone, InputObject)]
+#[graphql(name = "OrderCloseInput")]
+struct OrderCloseInput {
+    id: ID,
+}
+
+/// `OrderOpenInput`.
+#[derive(Debug, Clone, InputObject)]
+struct OrderOpenInput {
+    id: ID,
 }
 
 /// `OrderCancelPayload`.
@@ -302,6 +318,13 @@ fn create_order(data: &mut Data, input: OrderCreateOrderInput) -> Result<u64, Us
         tags: input.tags.unwrap_or_default(),
         source_name: input.source_name.unwrap_or_else(|| "web".into()),
         location_id: location,
+        gateway: input.payment_gateway.unwrap_or_else(|| "manual".into()),
+        shipping_title: input
+            .shipping_lines
+            .iter()
+            .flatten()
+            .find_map(|s| s.title.clone())
+            .unwrap_or_default(),
         metafields: BTreeMap::new(),
         created_ms: now,
         updated_ms: now,
@@ -420,12 +443,12 @@ impl OrderMutation {
     }
 
     /// Closes an order (archives it).
-    async fn order_close(&self, ctx: &Context<'_>, input: OrderInput) -> OrderPayload {
+    async fn order_close(&self, ctx: &Context<'_>, input: OrderCloseInput) -> OrderPayload {
         set_closed(shop(ctx), &input.id, true)
     }
 
     /// Re-opens a closed order.
-    async fn order_open(&self, ctx: &Context<'_>, input: OrderInput) -> OrderPayload {
+    async fn order_open(&self, ctx: &Context<'_>, input: OrderOpenInput) -> OrderPayload {
         set_closed(shop(ctx), &input.id, false)
     }
 

@@ -72,6 +72,12 @@ pub(crate) struct Order {
     pub source_name: String,
     /// The location its stock was taken from.
     pub location_id: Option<u64>,
+    /// The payment gateway (`manual`, `shopify_payments`…).
+    #[serde(default)]
+    pub gateway: String,
+    /// The shipping rate chosen at checkout.
+    #[serde(default)]
+    pub shipping_title: String,
     /// `namespace.key` → (type, value).
     pub metafields: BTreeMap<String, (String, String)>,
     pub created_ms: i64,
@@ -170,6 +176,13 @@ pub(crate) struct Metafield {
     pub kind: String,
 }
 
+/// `ShippingLine`.
+#[derive(Debug, Clone, SimpleObject)]
+struct ShippingLine {
+    title: String,
+    original_price_set: MoneyBag,
+}
+
 /// `Job`: an asynchronous operation.
 #[derive(Debug, Clone, SimpleObject)]
 pub(crate) struct Job {
@@ -229,6 +242,18 @@ impl OrderNode {
     }
     async fn source_name(&self) -> &str {
         &self.0.source_name
+    }
+    async fn payment_gateway_names(&self) -> Vec<String> {
+        (!self.0.gateway.is_empty())
+            .then(|| self.0.gateway.clone())
+            .into_iter()
+            .collect()
+    }
+    async fn shipping_line(&self) -> Option<ShippingLine> {
+        (!self.0.shipping_title.is_empty()).then(|| ShippingLine {
+            title: self.0.shipping_title.clone(),
+            original_price_set: MoneyBag::of(self.0.shipping),
+        })
     }
     async fn customer(&self, ctx: &Context<'_>) -> Option<CustomerNode> {
         let id = self.0.customer_id?;
@@ -551,6 +576,8 @@ pub(super) fn seed(
                 tags: Vec::new(),
                 source_name: "web".into(),
                 location_id: data.locations.keys().next().copied(),
+                gateway: "manual".into(),
+                shipping_title: "Standard".into(),
                 metafields: BTreeMap::new(),
                 created_ms: placed,
                 updated_ms: placed,

@@ -288,14 +288,11 @@ impl Harness {
     /// kcf's own journal of the store's rate limit: when each request passed the limiter,
     /// and when kcf learnt of each pause.
     #[allow(dead_code)]
-    pub fn rate_limit_journal(&self) -> kcf_bigcommerce::RateLimitJournal {
-        let runtime = self.engine.runtime(&self.id).unwrap();
-        runtime
+    pub fn rate_limit_journal(&self) -> kcf_platform::RateLimitJournal {
+        self.engine
+            .runtime(&self.id)
+            .unwrap()
             .store
-            .as_any()
-            .downcast_ref::<kcf_bigcommerce::BigCommerceStore>()
-            .expect("the harness's store is BigCommerce")
-            .client()
             .rate_limit_journal()
     }
 

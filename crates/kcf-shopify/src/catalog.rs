@@ -1,0 +1,727 @@
+//! Products, templates, collections and stock on Shopify.
+//!
+//! - A product is written whole with `productSet` (its options and every variant in one
+//!   mutation, all or nothing); several products share one request as aliased mutations.
+//!   A simple product has Shopify's one "Default Title" variant carrying the SKU; a template
+//!   becomes one product whose variants are its matrix items. kcf tags what it creates
+//!   `kcf:{ERP key}`, which is how a template product (which has no SKU of its own) is found
+//!   again.
+//! - Categories are collections (flat: Shopify has no tree); hiding unpublishes one.
+//! - Stock is set per inventory item and location with `inventorySetQuantities`, each level
+//!   compared with the value just read (compare-and-set), so a sale between the read and the
+//!   write makes the write fail and be retried instead of giving the sale back.
+
+use std::collections::BTreeMap;
+
+use kcf_domain::{
+    Platform,
+    records::{CategoryRecord, ProductRecord, VariantRecord},
+};
+use kcf_platform::{Outbox, PlatformError, ProductWrite, Result, StockWrite, TemplateWrite};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::client::{Page, ShopifyClient, gid, number_of, quoted};
+
+/// Products written per request (aliased `productSet` mutations).
+pub const WRITE_BATCH: usize = 10;
+/// Stock levels set per request.
+pub const STOCK_BATCH: usize = 100;
+/// SKUs looked up per query.
+const SKU_BATCH: usize = 50;
+
+/// The tag kcf puts on a product it creates, naming its ERP key.
+pub fn key_tag(key: &str) -> String {
+    format!("kcf:{key}")
+}
+
+pub(crate) fn note(out: &dyn Outbox, key: Option<&str>, target: String, body: &Value) {
+    out.sending(key, target, body.clone());
+}
+
+const DEFAULT_OPTION: &str = "Title";
+const DEFAULT_VALUE: &str = "Default Title";
+
+fn status(visible: bool) -> &'static str {
+    if visible { "ACTIVE" } else { "DRAFT" }
+}
+
+fn collections(ids: &[String]) -> Vec<String> {
+    ids.iter().map(|c| gid("Collection", c)).collect()
+}
+
+/// The `ProductSetInput` of a simple product (`whole`: every field; else the switched-off
+/// ones are left out, and so left alone).
+pub(crate) fn product_input(w: &ProductWrite, whole: bool, create: bool) -> Value {
+    let off = |f: &str| !whole && w.fields_off.iter().any(|o| o == f);
+    let r: &ProductRecord = &w.record;
+    let mut input = json!({});
+    if !off("name") {
+        input["title"] = json!(r.name);
+    }
+    if !off("visibility") {
+        input["status"] = json!(status(r.visible));
+    }
+    if !off("categories") {
+        input["collections"] = json!(collections(&w.category_ids));
+    }
+    if create {
+        input["tags"] = json!([key_tag(&w.key)]);
+    }
+    if !off("price") || create {
+        input["productOptions"] =
+            json!([{ "name": DEFAULT_OPTION, "values": [{ "name": DEFAULT_VALUE }] }]);
+        input["variants"] = json!([{
+            "sku": r.sku,
+            "price": format!("{:.2}", r.price),
+            "compareAtPrice": r.msrp.map(|m| format!("{m:.2}")),
+            "optionValues": [{ "optionName": DEFAULT_OPTION, "name": DEFAULT_VALUE }],
+        }]);
+    }
+    input
+}
+
+fn variant_input(v: &VariantRecord) -> Value {
+    let values: Vec<Value> = v
+        .options
+        .iter()
+        .map(|(name, value)| json!({ "optionName": name, "name": value }))
+        .collect();
+    json!({
+        "sku": v.sku,
+        "price": format!("{:.2}", v.price),
+        "compareAtPrice": v.msrp.map(|m| format!("{m:.2}")),
+        "optionValues": values,
+    })
+}
+
+/// The `ProductSetInput` of a template: its options, and a variant per matrix item.
+pub(crate) fn template_input(w: &TemplateWrite, create: bool) -> Value {
+    let r = &w.record;
+    let options: Vec<Value> = r
+        .options
+        .iter()
+        .map(|o| {
+            let values: Vec<Value> = o.values.iter().map(|v| json!({ "name": v })).collect();
+            json!({ "name": o.name, "values": values })
+        })
+        .collect();
+    // Shopify has no variant that is not for sale: an inactive matrix item is left out.
+    let variants: Vec<Value> = r
+        .variants
+        .iter()
+        .filter(|v| v.active)
+        .map(variant_input)
+        .collect();
+    let mut input = json!({
+        "title": r.product.name,
+        "status": status(r.product.visible),
+        "collections": collections(&w.category_ids),
+        "productOptions": options,
+        "variants": variants,
+    });
+    if create {
+        input["tags"] = json!([key_tag(&w.key)]);
+    }
+    input
+}
+
+const PRODUCT_SET: &str =
+    "mutation ProductSet($input: ProductSetInput!, $identifier: ProductSetIdentifiers) {
+  productSet(input: $input, identifier: $identifier, synchronous: true) {
+    product { id }
+    userErrors { field message code }
+  }
+}";
+
+#[derive(Debug, Deserialize)]
+struct SetPayload {
+    product: Option<Node>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Node {
+    id: String,
+}
+
+/// Writes one product (`id`: the existing one); returns its number.
+pub(crate) async fn set_product(
+    client: &ShopifyClient,
+    id: Option<&str>,
+    input: Value,
+    what: &str,
+) -> Result<String> {
+    let identifier = id.map(|id| json!({ "id": gid("Product", id) }));
+    let payload: SetPayload = client
+        .mutate(
+            "productSet",
+            PRODUCT_SET,
+            json!({ "input": input, "identifier": identifier }),
+            "productSet",
+            what,
+        )
+        .await
+        .map_err(|e| gone(e, id))?;
+    payload.product.map(|p| number_of(&p.id)).ok_or_else(|| {
+        PlatformError::record(
+            Platform::Shopify,
+            format!("{what}: Shopify returned no product"),
+        )
+    })
+}
+
+/// A refusal naming a product that does not exist is NotFound.
+fn gone(e: crate::Error, id: Option<&str>) -> PlatformError {
+    if id.is_some() && e.has_code("PRODUCT_DOES_NOT_EXIST") {
+        return crate::Error::NotFound {
+            message: format!("Shopify has no product {}", id.unwrap_or_default()),
+        }
+        .into();
+    }
+    e.into()
+}
+
+/// Writes several products in one request (aliased mutations); one result each.
+pub(crate) async fn set_products(
+    client: &ShopifyClient,
+    items: &[(String, Value)],
+) -> Result<Vec<Result<()>>> {
+    let mut params = Vec::new();
+    let mut fields = Vec::new();
+    let mut variables = serde_json::Map::new();
+    for (n, (id, input)) in items.iter().enumerate() {
+        params.push(format!(
+            "$i{n}: ProductSetInput!, $k{n}: ProductSetIdentifiers"
+        ));
+        fields.push(format!(
+            "p{n}: productSet(input: $i{n}, identifier: $k{n}, synchronous: true) {{ product {{ id }} userErrors {{ field message code }} }}"
+        ));
+        variables.insert(format!("i{n}"), input.clone());
+        variables.insert(format!("k{n}"), json!({ "id": gid("Product", id) }));
+    }
+    let query = format!(
+        "mutation ProductsSet({}) {{ {} }}",
+        params.join(", "),
+        fields.join(" ")
+    );
+    let data: Value = client
+        .query(
+            "productsSet",
+            &query,
+            Value::Object(variables),
+            "writing products",
+        )
+        .await?;
+    Ok(items
+        .iter()
+        .enumerate()
+        .map(|(n, (id, _))| {
+            let payload = &data[format!("p{n}")];
+            crate::client::refused(payload, &format!("product {id}")).map_err(|e| gone(e, Some(id)))
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VariantHit {
+    sku: Option<String>,
+    product: ProductHit,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProductHit {
+    id: String,
+    has_only_default_variant: bool,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VariantsData {
+    product_variants: Page<VariantHit>,
+}
+
+const VARIANTS_BY_SKU: &str = "query VariantsBySku($q: String!, $n: Int!) {
+  productVariants(first: $n, query: $q) {
+    nodes { sku product { id hasOnlyDefaultVariant tags } }
+  }
+}";
+
+fn sku_query(skus: &[String]) -> String {
+    skus.iter()
+        .map(|s| format!("sku:{}", quoted(s)))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+async fn variants_by_sku(client: &ShopifyClient, skus: &[String]) -> Result<Vec<VariantHit>> {
+    let mut hits = Vec::new();
+    for chunk in skus.chunks(SKU_BATCH) {
+        let data: VariantsData = client
+            .query(
+                "variantsBySku",
+                VARIANTS_BY_SKU,
+                json!({ "q": sku_query(chunk), "n": chunk.len() * 2 }),
+                "looking products up by SKU",
+            )
+            .await?;
+        hits.extend(data.product_variants.nodes);
+    }
+    Ok(hits)
+}
+
+/// The products whose one (default) variant has these SKUs, by upper-cased SKU.
+pub(crate) async fn product_ids_by_sku(
+    client: &ShopifyClient,
+    skus: &[String],
+) -> Result<BTreeMap<String, String>> {
+    Ok(variants_by_sku(client, skus)
+        .await?
+        .into_iter()
+        .filter(|v| v.product.has_only_default_variant)
+        .filter_map(|v| Some((v.sku?.to_uppercase(), number_of(&v.product.id))))
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+struct ProductsData {
+    products: Page<ProductHit>,
+}
+
+/// The product kcf created for ERP key `key` (tagged), or a simple one with this SKU.
+pub(crate) async fn product_by_sku(client: &ShopifyClient, key: &str) -> Result<Option<String>> {
+    let data: ProductsData = client
+        .query(
+            "productByKey",
+            "query ProductByKey($q: String!) { products(first: 10, query: $q) { nodes { id hasOnlyDefaultVariant tags } } }",
+            json!({ "q": format!("tag:{}", quoted(&key_tag(key))) }),
+            "looking a product up by its ERP key",
+        )
+        .await?;
+    let tag = key_tag(key);
+    if let Some(p) = data.products.nodes.iter().find(|p| p.tags.contains(&tag)) {
+        return Ok(Some(number_of(&p.id)));
+    }
+    Ok(product_ids_by_sku(client, &[key.to_owned()])
+        .await?
+        .remove(&key.to_uppercase()))
+}
+
+/// The product that has a variant (not its only default one) with this SKU.
+pub(crate) async fn product_of_variant(
+    client: &ShopifyClient,
+    sku: &str,
+) -> Result<Option<String>> {
+    Ok(variants_by_sku(client, &[sku.to_owned()])
+        .await?
+        .into_iter()
+        .find(|v| {
+            !v.product.has_only_default_variant
+                && v.sku
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(sku))
+        })
+        .map(|v| number_of(&v.product.id)))
+}
+
+/// Hides a product (status ARCHIVED) or deletes it.
+pub(crate) async fn retire_product(
+    client: &ShopifyClient,
+    id: &str,
+    delete: bool,
+    out: &dyn Outbox,
+) -> Result<()> {
+    let product = gid("Product", id);
+    let missing = || crate::Error::NotFound {
+        message: format!("Shopify has no product {id}"),
+    };
+    if delete {
+        note(
+            out,
+            None,
+            format!("Shopify product {id} (delete)"),
+            &Value::Null,
+        );
+        let data: Value = client
+            .query(
+                "productDelete",
+                "mutation ProductDelete($id: ID!) { productDelete(input: { id: $id }) { deletedProductId userErrors { field message code } } }",
+                json!({ "id": product }),
+                "deleting a product",
+            )
+            .await?;
+        let payload = &data["productDelete"];
+        if payload["deletedProductId"].is_null() {
+            return Err(missing().into());
+        }
+        return Ok(());
+    }
+    let body = json!({ "id": product, "status": "ARCHIVED" });
+    note(out, None, format!("Shopify product {id} (hide)"), &body);
+    let data: Value = client
+        .query(
+            "productHide",
+            "mutation ProductHide($p: ProductInput!) { productUpdate(product: $p) { product { id } userErrors { field message code } } }",
+            json!({ "p": body }),
+            "hiding a product",
+        )
+        .await?;
+    if data["productUpdate"]["product"].is_null() {
+        return Err(missing().into());
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StockHit {
+    sku: Option<String>,
+    inventory_item: StockItem,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StockItem {
+    id: String,
+    inventory_levels: Page<StockLevelHit>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StockLevelHit {
+    location: Node,
+    quantities: Vec<Quantity>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Quantity {
+    quantity: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StockData {
+    product_variants: Page<StockHit>,
+}
+
+const STOCK_BY_SKU: &str = "query StockBySku($q: String!, $n: Int!, $l: Int!) {
+  productVariants(first: $n, query: $q) {
+    nodes { sku inventoryItem { id inventoryLevels(first: $l) { nodes { location { id } quantities(names: [\"available\"]) { quantity } } } } }
+  }
+}";
+
+/// The stock of these SKUs: by upper-cased SKU, its inventory item and its available
+/// quantity per location number.
+pub(crate) async fn stock(
+    client: &ShopifyClient,
+    skus: &[String],
+    locations: usize,
+) -> Result<BTreeMap<String, (String, BTreeMap<String, i64>)>> {
+    // One variant costs 4 points and 3 per location: as many as fit in one query.
+    let per_sku = 4.0 + 3.0 * locations.clamp(1, 50) as f64;
+    let fit = ((client.bucket().maximum * 0.9 - 2.0) / per_sku)
+        .floor()
+        .max(1.0) as usize;
+    let mut out = BTreeMap::new();
+    for chunk in skus.chunks(SKU_BATCH.min(fit)) {
+        let data: StockData = client
+            .query_costing(
+                "stockBySku",
+                Some(2.0 + per_sku * chunk.len() as f64),
+                STOCK_BY_SKU,
+                json!({ "q": sku_query(chunk), "n": chunk.len(), "l": locations.clamp(1, 50) }),
+                "reading stock levels",
+            )
+            .await?;
+        for hit in data.product_variants.nodes {
+            let Some(sku) = hit.sku else { continue };
+            let levels = hit
+                .inventory_item
+                .inventory_levels
+                .nodes
+                .into_iter()
+                .map(|l| {
+                    let q = l.quantities.first().map_or(0, |q| q.quantity);
+                    (number_of(&l.location.id), q)
+                })
+                .collect();
+            out.insert(sku.to_uppercase(), (hit.inventory_item.id, levels));
+        }
+    }
+    Ok(out)
+}
+
+const SET_QUANTITIES: &str = "mutation SetQuantities($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) {
+    inventoryAdjustmentGroup { id }
+    userErrors { field message code }
+  }
+}";
+
+/// Sets stock levels, each compared with the level just read; all or none.
+pub(crate) async fn set_stock(
+    client: &ShopifyClient,
+    levels: &[StockWrite],
+    locations: usize,
+    out: &dyn Outbox,
+) -> Result<()> {
+    let skus: Vec<String> = {
+        let mut s: Vec<String> = levels.iter().map(|l| l.sku.clone()).collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    let current = stock(client, &skus, locations).await?;
+    let mut quantities = Vec::new();
+    for l in levels {
+        let Some((item, at)) = current.get(&l.sku.to_uppercase()) else {
+            return Err(PlatformError::record(
+                Platform::Shopify,
+                format!("SKU {} is not in the Shopify store", l.sku),
+            ));
+        };
+        quantities.push(json!({
+            "inventoryItemId": item,
+            "locationId": gid("Location", &l.location),
+            "quantity": l.quantity,
+            "compareQuantity": at.get(&l.location).copied().unwrap_or(0),
+        }));
+    }
+    let input = json!({ "name": "available", "reason": "correction", "quantities": quantities });
+    note(
+        out,
+        None,
+        "Shopify stock levels (set, compared)".into(),
+        &input,
+    );
+    let result: Result<Value, crate::Error> = client
+        .mutate(
+            "inventorySetQuantities",
+            SET_QUANTITIES,
+            json!({ "input": input }),
+            "inventorySetQuantities",
+            "stock levels",
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        // A level changed between the read and the write (a sale): try again.
+        Err(e) if e.has_code("COMPARE_QUANTITY_STALE") => Err(PlatformError::new(
+            Platform::Shopify,
+            kcf_platform::ErrorKind::Retry { retry_after: None },
+            e,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LocationHit {
+    id: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct LocationsData {
+    locations: Page<LocationHit>,
+}
+
+/// The shop's locations: (number, name).
+pub(crate) async fn locations(client: &ShopifyClient) -> Result<Vec<(String, String)>> {
+    let data: LocationsData = client
+        .query(
+            "locations",
+            "{ locations(first: 50) { nodes { id name } } }",
+            json!({}),
+            "reading locations",
+        )
+        .await?;
+    Ok(data
+        .locations
+        .nodes
+        .into_iter()
+        .map(|l| (number_of(&l.id), l.name))
+        .collect())
+}
+
+const COLLECTION_UPDATE: &str = "mutation CollectionUpdate($input: CollectionInput!) {
+  collectionUpdate(input: $input) { collection { id } userErrors { field message } }
+}";
+
+const ONLINE_STORE: &str = "{ publications(first: 1) { nodes { id } } }";
+
+async fn publish(client: &ShopifyClient, id: &str, on: bool) -> Result<()> {
+    let data: Value = client
+        .query(
+            "publications",
+            ONLINE_STORE,
+            json!({}),
+            "reading sales channels",
+        )
+        .await?;
+    let Some(publication) = data["publications"]["nodes"][0]["id"].as_str() else {
+        return Ok(());
+    };
+    let (name, field) = if on {
+        ("publish", "publishablePublish")
+    } else {
+        ("unpublish", "publishableUnpublish")
+    };
+    let query = format!(
+        "mutation Publish($id: ID!, $input: [PublicationInput!]!) {{ {field}(id: $id, input: $input) {{ userErrors {{ field message }} }} }}"
+    );
+    let _: Value = client
+        .mutate(
+            if on { "publish" } else { "unpublish" },
+            &query,
+            json!({ "id": gid("Collection", id), "input": [{ "publicationId": publication }] }),
+            field,
+            &format!("the collection ({name})"),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Updates collection `id` (and shows it again).
+pub(crate) async fn update_category(
+    client: &ShopifyClient,
+    id: &str,
+    record: &CategoryRecord,
+    out: &dyn Outbox,
+) -> Result<()> {
+    let input = json!({ "id": gid("Collection", id), "title": record.name });
+    note(
+        out,
+        None,
+        format!("Shopify collection {id} (update)"),
+        &input,
+    );
+    let payload: Value = client
+        .mutate(
+            "collectionUpdate",
+            COLLECTION_UPDATE,
+            json!({ "input": input }),
+            "collectionUpdate",
+            "the collection",
+        )
+        .await
+        .map_err(|e| match e {
+            crate::Error::Refused { .. } => crate::Error::NotFound {
+                message: format!("Shopify has no collection {id}"),
+            },
+            other => other,
+        })?;
+    if payload["collection"].is_null() {
+        return Err(crate::Error::NotFound {
+            message: format!("Shopify has no collection {id}"),
+        }
+        .into());
+    }
+    publish(client, id, true).await
+}
+
+/// Hides collection `id` (unpublishes it) or deletes it.
+pub(crate) async fn retire_category(
+    client: &ShopifyClient,
+    id: &str,
+    delete: bool,
+    out: &dyn Outbox,
+) -> Result<()> {
+    if !delete {
+        note(
+            out,
+            None,
+            format!("Shopify collection {id} (hide)"),
+            &Value::Null,
+        );
+        return publish(client, id, false).await.map_err(|e| {
+            if e.kind == kcf_platform::ErrorKind::Invalid {
+                crate::Error::NotFound {
+                    message: format!("Shopify has no collection {id}"),
+                }
+                .into()
+            } else {
+                e
+            }
+        });
+    }
+    note(
+        out,
+        None,
+        format!("Shopify collection {id} (delete)"),
+        &Value::Null,
+    );
+    let data: Value = client
+        .query(
+            "collectionDelete",
+            "mutation CollectionDelete($id: ID!) { collectionDelete(input: { id: $id }) { deletedCollectionId userErrors { field message } } }",
+            json!({ "id": gid("Collection", id) }),
+            "deleting a collection",
+        )
+        .await?;
+    if data["collectionDelete"]["deletedCollectionId"].is_null() {
+        return Err(crate::Error::NotFound {
+            message: format!("Shopify has no collection {id}"),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct CollectionHit {
+    id: String,
+    title: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CollectionsData {
+    collections: Page<CollectionHit>,
+}
+
+/// Adopts the collection titled like `record` (updating it), or creates one; returns its
+/// number and whether it was adopted. Collections are flat: the parent is not kept.
+pub(crate) async fn put_category(
+    client: &ShopifyClient,
+    record: &CategoryRecord,
+    out: &dyn Outbox,
+) -> Result<(String, bool)> {
+    let found: CollectionsData = client
+        .query(
+            "collectionByTitle",
+            "query CollectionByTitle($q: String!) { collections(first: 10, query: $q) { nodes { id title } } }",
+            json!({ "q": format!("title:{}", quoted(&record.name)) }),
+            "looking a collection up by title",
+        )
+        .await?;
+    if let Some(c) = found
+        .collections
+        .nodes
+        .iter()
+        .find(|c| c.title == record.name)
+    {
+        let id = number_of(&c.id);
+        update_category(client, &id, record, out).await?;
+        return Ok((id, true));
+    }
+    let input = json!({ "title": record.name });
+    note(out, None, "Shopify collection (create)".into(), &input);
+    let payload: Value = client
+        .mutate(
+            "collectionCreate",
+            "mutation CollectionCreate($input: CollectionInput!) { collectionCreate(input: $input) { collection { id } userErrors { field message } } }",
+            json!({ "input": input }),
+            "collectionCreate",
+            "the collection",
+        )
+        .await?;
+    let id = payload["collection"]["id"]
+        .as_str()
+        .map(number_of)
+        .ok_or_else(|| {
+            PlatformError::record(Platform::Shopify, "Shopify returned no collection")
+        })?;
+    Ok((id, false))
+}
