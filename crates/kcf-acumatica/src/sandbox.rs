@@ -12,16 +12,26 @@ pub async fn point_push_at(
     header_name: &str,
     header_value: &str,
 ) -> Result<(), String> {
-    let destinations = serde_json::json!([{
-        "name": name,
-        "address": address,
-        "header_name": header_name,
-        "header_value": header_value,
-    }]);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
+    let url = format!(
+        "{}/_sandbox/push/destinations",
+        acumatica_url.trim_end_matches('/')
+    );
+    // Other connectors' destinations stay: one ERP serves several stores.
+    let mut destinations: Vec<serde_json::Value> = match http.get(&url).send().await {
+        Ok(r) if r.status().is_success() => r.json().await.unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    destinations.retain(|d| d["name"] != name);
+    destinations.push(serde_json::json!({
+        "name": name,
+        "address": address,
+        "header_name": header_name,
+        "header_value": header_value,
+    }));
     let answer = http
         .put(format!(
             "{}/_sandbox/push/destinations",

@@ -278,9 +278,12 @@ async fn list_page(
 }
 
 /// The workspace grid's columns per entity (field in the listed record, heading), from the
-/// platform its batch screen lists.
-pub fn columns(entity: &str) -> &'static [(&'static str, &'static str)] {
-    crate::registry::columns(entity)
+/// platform its batch screen lists (the store's, for a connector to `store`).
+pub fn columns(
+    entity: &str,
+    store: crate::registry::StoreKind,
+) -> &'static [(&'static str, &'static str)] {
+    crate::registry::columns(entity, store)
 }
 
 /// The ids of the messages matching `filter`, newest first, at most about `cap` (whole pages).

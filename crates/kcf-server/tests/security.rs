@@ -325,7 +325,7 @@ async fn a_database_dump_holds_no_plaintext_credential(backend: &str) {
         .spec
         .clone();
     spec.id = ConnectorId::parse("secret-check").unwrap();
-    spec.bigcommerce.access_token = Secret::new(TOKEN_VALUE);
+    spec.bigcommerce_mut().unwrap().access_token = Secret::new(TOKEN_VALUE);
     if let kcf_acumatica::AcumaticaAuth::Cookie { password, .. } = &mut spec.acumatica.auth {
         *password = Secret::new(PASSWORD);
     }

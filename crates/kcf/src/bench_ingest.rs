@@ -94,6 +94,7 @@ async fn kcf(args: &BenchIngestArgs, scratch: &Scratch) -> anyhow::Result<Phase>
     let spec = kcf_server::wiring::sandbox_connector(
         id.clone(),
         "http://127.0.0.1:9",
+        kcf_engine::registry::StoreKind::BigCommerce,
         "http://127.0.0.1:9",
     );
     let (header, secret) = (

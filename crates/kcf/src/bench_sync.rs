@@ -75,13 +75,24 @@ async fn setup(seed: SeedSize, quota: Option<(u32, Duration)>) -> anyhow::Result
     let dir = std::env::temp_dir().join(format!("kcf-bench-sync-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let id = ConnectorId::parse("bench").map_err(anyhow::Error::msg)?;
-    let mut spec = wiring::sandbox_connector(id.clone(), &acu.url(), &bc.url());
+    let mut spec = wiring::sandbox_connector(
+        id.clone(),
+        &acu.url(),
+        kcf_engine::registry::StoreKind::BigCommerce,
+        &bc.url(),
+    );
     match quota {
         Some((q, w)) => {
-            spec.bigcommerce.quota = q;
-            spec.bigcommerce.window = w;
+            if let Some(bc) = spec.bigcommerce_mut() {
+                bc.quota = q;
+                bc.window = w;
+            }
         }
-        None => spec.bigcommerce.quota = 1_000_000,
+        None => {
+            if let Some(bc) = spec.bigcommerce_mut() {
+                bc.quota = 1_000_000;
+            }
+        }
     }
     spec.acumatica.max_concurrent = 16;
     let store_config =

@@ -59,6 +59,12 @@ pub struct UpArgs {
     /// The BigCommerce sandbox port.
     #[arg(long)]
     pub bigcommerce_port: Option<u16>,
+    /// The Shopify sandbox port.
+    #[arg(long)]
+    pub shopify_port: Option<u16>,
+    /// The stores the sandbox ERP is connected to, each by a connector of its own.
+    #[arg(long, value_delimiter = ',', default_value = "bigcommerce,shopify")]
+    pub stores: Vec<String>,
     /// Sandbox data size: small, medium, large or a number of products.
     #[arg(long)]
     pub seed: Option<String>,
@@ -105,6 +111,17 @@ pub struct SandboxArgs {
     /// The BigCommerce emulator's port.
     #[arg(long)]
     pub bigcommerce_port: Option<u16>,
+    /// The Shopify emulator's port.
+    #[arg(long)]
+    pub shopify_port: Option<u16>,
+    /// Serve Shopify over HTTPS with the sandbox's test certificate (Shopify's own clients
+    /// speak only HTTPS).
+    #[arg(long)]
+    pub shopify_tls: bool,
+    /// The Shopify shop's query-cost bucket: `POINTS[,RESTORE_PER_SECOND]` (Shopify's
+    /// Standard plan: 1000,50); 0 turns the limit off.
+    #[arg(long, value_name = "POINTS[,RESTORE]")]
+    pub shopify_bucket: Option<String>,
     /// Data size: small, medium, large or a number of products.
     #[arg(long)]
     pub seed: Option<String>,
@@ -124,7 +141,7 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "N")]
     pub bigcommerce_quota: Option<u32>,
     /// Keep the emulators' data in this directory across restarts (`acumatica.json`,
-    /// `bigcommerce.json`; loaded instead of the seed when present).
+    /// `bigcommerce.json`, `shopify.json`; loaded instead of the seed when present).
     #[arg(long, value_name = "DIR")]
     pub state: Option<std::path::PathBuf>,
 }

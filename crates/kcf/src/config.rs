@@ -370,7 +370,10 @@ mod tests {
         let specs = c.connector_specs().unwrap();
         assert_eq!(specs.len(), 1);
         assert_eq!(specs[0].id.as_str(), "main");
-        assert_eq!(specs[0].bigcommerce.quota, 150);
+        assert_eq!(
+            specs[0].clone().bigcommerce_mut().map(|b| b.quota),
+            Some(150)
+        );
         assert_eq!(c.worker.loops, 2);
         let shown = format!("{:?}", specs[0]);
         assert!(

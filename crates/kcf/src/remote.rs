@@ -146,7 +146,14 @@ pub async fn batch(args: BatchArgs) -> anyhow::Result<ExitCode> {
             let view = prepare(&api, &args.remote, &w).await?;
             let run = view["run"]["id"].as_i64().unwrap_or_default();
             let messages = list_all(&api, run).await?;
-            let cols = kcf_engine::batch::columns(&w.entity);
+            let connector = api
+                .get(&format!("/connectors/{}", args.remote.connector))
+                .await?;
+            let kind = connector["settings"]["store"]
+                .as_str()
+                .and_then(|k| kcf_engine::registry::StoreKind::parse(k).ok())
+                .unwrap_or(kcf_engine::registry::StoreKind::BigCommerce);
+            let cols = kcf_engine::batch::columns(&w.entity, kind);
             let mut headings: Vec<&str> = vec!["Message", "Status"];
             headings.extend(cols.iter().map(|(_, h)| *h));
             let rows: Vec<Vec<String>> = messages

@@ -36,16 +36,21 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         .transpose()
         .map_err(|e| anyhow::anyhow!("--acumatica-throttle: {e}"))?;
     let dataset = Dataset::generate(seed);
-    let (acu_state, bc_state) = match &args.state {
+    let (acu_state, bc_state, shop_state) = match &args.state {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
             (
                 Some(dir.join("acumatica.json")),
                 Some(dir.join("bigcommerce.json")),
+                Some(dir.join("shopify.json")),
             )
         }
-        None => (None, None),
+        None => (None, None, None),
+    };
+    let cost_limit = match args.shopify_bucket.as_deref() {
+        None => Some(kcf_sandbox::shopify::CostLimit::default()),
+        Some(spec) => bucket(spec)?,
     };
     let restored = bc_state.as_ref().is_some_and(|p| p.exists());
     let rate_limit = match args.bigcommerce_quota {
@@ -58,6 +63,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     };
     let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
     let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
+    let shop_listener = listen(args.shopify_port.unwrap_or(8083), "--shopify-port").await?;
     let transport = if args.bigcommerce_tls {
         kcf_sandbox::Transport::Https
     } else {
@@ -75,8 +81,24 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         transport,
     )
     .await?;
+    let shopify = kcf_sandbox::start(
+        shop_listener,
+        kcf_sandbox::EmulatorConfig::Shopify(kcf_sandbox::shopify::ShopifyConfig {
+            state_file: shop_state,
+            cost_limit,
+            ..Default::default()
+        }),
+        faults.clone(),
+        &dataset,
+        if args.shopify_tls {
+            kcf_sandbox::Transport::Https
+        } else {
+            kcf_sandbox::Transport::Http
+        },
+    )
+    .await?;
     let mut tls_note = String::new();
-    if args.bigcommerce_tls {
+    if args.bigcommerce_tls || args.shopify_tls {
         let cert = std::env::temp_dir().join("kcf-sandbox-ca.pem");
         std::fs::write(&cert, kcf_sandbox::tls::CERT_PEM)
             .with_context(|| format!("cannot write {}", cert.display()))?;
@@ -112,11 +134,14 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     };
     let banner = format!(
         "BigCommerce sandbox  {bc}/stores/sandbox/v3   (X-Auth-Token: sandbox)\n\
+         Shopify sandbox      {shop}/admin/api/{version}/graphql.json   (X-Shopify-Access-Token: shpat_sandbox; OAuth client sandbox-client-id / sandbox-client-secret)\n\
          Acumatica sandbox    {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\
          control              {bc}/_sandbox/… and {acu}/_sandbox/… (ledger, counters, faults, webhooks)\n\
          {tls_note}\
          {data}\n",
         bc = bigcommerce.url(),
+        shop = shopify.url(),
+        version = kcf_shopify::config::API_VERSION,
         acu = acumatica.url(),
     );
     // A closed stdout (a pipe whose reader went away) must not stop the emulators.
@@ -124,6 +149,27 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     let _ = std::io::stdout().flush();
     tokio::signal::ctrl_c().await?;
     bigcommerce.stop().await;
+    shopify.stop().await;
     acumatica.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `POINTS[,RESTORE]` for `--shopify-bucket`; 0 points: no limit.
+fn bucket(spec: &str) -> anyhow::Result<Option<kcf_sandbox::shopify::CostLimit>> {
+    let mut parts = spec.split(',').map(str::trim);
+    let number = |p: Option<&str>, what: &str| -> anyhow::Result<Option<f64>> {
+        p.map(|v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 0.0)
+                .ok_or_else(|| anyhow::anyhow!("--shopify-bucket: {what} '{v}' is not a number"))
+        })
+        .transpose()
+    };
+    let points = number(parts.next(), "points")?.unwrap_or(1000.0);
+    let restore = number(parts.next(), "restore rate")?.unwrap_or(points / 20.0);
+    Ok((points > 0.0).then_some(kcf_sandbox::shopify::CostLimit {
+        maximum: points,
+        restore_rate: restore.max(0.1),
+    }))
 }

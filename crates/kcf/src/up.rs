@@ -1,11 +1,13 @@
 //! `kcf up`: the sandbox emulators (seeded), the server and the workers on an embedded SQLite
-//! file, one connector wired between the two emulators, the initial sync, and a banner that
-//! says where to look. Stops gracefully on Ctrl-C or SIGTERM.
+//! file, one connector from the ERP emulator to each store emulator (`--stores`, BigCommerce
+//! and Shopify by default), the initial sync, and a banner that says where to look. Stops
+//! gracefully on Ctrl-C or SIGTERM.
 
 use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use kcf_domain::{ConnectorId, Secret};
+use kcf_engine::registry::StoreKind;
 use kcf_sandbox::{Dataset, Faults, SeedSize};
 use kcf_server::{AppConfig, wiring};
 
@@ -42,20 +44,28 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
         .unwrap_or("small")
         .parse()
         .map_err(anyhow::Error::msg)?;
+    let mut kinds: Vec<StoreKind> = Vec::new();
+    for name in &args.stores {
+        let kind = StoreKind::parse(name).map_err(anyhow::Error::msg)?;
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    if kinds.is_empty() {
+        anyhow::bail!("--stores names no store; use bigcommerce, shopify or both");
+    }
     let api_listener = listen(args.port.unwrap_or(8080), "--port").await?;
     let acu_listener = listen(args.acumatica_port.unwrap_or(8081), "--acumatica-port").await?;
-    let bc_listener = listen(args.bigcommerce_port.unwrap_or(8082), "--bigcommerce-port").await?;
     let dataset = Dataset::generate(seed);
     // The sandbox keeps its data next to kcf's database, so a restart finds both as they were.
     let acu_state = data_dir.join("sandbox-acumatica.json");
-    let bc_state = data_dir.join("sandbox-bigcommerce.json");
-    let restored = bc_state.exists();
+    let restored = acu_state.exists();
     let mut acu_config = kcf_sandbox::acumatica::AcumaticaConfig {
         state_file: Some(acu_state),
         ..Default::default()
     };
-    // kcf's workers hold a few sessions; a person's script may want one too.
-    acu_config.max_sessions = acu_config.max_sessions.max(8);
+    // kcf's workers hold a few sessions per connector; a person's script may want one too.
+    acu_config.max_sessions = acu_config.max_sessions.max(8 * kinds.len());
     let acumatica = kcf_sandbox::start(
         acu_listener,
         kcf_sandbox::EmulatorConfig::Acumatica(acu_config),
@@ -64,31 +74,61 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
         kcf_sandbox::Transport::Http,
     )
     .await?;
-    let bigcommerce = kcf_sandbox::start(
-        bc_listener,
-        kcf_sandbox::EmulatorConfig::BigCommerce(kcf_sandbox::bigcommerce::BigCommerceConfig {
-            state_file: Some(bc_state),
-            ..Default::default()
-        }),
-        Faults::default(),
-        &dataset,
-        kcf_sandbox::Transport::Http,
-    )
-    .await?;
+    let mut stores = Vec::new();
+    for kind in &kinds {
+        let (port, flag, config) = match kind {
+            StoreKind::BigCommerce => (
+                args.bigcommerce_port.unwrap_or(8082),
+                "--bigcommerce-port",
+                kcf_sandbox::EmulatorConfig::BigCommerce(
+                    kcf_sandbox::bigcommerce::BigCommerceConfig {
+                        state_file: Some(data_dir.join("sandbox-bigcommerce.json")),
+                        ..Default::default()
+                    },
+                ),
+            ),
+            StoreKind::Shopify => (
+                args.shopify_port.unwrap_or(8083),
+                "--shopify-port",
+                kcf_sandbox::EmulatorConfig::Shopify(kcf_sandbox::shopify::ShopifyConfig {
+                    state_file: Some(data_dir.join("sandbox-shopify.json")),
+                    ..Default::default()
+                }),
+            ),
+        };
+        let emulator = kcf_sandbox::start(
+            listen(port, flag).await?,
+            config,
+            Faults::default(),
+            &dataset,
+            kcf_sandbox::Transport::Http,
+        )
+        .await?;
+        // BigCommerce's connector keeps the id it always had.
+        let id = match kind {
+            StoreKind::BigCommerce => "sandbox",
+            StoreKind::Shopify => "shopify",
+        };
+        stores.push((
+            *kind,
+            ConnectorId::parse(id).map_err(anyhow::Error::msg)?,
+            emulator,
+        ));
+    }
 
     let db = data_dir.join("kcf.db");
     let mut store_config = config.store_config();
     store_config.url = format!("sqlite://{}", db.display());
-    let id = ConnectorId::parse("sandbox").map_err(anyhow::Error::msg)?;
     let application = Application::build(Build {
         store: &store_config,
         key_dir: Some(&data_dir),
         admin: Some(args.admin_password.as_deref()),
-        connectors: vec![wiring::sandbox_connector(
-            id.clone(),
-            &acumatica.url(),
-            &bigcommerce.url(),
-        )],
+        connectors: stores
+            .iter()
+            .map(|(kind, id, emulator)| {
+                wiring::sandbox_connector(id.clone(), &acumatica.url(), *kind, &emulator.url())
+            })
+            .collect(),
         restore: false,
     })
     .await?;
@@ -109,36 +149,54 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let url = app.url().unwrap_or_default();
-    wiring::wire_sandbox(&engine, &id, &url, &acumatica.url()).await?;
-    let runs = if args.no_initial_sync {
-        Vec::new()
-    } else {
-        // Listing waits out rate limits and retries an unavailable system; anything that
-        // still stops it is reported, and kcf keeps running (list again in Batch Processes).
-        match wiring::initial_sync(&engine, &id).await {
-            Ok(runs) => runs,
-            Err(e) => {
-                tracing::warn!(error = %e, "the initial sync stopped");
-                eprintln!(
-                    "warning: the initial sync stopped: {e}\n         kcf keeps running; \
-                     list again in Batch Processes (or kcf batch list …) once the cause is fixed"
-                );
-                Vec::new()
+    let mut runs = Vec::new();
+    for (_, id, _) in &stores {
+        wiring::wire_sandbox(&engine, id, &url, &acumatica.url()).await?;
+    }
+    if !args.no_initial_sync {
+        for (_, id, _) in &stores {
+            // Listing waits out rate limits and retries an unavailable system; anything that
+            // still stops it is reported, and kcf keeps running (list again in Batch
+            // Processes).
+            match wiring::initial_sync(&engine, id).await {
+                Ok(r) => runs.extend(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, connector = %id, "the initial sync stopped");
+                    eprintln!(
+                        "warning: the initial sync of connector {id} stopped: {e}\n         kcf \
+                         keeps running; list again in Batch Processes (or kcf batch list …) once \
+                         the cause is fixed"
+                    );
+                }
             }
         }
-    };
-
+    }
+    let store_lines: String = stores
+        .iter()
+        .map(|(kind, id, emulator)| match kind {
+            StoreKind::BigCommerce => format!(
+                "BigCommerce       {}/stores/sandbox/v3   (X-Auth-Token: sandbox)   connector {id}\n",
+                emulator.url()
+            ),
+            StoreKind::Shopify => format!(
+                "Shopify           {}/admin/api/{}/graphql.json   (X-Shopify-Access-Token: shpat_sandbox)   connector {id}\n",
+                emulator.url(),
+                kcf_shopify::config::API_VERSION
+            ),
+        })
+        .collect();
+    let connectors: Vec<String> = stores.iter().map(|(_, id, _)| id.to_string()).collect();
     let banner = format!(
         "\nkcf is up.\n\n\
          workspace         {url}/   user admin, password {admin}\n\
          api & metrics     {url}/api/v1   {url}/metrics   {url}/healthz\n\
          api token         {token}\n\
          Acumatica         {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\
-         BigCommerce       {bc}/stores/sandbox/v3   (X-Auth-Token: sandbox)\n\
+         {store_lines}\
          database          {db}\n\
          sandbox data      {sandbox_data} (kept in the data directory; delete it to start fresh)\n\
-         connector         sandbox: push notifications and webhooks wired; initial sync queued \
-         (batch runs {runs:?})\n\n\
+         connectors        {connectors}: push notifications and webhooks wired; initial sync \
+         queued (batch runs {runs:?})\n\n\
          try:  export KCF_URL={url} KCF_TOKEN={token}\n      \
          kcf messages list --status failed\n      \
          kcf batch list product --from 2020-01-01 --to 2030-01-01\n\n\
@@ -149,7 +207,7 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
             None => "as set before (reset it with --admin-password)".into(),
         },
         acu = acumatica.url(),
-        bc = bigcommerce.url(),
+        connectors = connectors.join(", "),
         db = db.display(),
         sandbox_data = if restored {
             "restored from the last run"
@@ -163,7 +221,9 @@ pub async fn run(args: UpArgs, config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!("stopping: finishing in-flight work");
     app.shutdown().await;
     application.sign_out().await;
-    bigcommerce.stop().await;
+    for (_, _, emulator) in stores {
+        emulator.stop().await;
+    }
     acumatica.stop().await;
     Ok(ExitCode::SUCCESS)
 }

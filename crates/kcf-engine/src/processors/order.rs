@@ -21,7 +21,8 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
             b.erp_key
         )));
     }
-    if let Some(existing) = ctx.erp().order_by_external_ref(key).await? {
+    let external_ref = ctx.conn.spec.external_ref(key);
+    if let Some(existing) = ctx.erp().order_by_external_ref(&external_ref).await? {
         ctx.bind(Entity::Order, &existing.key, key, None).await?;
         return Ok(Applied::processed(format!(
             "found in {erp_name} as {} by ExternalRef",
@@ -38,8 +39,10 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
             "store order {key} is Incomplete (checkout not finished)"
         )));
     }
-    let record = ctx.shop().order_record(&order).await?;
+    let mut record = ctx.shop().order_record(&order).await?;
     check(&record)?;
+    // The ERP order names its store: orders of two stores never share an ExternalRef.
+    record.external_id = external_ref;
     let customer_id = resolve_customer(ctx, &record).await?;
     let payments = ctx.mapping(MappingKind::PaymentMethod).await?;
     let ship_vias = ctx.mapping(MappingKind::ShipVia).await?;

@@ -85,7 +85,11 @@ pub async fn to_erp(ctx: &Ctx, key: &str) -> ApplyResult {
     }
     let erp = match ctx.by_external(Entity::Order, key).await? {
         Some(b) => b.erp_key,
-        None => match ctx.erp().order_by_external_ref(key).await? {
+        None => match ctx
+            .erp()
+            .order_by_external_ref(&ctx.conn.spec.external_ref(key))
+            .await?
+        {
             Some(so) => so.key,
             None => {
                 return Err(ApplyError::retry(format!(

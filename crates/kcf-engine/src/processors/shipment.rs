@@ -81,8 +81,11 @@ pub async fn store_order_of(
             None => return Ok(None),
         },
     };
-    let external = external.trim();
-    if external.is_empty() || ctx.shop().check_id(Entity::Order, external).is_err() {
+    // Only an order of this connector's store: another store's carries its own prefix.
+    let Some(external) = ctx.conn.spec.store_order_id(&external) else {
+        return Ok(None);
+    };
+    if ctx.shop().check_id(Entity::Order, external).is_err() {
         return Ok(None);
     }
     ctx.bind(Entity::Order, &key, external, None).await?;

@@ -38,13 +38,19 @@ pub(super) async fn batch(
     let c = parse_connector(&c)?;
     let entity = parse_entity(&entity, Screen::Batch)?;
     known_connector(&state, &c).await?;
+    let kind = state
+        .engine
+        .runtime(&c)
+        .map_or(kcf_engine::registry::StoreKind::BigCommerce, |r| {
+            r.spec.store_kind()
+        });
     let store = &state.engine.store;
     let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
     let month_ago = jiff::Timestamp::now()
         .checked_sub(jiff::SignedDuration::from_hours(24 * 30))
         .map(|t| t.strftime("%Y-%m-%d").to_string())
         .unwrap_or_else(|_| today.clone());
-    let columns: Vec<&str> = kcf_engine::batch::columns(entity.as_str())
+    let columns: Vec<&str> = kcf_engine::batch::columns(entity.as_str(), kind)
         .iter()
         .map(|(_, h)| *h)
         .collect();
@@ -90,7 +96,7 @@ pub(super) async fn batch(
             )
             .await?;
         next = page.next;
-        let fields = kcf_engine::batch::columns(entity.as_str());
+        let fields = kcf_engine::batch::columns(entity.as_str(), kind);
         let mut items = page.items;
         items.sort_by(|a, b| a.record_key.as_str().cmp(b.record_key.as_str()));
         rows = items

@@ -1,13 +1,17 @@
-//! The end-to-end harness: both emulators, a fresh database (SQLite or PostgreSQL), the engine
-//! with one connector wired between them, and the api + workers started through the same
-//! call as `kcf up`. Tests drive the emulators over their public HTTP APIs only.
+//! The end-to-end harness: the ERP emulator and a store emulator (BigCommerce or Shopify, by
+//! [`Options::store`]; a second store with [`Options::second_store`]), a fresh database
+//! (SQLite or PostgreSQL), the engine with a connector wired to each store, and the api +
+//! workers started through the same call as `kcf up`. Tests drive the emulators over their
+//! public HTTP APIs only; `shop.rs` drives either store the same way.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod shop;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use kcf_domain::{ConnectorId, Entity, EntitySettings, Message, MessageStatus, Secret};
-use kcf_engine::{Engine, WorkerConfig};
+use kcf_engine::{Engine, WorkerConfig, registry::StoreKind};
 use kcf_sandbox::{Dataset, Emulator, Faults, SeedSize};
 use kcf_server::{AppConfig, Running, wiring};
 use kcf_store::{MessageFilter, PageRequest};
@@ -30,6 +34,10 @@ pub struct Options {
     pub client_timeout: Duration,
     pub outage: kcf_engine::OutagePolicy,
     pub timeouts: kcf_server::Timeouts,
+    /// The store of the connector under test.
+    pub store: StoreKind,
+    /// A second store, with a connector of its own (`test2`) to the same ERP.
+    pub second_store: Option<StoreKind>,
 }
 
 impl Default for Options {
@@ -48,6 +56,8 @@ impl Default for Options {
                 ..kcf_engine::OutagePolicy::default()
             },
             timeouts: kcf_server::Timeouts::default(),
+            store: StoreKind::BigCommerce,
+            second_store: None,
         }
     }
 }
@@ -55,7 +65,13 @@ impl Default for Options {
 pub struct Harness {
     pub db: kcf_testkit::TestDb,
     pub acu: Emulator,
+    /// The store emulator of the connector under test (BigCommerce unless
+    /// [`Options::store`] says otherwise).
     pub bc: Emulator,
+    /// Which store that is.
+    pub kind: StoreKind,
+    /// The second store's connector and emulator, when asked for.
+    pub second: Option<(StoreKind, ConnectorId, Emulator)>,
     pub engine: Arc<Engine>,
     pub app: Option<Running>,
     pub id: ConnectorId,
@@ -92,40 +108,17 @@ impl Harness {
         )
         .await
         .unwrap();
-        let mut bc_config = kcf_sandbox::bigcommerce::BigCommerceConfig {
-            webhook_time_scale: 0.001,
-            ..Default::default()
-        };
-        match options.bc_rate_limit {
-            Some((quota, window_ms)) => {
-                if let Some(limit) = bc_config.rate_limit.as_mut() {
-                    limit.quota = quota;
-                    limit.window = Duration::from_millis(window_ms);
-                }
-            }
-            None => bc_config.rate_limit = None,
-        }
-        let bc = kcf_sandbox::start(
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            kcf_sandbox::EmulatorConfig::BigCommerce(bc_config),
-            options.faults.clone(),
-            &dataset,
-            kcf_sandbox::Transport::Http,
-        )
-        .await
-        .unwrap();
         let engine = Engine::new(db.store.clone());
         let id = ConnectorId::parse("test").unwrap();
-        let mut spec = wiring::sandbox_connector(id.clone(), &acu.url(), &bc.url());
-        if let Some((quota, window_ms)) = options.bc_rate_limit {
-            spec.bigcommerce.quota = quota;
-            spec.bigcommerce.window = Duration::from_millis(window_ms);
-        } else {
-            spec.bigcommerce.quota = 100_000;
-        }
-        spec.acumatica.timeout = options.client_timeout;
-        spec.bigcommerce.timeout = options.client_timeout;
+        let (bc, spec) = store_side(&options, options.store, &id, &dataset, &acu).await;
         engine.add_connector(spec).await.unwrap();
+        let mut second = None;
+        if let Some(kind) = options.second_store {
+            let id2 = ConnectorId::parse("test2").unwrap();
+            let (emulator, spec) = store_side(&options, kind, &id2, &dataset, &acu).await;
+            engine.add_connector(spec).await.unwrap();
+            second = Some((kind, id2, emulator));
+        }
         let app = kcf_server::start(
             engine.clone(),
             Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
@@ -152,6 +145,11 @@ impl Harness {
         wiring::wire_sandbox(&engine, &id, &url, &acu.url())
             .await
             .unwrap();
+        if let Some((_, id2, _)) = &second {
+            wiring::wire_sandbox(&engine, id2, &url, &acu.url())
+                .await
+                .unwrap();
+        }
         if options.initial_sync {
             wiring::initial_sync(&engine, &id).await.unwrap();
         }
@@ -167,6 +165,8 @@ impl Harness {
             db,
             acu,
             bc,
+            kind: options.store,
+            second,
             engine,
             app: Some(app),
             id,
@@ -177,6 +177,18 @@ impl Harness {
 
     pub fn url(&self) -> String {
         self.app.as_ref().and_then(Running::url).unwrap()
+    }
+
+    /// The store of the connector under test, driven over its own API.
+    pub fn shop(&self) -> shop::Shop {
+        shop::Shop::new(self.kind, self.bc.url())
+    }
+
+    /// The second store, when there is one.
+    pub fn second_shop(&self) -> Option<shop::Shop> {
+        self.second
+            .as_ref()
+            .map(|(kind, _, e)| shop::Shop::new(*kind, e.url()))
     }
 
     pub async fn stop(mut self) {
@@ -435,6 +447,70 @@ impl Harness {
     }
 }
 
+/// A store emulator of `kind` and the connector `id` to it from the ERP emulator `acu`.
+async fn store_side(
+    options: &Options,
+    kind: StoreKind,
+    id: &ConnectorId,
+    dataset: &Dataset,
+    acu: &Emulator,
+) -> (Emulator, kcf_engine::registry::ConnectorSpec) {
+    let config = match kind {
+        StoreKind::BigCommerce => {
+            let mut c = kcf_sandbox::bigcommerce::BigCommerceConfig {
+                webhook_time_scale: 0.001,
+                ..Default::default()
+            };
+            match options.bc_rate_limit {
+                Some((quota, window_ms)) => {
+                    if let Some(limit) = c.rate_limit.as_mut() {
+                        limit.quota = quota;
+                        limit.window = Duration::from_millis(window_ms);
+                    }
+                }
+                None => c.rate_limit = None,
+            }
+            kcf_sandbox::EmulatorConfig::BigCommerce(c)
+        }
+        StoreKind::Shopify => {
+            kcf_sandbox::EmulatorConfig::Shopify(kcf_sandbox::shopify::ShopifyConfig {
+                webhook_time_scale: 0.001,
+                // Shopify Plus's bucket: tests are about the flows, not the budget.
+                cost_limit: Some(kcf_sandbox::shopify::CostLimit {
+                    maximum: 10_000.0,
+                    restore_rate: 5_000.0,
+                }),
+                ..Default::default()
+            })
+        }
+    };
+    let emulator = kcf_sandbox::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        config,
+        options.faults.clone(),
+        dataset,
+        kcf_sandbox::Transport::Http,
+    )
+    .await
+    .unwrap();
+    let mut spec = wiring::sandbox_connector(id.clone(), &acu.url(), kind, &emulator.url());
+    spec.acumatica.timeout = options.client_timeout;
+    if let Some(bc) = spec.bigcommerce_mut() {
+        match options.bc_rate_limit {
+            Some((quota, window_ms)) => {
+                bc.quota = quota;
+                bc.window = Duration::from_millis(window_ms);
+            }
+            None => bc.quota = 100_000,
+        }
+        bc.timeout = options.client_timeout;
+    }
+    if let Some(s) = spec.shopify_mut() {
+        s.timeout = options.client_timeout;
+    }
+    (emulator, spec)
+}
+
 /// How long a test waits for the sync to reach a state.
 pub const WAIT: Duration = Duration::from_secs(15);
 
@@ -510,6 +586,46 @@ macro_rules! both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     crate::$name("postgres").await;
+                }
+            )*
+        }
+    };
+}
+
+/// Runs a test body on each store platform and each backend: `crate::$name(store, backend)`.
+#[macro_export]
+#[allow(clippy::crate_in_macro_def)]
+macro_rules! every_store {
+    ($($name:ident),* $(,)?) => {
+        mod bigcommerce_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::$name(kcf_engine::registry::StoreKind::BigCommerce, "sqlite").await;
+                }
+            )*
+        }
+        mod bigcommerce_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::$name(kcf_engine::registry::StoreKind::BigCommerce, "postgres").await;
+                }
+            )*
+        }
+        mod shopify_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::$name(kcf_engine::registry::StoreKind::Shopify, "sqlite").await;
+                }
+            )*
+        }
+        mod shopify_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::$name(kcf_engine::registry::StoreKind::Shopify, "postgres").await;
                 }
             )*
         }

@@ -1,0 +1,436 @@
+//! One way to look at and act in either store emulator, over its own public API (BigCommerce's
+//! REST, Shopify's GraphQL): what the store-parametrised suite needs, and nothing of kcf's
+//! own code, so the tests check kcf against the store and not against itself.
+
+use std::time::Duration;
+
+use kcf_engine::registry::StoreKind;
+use reqwest::Client;
+use serde_json::{Value, json};
+
+/// A store product as a shopper would see it.
+#[derive(Debug, Clone)]
+pub struct StoreProduct {
+    pub id: String,
+    pub name: String,
+    pub price: f64,
+    pub visible: bool,
+    /// Its variants' SKUs (BigCommerce lists a simple product's own SKU as its one variant).
+    pub variant_skus: Vec<String>,
+}
+
+/// A store emulator of either kind.
+pub struct Shop {
+    pub kind: StoreKind,
+    url: String,
+    http: Client,
+}
+
+impl Shop {
+    pub fn new(kind: StoreKind, url: String) -> Self {
+        Self {
+            kind,
+            url,
+            http: Client::new(),
+        }
+    }
+
+    async fn rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/stores/sandbox{path}", self.url))
+            .header("X-Auth-Token", "sandbox")
+            .header("Accept", "application/json");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A GraphQL query that must succeed (a THROTTLED answer is waited out); its `data`.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        for _ in 0..100 {
+            let body: Value = self
+                .http
+                .post(format!("{}/admin/api/2025-07/graphql.json", self.url))
+                .header("X-Shopify-Access-Token", "shpat_sandbox")
+                .json(&json!({ "query": query, "variables": variables }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if body["errors"][0]["extensions"]["code"] == "THROTTLED" {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            assert!(body["errors"].is_null(), "{query}: {body}");
+            return body["data"].clone();
+        }
+        panic!("the Shopify emulator stayed THROTTLED");
+    }
+
+    /// The product a SKU belongs to (a simple product's own SKU, or a variant's).
+    pub async fn product(&self, sku: &str) -> Option<StoreProduct> {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/catalog/products?sku={sku}&include=variants"),
+                        None,
+                    )
+                    .await;
+                let mut p = body["data"][0].clone();
+                if p.is_null() {
+                    let (_, v) = self
+                        .rest(
+                            reqwest::Method::GET,
+                            &format!("/v3/catalog/variants?sku={sku}"),
+                            None,
+                        )
+                        .await;
+                    let product = v["data"][0]["product_id"].as_u64()?;
+                    let (_, body) = self
+                        .rest(
+                            reqwest::Method::GET,
+                            &format!("/v3/catalog/products/{product}?include=variants"),
+                            None,
+                        )
+                        .await;
+                    p = body["data"].clone();
+                }
+                Some(StoreProduct {
+                    id: p["id"].as_u64()?.to_string(),
+                    name: p["name"].as_str()?.to_owned(),
+                    price: p["price"].as_f64()?,
+                    visible: p["is_visible"].as_bool()?,
+                    variant_skus: p["variants"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v["sku"].as_str().map(str::to_owned))
+                        .collect(),
+                })
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($q: String!) { productVariants(first: 5, query: $q) { nodes { sku product {
+                            legacyResourceId title status variants(first: 250) { nodes { sku price } } } } } }",
+                        json!({ "q": format!("sku:\"{sku}\"") }),
+                    )
+                    .await;
+                let node = data["productVariants"]["nodes"]
+                    .as_array()?
+                    .iter()
+                    .find(|n| {
+                        n["sku"]
+                            .as_str()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(sku))
+                    })?
+                    .clone();
+                let p = &node["product"];
+                let variants = p["variants"]["nodes"].as_array()?;
+                Some(StoreProduct {
+                    id: p["legacyResourceId"].as_str()?.to_owned(),
+                    name: p["title"].as_str()?.to_owned(),
+                    price: variants.first()?["price"].as_str()?.parse().ok()?,
+                    visible: p["status"] == "ACTIVE",
+                    variant_skus: variants
+                        .iter()
+                        .filter_map(|v| v["sku"].as_str().map(str::to_owned))
+                        .collect(),
+                })
+            }
+        }
+    }
+
+    /// Available stock of a SKU, summed over the store's locations.
+    pub async fn stock(&self, sku: &str) -> Option<i64> {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/inventory/items?sku:in={sku}"),
+                        None,
+                    )
+                    .await;
+                let item = body["data"].as_array()?.first()?.clone();
+                Some(
+                    item["locations"]
+                        .as_array()?
+                        .iter()
+                        .filter_map(|l| l["available_to_sell"].as_i64())
+                        .sum(),
+                )
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($q: String!) { productVariants(first: 1, query: $q) { nodes { inventoryItem {
+                            inventoryLevels(first: 10) { nodes { quantities(names: [\"available\"]) { quantity } } } } } } }",
+                        json!({ "q": format!("sku:\"{sku}\"") }),
+                    )
+                    .await;
+                let levels = data["productVariants"]["nodes"][0]["inventoryItem"]["inventoryLevels"]["nodes"]
+                    .as_array()?
+                    .clone();
+                Some(
+                    levels
+                        .iter()
+                        .filter_map(|l| l["quantities"][0]["quantity"].as_i64())
+                        .sum(),
+                )
+            }
+        }
+    }
+
+    /// A shopper's order of these SKUs; its id.
+    pub async fn place_order(&self, email: &str, lines: &[(&str, u32)]) -> String {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let mut products = Vec::new();
+                for (sku, qty) in lines {
+                    let p = self
+                        .product(sku)
+                        .await
+                        .unwrap_or_else(|| panic!("no store product {sku}"));
+                    products.push(
+                        json!({ "product_id": p.id.parse::<u64>().unwrap(), "quantity": qty }),
+                    );
+                }
+                let address = json!({
+                    "first_name": "Test", "last_name": "Buyer", "street_1": "1 Main St", "city": "Austin",
+                    "state": "Texas", "zip": "78701", "country": "United States", "country_iso2": "US",
+                    "email": email, "phone": "555-0100"
+                });
+                let (status, order) = self
+                    .rest(
+                        reqwest::Method::POST,
+                        "/v2/orders",
+                        Some(json!({
+                            "customer_id": 0, "status_id": 11, "billing_address": address,
+                            "shipping_addresses": [address], "products": products,
+                        })),
+                    )
+                    .await;
+                assert!(
+                    status == 200 || status == 201,
+                    "create order: {status} {order}"
+                );
+                order["id"].as_u64().unwrap().to_string()
+            }
+            StoreKind::Shopify => {
+                let mut items = Vec::new();
+                for (sku, qty) in lines {
+                    let data = self
+                        .gql(
+                            "query($q: String!) { productVariants(first: 1, query: $q) { nodes { id } } }",
+                            json!({ "q": format!("sku:\"{sku}\"") }),
+                        )
+                        .await;
+                    let id = data["productVariants"]["nodes"][0]["id"].clone();
+                    assert!(!id.is_null(), "no store variant {sku}");
+                    items.push(json!({ "variantId": id, "quantity": qty }));
+                }
+                let data = self
+                    .gql(
+                        "mutation($o: OrderCreateOrderInput!) { orderCreate(order: $o) { order { legacyResourceId } userErrors { field message } } }",
+                        json!({ "o": {
+                            "email": email, "lineItems": items,
+                            "customer": { "toUpsert": { "email": email, "firstName": "Test", "lastName": "Buyer" } },
+                            "shippingLines": [{ "title": "Ground", "priceSet": { "shopMoney": { "amount": "5.00", "currencyCode": "USD" } } }],
+                            "shippingAddress": { "firstName": "Test", "lastName": "Buyer", "address1": "1 Main St", "city": "Austin", "provinceCode": "TX", "countryCode": "US", "zip": "78701" },
+                        }}),
+                    )
+                    .await;
+                assert_eq!(data["orderCreate"]["userErrors"], json!([]), "{data}");
+                data["orderCreate"]["order"]["legacyResourceId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        }
+    }
+
+    /// An order's status as the order-status mapping names it (BigCommerce's status id;
+    /// Shopify's OPEN, CLOSED or CANCELLED).
+    pub async fn order_status(&self, id: &str) -> String {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, o) = self
+                    .rest(reqwest::Method::GET, &format!("/v2/orders/{id}"), None)
+                    .await;
+                o["status_id"].to_string()
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($id: ID!) { order(id: $id) { closed cancelledAt } }",
+                        json!({ "id": format!("gid://shopify/Order/{id}") }),
+                    )
+                    .await;
+                let o = &data["order"];
+                if !o["cancelledAt"].is_null() {
+                    "CANCELLED".into()
+                } else if o["closed"] == true {
+                    "CLOSED".into()
+                } else {
+                    "OPEN".into()
+                }
+            }
+        }
+    }
+
+    /// The status a completed ERP order gives the store order by default.
+    pub fn completed(&self) -> &'static str {
+        match self.kind {
+            StoreKind::BigCommerce => "2",
+            StoreKind::Shopify => "CLOSED",
+        }
+    }
+
+    /// The status of a cancelled order.
+    pub fn cancelled(&self) -> &'static str {
+        match self.kind {
+            StoreKind::BigCommerce => "5",
+            StoreKind::Shopify => "CANCELLED",
+        }
+    }
+
+    /// Every tracking number of the order's shipments (fulfillments).
+    pub async fn tracking(&self, id: &str) -> Vec<String> {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, list) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v2/orders/{id}/shipments"),
+                        None,
+                    )
+                    .await;
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s["tracking_number"].as_str().map(str::to_owned))
+                    .collect()
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($id: ID!) { order(id: $id) { fulfillments { trackingInfo { number } } } }",
+                        json!({ "id": format!("gid://shopify/Order/{id}") }),
+                    )
+                    .await;
+                data["order"]["fulfillments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|f| f["trackingInfo"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|t| t["number"].as_str().map(str::to_owned))
+                    .collect()
+            }
+        }
+    }
+
+    /// A merchant cancels the order in the store.
+    pub async fn cancel(&self, id: &str) {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (status, _) = self
+                    .rest(
+                        reqwest::Method::PUT,
+                        &format!("/v2/orders/{id}"),
+                        Some(json!({ "status_id": 5 })),
+                    )
+                    .await;
+                assert_eq!(status, 200);
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "mutation($id: ID!) { orderCancel(orderId: $id, reason: CUSTOMER, refund: true, restock: true) { job { id } orderCancelUserErrors { message } } }",
+                        json!({ "id": format!("gid://shopify/Order/{id}") }),
+                    )
+                    .await;
+                assert_eq!(
+                    data["orderCancel"]["orderCancelUserErrors"],
+                    json!([]),
+                    "{data}"
+                );
+            }
+        }
+    }
+
+    /// The customer with this e-mail: (id, first name).
+    pub async fn customer(&self, email: &str) -> Option<(String, String)> {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/customers?email:in={email}"),
+                        None,
+                    )
+                    .await;
+                let c = body["data"].as_array()?.first()?.clone();
+                Some((
+                    c["id"].as_u64()?.to_string(),
+                    c["first_name"].as_str()?.to_owned(),
+                ))
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($q: String!) { customers(first: 5, query: $q) { nodes { legacyResourceId email firstName } } }",
+                        json!({ "q": format!("email:\"{email}\"") }),
+                    )
+                    .await;
+                let c = data["customers"]["nodes"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| {
+                        c["email"]
+                            .as_str()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                    })?
+                    .clone();
+                Some((
+                    c["legacyResourceId"].as_str()?.to_owned(),
+                    c["firstName"].as_str().unwrap_or_default().to_owned(),
+                ))
+            }
+        }
+    }
+
+    /// A shopper signs up in the store.
+    pub async fn sign_up(&self, email: &str, first: &str, last: &str) {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (status, body) = self
+                    .rest(
+                        reqwest::Method::POST,
+                        "/v3/customers",
+                        Some(json!([{ "email": email, "first_name": first, "last_name": last }])),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "mutation($i: CustomerInput!) { customerCreate(input: $i) { customer { id } userErrors { message } } }",
+                        json!({ "i": { "email": email, "firstName": first, "lastName": last } }),
+                    )
+                    .await;
+                assert_eq!(data["customerCreate"]["userErrors"], json!([]), "{data}");
+            }
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! The sync flows once per store platform (BigCommerce and Shopify) and once per backend
+//! (SQLite and PostgreSQL), through the same harness and the same assertions: each store is
+//! looked at over its own public API (`common/shop.rs`). Then one ERP serving both stores at
+//! once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Harness, Options, WAIT, eventually, shop::Shop};
+use kcf_domain::{Entity, MessageStatus};
+use kcf_engine::registry::StoreKind;
+use serde_json::{Value, json};
+
+every_store!(
+    stock_items_reach_the_store,
+    a_template_becomes_one_product_with_variants,
+    stock_reaches_the_store,
+    store_orders_reach_the_erp_exactly_once,
+    shipments_and_statuses_follow_the_erp,
+    a_cancellation_in_the_store_cancels_the_erp_order,
+    store_customers_reach_the_erp,
+    a_batch_lists_the_stores_orders,
+);
+
+both_backends!(one_erp_serves_two_stores);
+
+fn unique(prefix: &str) -> String {
+    use rand::RngExt;
+    format!("{prefix}{:06}", rand::rng().random::<u32>() % 1_000_000)
+}
+
+async fn start(store: StoreKind, backend: &str) -> Harness {
+    Harness::with(
+        backend,
+        Options {
+            store,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
+async fn in_store(
+    h: &Harness,
+    sku: &str,
+    what: &str,
+    want: impl Fn(&common::shop::StoreProduct) -> bool,
+) -> common::shop::StoreProduct {
+    let shop = h.shop();
+    eventually(what, WAIT, || async {
+        shop.product(sku).await.filter(|p| want(p))
+    })
+    .await
+}
+
+async fn stock_items_reach_the_store(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let sku = unique("KCF-");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": "Kcf Widget", "DefaultPrice": 12.5, "ItemStatus": "Active" }),
+    )
+    .await;
+    let p = in_store(&h, &sku, "the new stock item in the store", |_| true).await;
+    assert_eq!(
+        (p.name.as_str(), p.price, p.visible),
+        ("Kcf Widget", 12.5, true)
+    );
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": "Kcf Widget v2", "DefaultPrice": 13.0, "ItemStatus": "Inactive" }),
+    )
+    .await;
+    let p2 = in_store(&h, &sku, "the change in the store", |p| {
+        p.name == "Kcf Widget v2"
+    })
+    .await;
+    assert_eq!((p2.price, p2.visible), (13.0, false));
+    assert_eq!(p2.id, p.id, "one product per InventoryID");
+    let messages = h.settled(Entity::Product).await;
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.status == MessageStatus::Processed),
+        "{messages:#?}"
+    );
+    h.stop().await;
+}
+
+async fn a_template_becomes_one_product_with_variants(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let key = unique("TEE");
+    h.erp_put(
+        "TemplateItems",
+        json!({
+            "InventoryID": key, "Description": format!("Tee {key}"), "ItemStatus": "Active",
+            "DefaultPrice": 20.0, "MSRP": 25.0,
+            "Attributes": [
+                { "AttributeID": "COLOR", "Description": "Color", "SortOrder": 0 },
+                { "AttributeID": "SIZE", "Description": "Size", "SortOrder": 1 },
+            ],
+        }),
+    )
+    .await;
+    for (color, size) in [("RED", "S"), ("RED", "M"), ("BLUE", "S")] {
+        h.erp_put(
+            "StockItem",
+            json!({
+                "InventoryID": format!("{key}-{color}-{size}"), "Description": format!("Tee {key} {color} {size}"),
+                "ItemStatus": "Active", "DefaultPrice": 20.0, "TemplateItemID": key,
+                "Attributes": [ { "AttributeID": "COLOR", "Value": color }, { "AttributeID": "SIZE", "Value": size } ],
+            }),
+        )
+        .await;
+    }
+    let p = in_store(
+        &h,
+        &format!("{key}-RED-S"),
+        "the template's product with its variants",
+        |p| p.variant_skus.len() == 3,
+    )
+    .await;
+    let mut skus = p.variant_skus.clone();
+    skus.sort();
+    assert_eq!(
+        skus,
+        [
+            format!("{key}-BLUE-S"),
+            format!("{key}-RED-M"),
+            format!("{key}-RED-S")
+        ]
+    );
+    let blue = h.shop().product(&format!("{key}-BLUE-S")).await.unwrap();
+    assert_eq!(blue.id, p.id, "one product for the whole template");
+    h.stop().await;
+}
+
+async fn stock_reaches_the_store(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let sku = unique("STK-");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": format!("Item {sku}"), "DefaultPrice": 5.0, "ItemStatus": "Active" }),
+    )
+    .await;
+    in_store(&h, &sku, "the item in the store", |_| true).await;
+    let receipt = h
+        .erp_put(
+            "InventoryReceipt",
+            json!({ "Hold": false, "Description": "test receipt",
+                    "Details": [ { "InventoryID": sku, "WarehouseID": "MAIN", "Qty": 7.0 } ] }),
+        )
+        .await;
+    h.erp_action(
+        "/InventoryReceipt/ReleaseInventoryReceipt",
+        json!({ "ReferenceNbr": receipt["ReferenceNbr"] }),
+    )
+    .await;
+    let shop = h.shop();
+    eventually(
+        "the store's stock equal to the ERP's available",
+        WAIT,
+        || async { (shop.stock(&sku).await == Some(7)).then_some(()) },
+    )
+    .await;
+    h.stop().await;
+}
+
+async fn erp_orders_for(h: &Harness, external: &str) -> Vec<Value> {
+    let path = format!("/SalesOrder?$filter=ExternalRef eq '{external}'&$expand=Details");
+    match h.erp_get(&path).await {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
+    }
+}
+
+/// The ERP's ExternalRef of a store order of this harness's connector.
+fn external(h: &Harness, id: &str) -> String {
+    h.engine.runtime(&h.id).unwrap().spec.external_ref(id)
+}
+
+async fn synced_order(h: &Harness, email: &str, lines: &[(&str, u32)]) -> (String, Value) {
+    let id = h.shop().place_order(email, lines).await;
+    let reference = external(h, &id);
+    let so = eventually("the store order in the ERP", WAIT, || async {
+        erp_orders_for(h, &reference).await.into_iter().next()
+    })
+    .await;
+    (id, so)
+}
+
+async fn store_orders_reach_the_erp_exactly_once(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let email = format!("{}@example.com", unique("buyer"));
+    let (id, so) = synced_order(&h, &email, &[("SKU-000001", 2), ("SKU-000002", 1)]).await;
+    let lines = so["Details"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["InventoryID"], "SKU-000001");
+    assert_eq!(lines[0]["OrderQty"].as_f64(), Some(2.0));
+    if store == StoreKind::Shopify {
+        assert_eq!(
+            so["ExternalRef"],
+            format!("SHOP-{id}"),
+            "the store is named in the ERP"
+        );
+    }
+    let customer = so["CustomerID"].as_str().unwrap().to_owned();
+    let c = h
+        .erp_get(&format!("/Customer/{customer}?$expand=MainContact"))
+        .await
+        .unwrap();
+    assert_eq!(c["MainContact"]["Email"], email);
+    // The order's own later changes (echoes of the webhook, kcf's writes) make no second one.
+    eventually("every order message finished", WAIT, || async {
+        let m = h.messages(Entity::Order).await;
+        (!m.is_empty() && m.iter().all(|m| m.status == MessageStatus::Processed)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        erp_orders_for(&h, &external(&h, &id)).await.len(),
+        1,
+        "exactly one order"
+    );
+    h.stop().await;
+}
+
+async fn ship(h: &Harness, so: &Value, tracking: &str) {
+    let keys = json!({ "OrderType": so["OrderType"], "OrderNbr": so["OrderNbr"] });
+    h.erp_action("/SalesOrder/SalesOrderCreateShipment", keys)
+        .await;
+    let order = h
+        .erp_get(&format!(
+            "/SalesOrder/{}/{}?$expand=Shipments",
+            so["OrderType"].as_str().unwrap(),
+            so["OrderNbr"].as_str().unwrap()
+        ))
+        .await
+        .unwrap();
+    let nbr = order["Shipments"].as_array().unwrap().last().unwrap()["ShipmentNbr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    h.erp_put(
+        "Shipment",
+        json!({ "ShipmentNbr": nbr, "Packages": [{ "BoxID": "BOX", "TrackingNbr": tracking, "Weight": 1.0 }] }),
+    )
+    .await;
+    h.erp_action("/Shipment/ConfirmShipment", json!({ "ShipmentNbr": nbr }))
+        .await;
+}
+
+async fn shipments_and_statuses_follow_the_erp(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let shop = h.shop();
+    let email = format!("{}@example.com", unique("ship"));
+    let (id, so) = synced_order(&h, &email, &[("SKU-000003", 1), ("SKU-000004", 2)]).await;
+    ship(&h, &so, "1Z-FULL-1").await;
+    eventually("the store shipment with its tracking", WAIT, || async {
+        (shop.tracking(&id).await == ["1Z-FULL-1"]).then_some(())
+    })
+    .await;
+    eventually("the store order completed", WAIT, || async {
+        (shop.order_status(&id).await == shop.completed()).then_some(())
+    })
+    .await;
+    // Every shipment message ends Processed (or Filtered: a notification of the shipment
+    // before it was confirmed), none failed.
+    let shipments = h.settled(Entity::Shipment).await;
+    assert!(
+        shipments
+            .iter()
+            .all(|m| matches!(m.status, MessageStatus::Processed | MessageStatus::Filtered)),
+        "{shipments:#?}"
+    );
+    assert_eq!(shop.tracking(&id).await.len(), 1, "shipped once");
+
+    // An ERP cancellation reaches the store.
+    let (id2, so2) = synced_order(&h, &email, &[("SKU-000008", 1)]).await;
+    h.erp_action(
+        "/SalesOrder/CancelSalesOrder",
+        json!({ "OrderType": so2["OrderType"], "OrderNbr": so2["OrderNbr"] }),
+    )
+    .await;
+    eventually("the store order cancelled", WAIT, || async {
+        (shop.order_status(&id2).await == shop.cancelled()).then_some(())
+    })
+    .await;
+    h.stop().await;
+}
+
+async fn a_cancellation_in_the_store_cancels_the_erp_order(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let email = format!("{}@example.com", unique("cancel"));
+    let (id, so) = synced_order(&h, &email, &[("SKU-000007", 1)]).await;
+    h.shop().cancel(&id).await;
+    let path = format!(
+        "/SalesOrder/{}/{}",
+        so["OrderType"].as_str().unwrap(),
+        so["OrderNbr"].as_str().unwrap()
+    );
+    eventually("the ERP order cancelled", WAIT, || async {
+        h.erp_get(&path)
+            .await
+            .filter(|o| o["Status"] == "Cancelled")
+    })
+    .await;
+    h.stop().await;
+}
+
+async fn store_customers_reach_the_erp(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let email = format!("{}@example.com", unique("web"));
+    h.shop().sign_up(&email, "Web", "Shopper").await;
+    let filter = format!("/Customer?$filter=MainContact/Email eq '{email}'&$expand=MainContact");
+    let erp = eventually("the web customer in the ERP", WAIT, || async {
+        match h.erp_get(&filter).await {
+            Some(Value::Array(a)) if !a.is_empty() => Some(a),
+            _ => None,
+        }
+    })
+    .await;
+    assert_eq!(erp.len(), 1);
+    assert_eq!(erp[0]["MainContact"]["FirstName"], "Web");
+    // A change in the ERP goes back to the same store customer.
+    let id = erp[0]["CustomerID"].as_str().unwrap().to_owned();
+    h.erp_put(
+        "Customer",
+        json!({ "CustomerID": id, "MainContact": { "FirstName": "Changed", "LastName": "Shopper", "Email": email } }),
+    )
+    .await;
+    let shop = h.shop();
+    eventually("the ERP change in the store", WAIT, || async {
+        shop.customer(&email)
+            .await
+            .filter(|(_, first)| first == "Changed")
+    })
+    .await;
+    h.stop().await;
+}
+
+async fn a_batch_lists_the_stores_orders(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    // Real-time is off for orders: only the batch brings this one in.
+    h.set_settings(Entity::Order, |s| s.realtime = false).await;
+    let from = kcf_domain::Timestamp::now().minus(std::time::Duration::from_secs(2));
+    let email = format!("{}@example.com", unique("batch"));
+    let id = h.shop().place_order(&email, &[("SKU-000005", 1)]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let to = kcf_domain::Timestamp::now();
+    let (status, body) = h
+        .api(
+            reqwest::Method::POST,
+            "/batches",
+            Some(json!({ "connector": "test", "entity": "order", "from": from.0.to_string(), "to": to.0.to_string() })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["run"]["listed"].as_u64().unwrap() >= 1, "{body}");
+    let run = body["run"]["id"].as_i64().unwrap();
+    let (status, body) = h
+        .api(
+            reqwest::Method::POST,
+            &format!("/batches/{run}/process"),
+            Some(json!({ "all": true })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let reference = external(&h, &id);
+    eventually("the listed order in the ERP", WAIT, || async {
+        erp_orders_for(&h, &reference).await.into_iter().next()
+    })
+    .await;
+    h.stop().await;
+}
+
+async fn one_erp_serves_two_stores(backend: &str) {
+    let h = Harness::with(
+        backend,
+        Options {
+            store: StoreKind::BigCommerce,
+            second_store: Some(StoreKind::Shopify),
+            ..Options::default()
+        },
+    )
+    .await;
+    let (bc, shopify): (Shop, Shop) = (h.shop(), h.second_shop().unwrap());
+    // A stock item reaches both stores.
+    let sku = unique("BOTH-");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": "In both", "DefaultPrice": 9.0, "ItemStatus": "Active" }),
+    )
+    .await;
+    for shop in [&bc, &shopify] {
+        eventually("the item in each store", WAIT, || async {
+            shop.product(&sku).await
+        })
+        .await;
+    }
+    // One buyer orders in both: two sales orders, told apart by ExternalRef, one customer.
+    let email = format!("{}@example.com", unique("twice"));
+    let in_bc = bc.place_order(&email, &[("SKU-000001", 1)]).await;
+    let in_shopify = shopify.place_order(&email, &[("SKU-000002", 1)]).await;
+    let refs = [in_bc.clone(), format!("SHOP-{in_shopify}")];
+    let mut customers = Vec::new();
+    for r in &refs {
+        let so = eventually("each store's order in the ERP", WAIT, || async {
+            erp_orders_for(&h, r).await.into_iter().next()
+        })
+        .await;
+        customers.push(so["CustomerID"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(refs[0], refs[1]);
+    assert_eq!(
+        customers[0], customers[1],
+        "one ERP customer for a buyer of both stores"
+    );
+    // Each connector keeps its own messages, budget and state.
+    let (status, body) = h.api(reqwest::Method::GET, "/connectors", None).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> = body
+        .as_array()
+        .or_else(|| body["items"].as_array())
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"test") && ids.contains(&"test2"), "{body}");
+    h.stop().await;
+}
