@@ -115,3 +115,53 @@ async fn bigcommerce_py_signs_in_lists_creates_updates_and_reads_back() {
         .count();
     assert_eq!(creates, 1, "one create");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopify_api_signs_in_pages_creates_updates_and_reads_back() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let emulator = kcf_sandbox::start(
+        listener,
+        kcf_sandbox::EmulatorConfig::Shopify(kcf_sandbox::shopify::ShopifyConfig::default()),
+        Faults::default(),
+        &Dataset::generate(SeedSize::Small),
+        kcf_sandbox::Transport::Https,
+    )
+    .await
+    .unwrap();
+    assert!(emulator.url().starts_with("https://"));
+    let cert =
+        std::env::temp_dir().join(format!("kcf-sandbox-shopify-ca-{}.pem", std::process::id()));
+    std::fs::write(&cert, kcf_sandbox::tls::CERT_PEM).unwrap();
+    let port = emulator.addr.port().to_string();
+    let interpreter = python();
+    let cert_path = cert.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(&interpreter)
+            .arg(script("shopify_py.py"))
+            .env("SHOPIFY_HOST", "127.0.0.1")
+            .env("SHOPIFY_PORT", port)
+            .env("SHOPIFY_TOKEN", "shpat_sandbox")
+            .env("SSL_CERT_FILE", cert_path)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("cannot run {}: {e}", python()));
+    let _ = std::fs::remove_file(cert);
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !err.contains("No module named 'shopify'"),
+        "the ShopifyAPI client is not installed for {}: run scripts/test.sh",
+        python()
+    );
+    assert!(output.status.success(), "the client failed:\n{out}\n{err}");
+    assert!(out.contains("read back: ok"), "{out}");
+    // The ledger saw every call, over HTTPS, at the GraphQL endpoint.
+    let ledger = emulator.control.ledger_snapshot();
+    assert!(
+        ledger.iter().all(|e| e.route.ends_with("/graphql.json")),
+        "{ledger:?}"
+    );
+    assert!(ledger.len() >= 6, "{}", ledger.len());
+}
