@@ -61,12 +61,12 @@ async function until(what, fn, timeoutMs = 30000) {
 }
 
 // ---- start kcf up
-const [api, acu, bc] = [await freePort(), await freePort(), await freePort()];
+const [api, acu, bc, shop] = [await freePort(), await freePort(), await freePort(), await freePort()];
 const dataDir = mkdtempSync(join(tmpdir(), 'kcf-browser-'));
 const kcf = spawn(
   bin,
   ['up', '--data-dir', dataDir, '--port', `${api}`, '--acumatica-port', `${acu}`,
-    '--bigcommerce-port', `${bc}`, '--seed', 'small', '--admin-password', PASSWORD,
+    '--bigcommerce-port', `${bc}`, '--shopify-port', `${shop}`, '--seed', 'small', '--admin-password', PASSWORD,
     '--api-token', 'browser-token', '--no-initial-sync'],
   { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } },
 );
@@ -137,10 +137,12 @@ try {
     expect(session && session.httpOnly && session.sameSite === 'Strict', `cookie ${JSON.stringify(session)}`);
   });
 
-  await step('workspace home shows the connector, its budget and counts', async () => {
+  await step('workspace home shows each connector (BigCommerce and Shopify), its budget and counts', async () => {
     await page.goto(`${base}/`);
-    await page.getByText('Store rate-limit budget').waitFor();
-    expect(await page.locator('.badge.s-running').count() > 0, 'connector state running');
+    await page.getByText('Store rate-limit budget').first().waitFor();
+    expect(await page.locator('.badge.s-running').count() >= 2, 'both connectors running');
+    const home = await page.content();
+    expect(home.includes('Acumatica ↔ BigCommerce') && home.includes('Acumatica ↔ Shopify'), 'both connectors are listed');
     await shot('02-home');
   });
 

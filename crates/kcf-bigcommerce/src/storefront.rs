@@ -245,6 +245,7 @@ impl Storefront for BigCommerceStore {
             remaining: l.remaining,
             window_ms: l.window_ms,
             paused_until: l.paused_until,
+            points: false,
         }
     }
 

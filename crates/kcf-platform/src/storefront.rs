@@ -58,6 +58,8 @@ pub struct Budget {
     pub window_ms: u64,
     /// Until when kcf sends nothing (a 429 or a spent budget).
     pub paused_until: Option<kcf_domain::Timestamp>,
+    /// Counted in query-cost points (a bucket refilled over `window_ms`), not requests.
+    pub points: bool,
 }
 
 /// An order's status in the store.

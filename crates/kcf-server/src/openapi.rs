@@ -21,6 +21,7 @@ enum Auth {
     Bearer,
     PushHeader,
     WebhookHeaderOrSignature,
+    ShopifyHmac,
     None,
 }
 
@@ -296,6 +297,15 @@ const OPS: &[Op] = &[
         auth: Auth::WebhookHeaderOrSignature,
     },
     Op {
+        method: "post",
+        path: "/webhooks/shopify/{connector}",
+        summary: "Shopify webhook receiver: X-Shopify-Hmac-Sha256 over the raw body, deduplicated on X-Shopify-Webhook-Id (answers after the commit)",
+        params: &[("connector", "path", "string")],
+        body: Some("ShopifyWebhook"),
+        response: "IntakeReport",
+        auth: Auth::ShopifyHmac,
+    },
+    Op {
         method: "get",
         path: "/healthz",
         summary: "The process is up",
@@ -354,7 +364,7 @@ fn schemas() -> Value {
             } },
         }), &["id", "name", "state", "configured"]),
         "ConnectorList": { "type": "array", "items": r("Connector") },
-        "TestReport": obj(json!({ "ok": s("boolean"), "acumatica": s("string"), "bigcommerce": s("string") }), &["ok", "acumatica", "bigcommerce"]),
+        "TestReport": obj(json!({ "ok": s("boolean"), "acumatica": s("string"), "bigcommerce": { "type": "string", "description": "for a connector to BigCommerce" }, "shopify": { "type": "string", "description": "for a connector to Shopify" } }), &["ok", "acumatica"]),
         "Mapping": obj(json!({ "kind": { "type": "string", "enum": ["order-status", "customer-class", "payment-method", "ship-via", "warehouse"] }, "erp_value": s("string"), "store_value": s("string") }), &["kind", "erp_value", "store_value"]),
         "MappingList": { "type": "array", "items": r("Mapping") },
         "Binding": obj(json!({ "connector": s("string"), "entity": r("Entity"), "erp_key": s("string"), "external_id": s("string"), "fingerprint": { "type": ["string", "null"] }, "synced_at": s("integer") }), &["connector", "entity", "erp_key", "external_id", "synced_at"]),
@@ -412,7 +422,8 @@ fn schemas() -> Value {
             "acumatica_url": s("string"), "acumatica_endpoint": s("string"),
             "acumatica_username": s("string"), "acumatica_password": { "type": "string", "writeOnly": true },
             "acumatica_tenant": s("string"), "bigcommerce_url": s("string"), "store_hash": s("string"),
-            "access_token": { "type": "string", "writeOnly": true },
+            "shopify_url": s("string"), "api_version": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" },
+            "access_token": { "type": "string", "writeOnly": true, "description": "the store's (BigCommerce or Shopify)" },
         } },
         "StatusCounts": { "type": "array", "items": obj(json!({ "connector": s("string"), "entity": r("Entity"), "status": r("Status"), "count": s("integer") }), &["connector", "entity", "status", "count"]) },
         "Action": obj(json!({
@@ -449,6 +460,10 @@ fn schemas() -> Value {
             "scope": s("string"), "store_id": s("string"), "hash": s("string"), "created_at": s("integer"),
             "producer": s("string"), "data": obj(json!({ "type": s("string"), "id": {} }), &["id"]),
         }), &["scope", "hash", "data"]),
+        "ShopifyWebhook": obj(json!({
+            "id": { "type": "integer", "description": "the resource's id (orders/*, customers/* topics)" },
+            "admin_graphql_api_id": s("string"), "updated_at": s("string"),
+        }), &["id"]),
         "IntakeReport": obj(json!({
             "stored": s("integer"), "duplicates": s("integer"), "ignored": { "type": "array", "items": s("string") },
         }), &["stored", "duplicates", "ignored"]),
@@ -564,6 +579,7 @@ pub fn document() -> Value {
             Auth::WebhookHeaderOrSignature => {
                 json!([{ "webhookHeader": [] }, { "webhookSignature": [] }])
             }
+            Auth::ShopifyHmac => json!([{ "shopifyHmac": [] }]),
             Auth::None => json!([]),
         };
         o.insert("security".into(), security);
@@ -589,6 +605,7 @@ pub fn document() -> Value {
                 "pushHeader": { "type": "apiKey", "in": "header", "name": "X-KCF-Push-Secret", "description": "the header name and value set on the Acumatica push destination (configurable per connector)" },
                 "webhookHeader": { "type": "apiKey", "in": "header", "name": "X-KCF-Webhook-Secret", "description": "the custom header the hooks were registered with" },
                 "webhookSignature": { "type": "apiKey", "in": "header", "name": "webhook-signature", "description": "Standard Webhooks: v1,base64(HMAC-SHA256(secret, id.timestamp.body)) with webhook-id and webhook-timestamp" },
+                "shopifyHmac": { "type": "apiKey", "in": "header", "name": "X-Shopify-Hmac-Sha256", "description": "base64(HMAC-SHA256(the app's client secret, raw body)), with X-Shopify-Topic and X-Shopify-Webhook-Id" },
             },
         },
     })

@@ -31,6 +31,10 @@ fn the_checked_in_document_is_current() {
 }
 
 fn concrete(path: &str) -> String {
+    // The harness's second connector, `test2`, is the Shopify one.
+    if path == "/webhooks/shopify/{connector}" {
+        return path.replace("{connector}", "test2");
+    }
     path.replace("{id}/entities/{entity}", "test/entities/product")
         .replace("{id}/bindings/{entity}", "test/bindings/product")
         .replace("connectors/{id}", "connectors/test")
@@ -43,6 +47,7 @@ async fn every_documented_operation_is_served(backend: &str) {
         backend,
         Options {
             workers: false,
+            second_store: Some(kcf_engine::registry::StoreKind::Shopify),
             ..Options::default()
         },
     )

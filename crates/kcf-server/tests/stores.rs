@@ -23,7 +23,10 @@ every_store!(
     a_batch_lists_the_stores_orders,
 );
 
-both_backends!(one_erp_serves_two_stores);
+both_backends!(
+    one_erp_serves_two_stores,
+    shopify_webhooks_are_verified_and_deduplicated,
+);
 
 fn unique(prefix: &str) -> String {
     use rand::RngExt;
@@ -427,5 +430,108 @@ async fn one_erp_serves_two_stores(backend: &str) {
         .filter_map(|c| c["id"].as_str())
         .collect();
     assert!(ids.contains(&"test") && ids.contains(&"test2"), "{body}");
+    h.stop().await;
+}
+
+/// `X-Shopify-Hmac-Sha256` of `body` with `secret`.
+fn shopify_signature(secret: &[u8], body: &str) -> String {
+    use base64::Engine as _;
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(body.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+async fn shopify_webhooks_are_verified_and_deduplicated(backend: &str) {
+    let h = start(StoreKind::Shopify, backend).await;
+    let secret = h
+        .engine
+        .runtime(&h.id)
+        .unwrap()
+        .spec
+        .ingress
+        .signing_secret
+        .expose()
+        .to_owned();
+    // A real order, so the message has something to apply.
+    let id = h
+        .shop()
+        .place_order("hooks@example.com", &[("SKU-000001", 1)])
+        .await;
+    let body = json!({ "id": id.parse::<u64>().unwrap(), "name": "#x", "updated_at": "2026-01-01T00:00:00Z" }).to_string();
+    let post = |body: String, signature: Option<String>, webhook_id: &str| {
+        let mut req = h
+            .http
+            .post(format!("{}/webhooks/shopify/{}", h.url(), h.id))
+            .header("content-type", "application/json")
+            .header("x-shopify-topic", "orders/updated")
+            .header("x-shopify-webhook-id", webhook_id.to_owned())
+            .body(body);
+        if let Some(s) = signature {
+            req = req.header("x-shopify-hmac-sha256", s);
+        }
+        req.send()
+    };
+    let before = h.messages(Entity::Order).await.len();
+    let good = shopify_signature(secret.as_bytes(), &body);
+    let refusals = [
+        post(body.replace("#x", "#y"), Some(good.clone()), "w-tampered")
+            .await
+            .unwrap()
+            .status(),
+        post(
+            body.clone(),
+            Some(shopify_signature(b"wrong secret", &body)),
+            "w-wrong",
+        )
+        .await
+        .unwrap()
+        .status(),
+        post(body.clone(), None, "w-missing")
+            .await
+            .unwrap()
+            .status(),
+        post(body.clone(), Some("not base64!".into()), "w-garbled")
+            .await
+            .unwrap()
+            .status(),
+    ];
+    assert!(refusals.iter().all(|s| *s == 401), "{refusals:?}");
+    assert_eq!(
+        h.messages(Entity::Order).await.len(),
+        before,
+        "nothing refused is stored"
+    );
+    // The same delivery five times (Shopify's retries keep the webhook id): stored once.
+    for _ in 0..5 {
+        let r = post(body.clone(), Some(good.clone()), "w-replayed")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let replayed = h
+        .messages(Entity::Order)
+        .await
+        .into_iter()
+        .filter(|m| m.dedup_key.as_deref() == Some("w-replayed"))
+        .count();
+    assert_eq!(replayed, 1, "a replayed webhook id is stored once");
+    let reference = external(&h, &id);
+    eventually("the order in the ERP", WAIT, || async {
+        erp_orders_for(&h, &reference).await.into_iter().next()
+    })
+    .await;
+    eventually("every order message finished", WAIT, || async {
+        let m = h.messages(Entity::Order).await;
+        m.iter()
+            .all(|m| m.status == MessageStatus::Processed)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        erp_orders_for(&h, &reference).await.len(),
+        1,
+        "one ERP order"
+    );
     h.stop().await;
 }

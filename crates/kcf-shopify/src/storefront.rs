@@ -161,6 +161,7 @@ impl Storefront for ShopifyStore {
             remaining: Some(b.available as u32),
             window_ms: (b.maximum / b.restore_rate.max(0.001) * 1000.0) as u64,
             paused_until: b.paused_until,
+            points: true,
         }
     }
 

@@ -344,6 +344,25 @@ pub enum BenchCommand {
     Ui(BenchUiArgs),
     /// Durable ingest of push notifications over HTTP, against a bare responder.
     Ingest(BenchIngestArgs),
+    /// Shopify stock writes against the query-cost bucket: the share of it kcf uses.
+    ShopifyStock(BenchShopifyArgs),
+}
+
+/// `kcf bench shopify-stock`.
+#[derive(Debug, Args)]
+pub struct BenchShopifyArgs {
+    /// Variants (simple products, one variant each) whose stock is written.
+    #[arg(long, default_value_t = 10_000)]
+    pub variants: usize,
+    /// The bucket's size in points (Shopify's Standard plan: 1,000).
+    #[arg(long, default_value_t = 1000.0)]
+    pub points: f64,
+    /// Points restored per second (Standard: 50).
+    #[arg(long, default_value_t = 50.0)]
+    pub restore: f64,
+    /// Concurrent writers (the engine's workers).
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
 }
 
 /// `kcf bench ingest`.

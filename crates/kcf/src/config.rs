@@ -364,12 +364,22 @@ mod tests {
     }
 
     #[test]
-    fn the_sample_config_parses_with_its_connector() {
+    fn the_sample_config_parses_with_its_connectors() {
         let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/kcf.sample.toml");
         let c = Config::load(Some(&sample), &Env::new()).unwrap();
         let specs = c.connector_specs().unwrap();
-        assert_eq!(specs.len(), 1);
+        assert_eq!(specs.len(), 2);
         assert_eq!(specs[0].id.as_str(), "main");
+        assert_eq!(
+            specs[0].order_prefix, "",
+            "BigCommerce's ExternalRefs stay bare"
+        );
+        let mut shop = specs[1].clone();
+        assert_eq!(
+            shop.shopify_mut().map(|s| s.api_version.clone()).as_deref(),
+            Some("2025-07")
+        );
+        assert_eq!(shop.order_prefix, "SHOP-");
         assert_eq!(
             specs[0].clone().bigcommerce_mut().map(|b| b.quota),
             Some(150)

@@ -4,6 +4,7 @@ mod application;
 mod bench;
 mod bench_ingest;
 mod bench_sandbox;
+mod bench_shopify;
 mod bench_sync;
 mod bench_ui;
 mod cli;
@@ -129,6 +130,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(cli::BenchCommand::Sync(args)) => {
             bench_sync::run(&args).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Bench(cli::BenchCommand::ShopifyStock(args)) => {
+            bench_shopify::run(&args).await?;
             ExitCode::SUCCESS
         }
         Command::Bench(cli::BenchCommand::Ingest(args)) => {

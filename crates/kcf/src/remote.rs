@@ -146,9 +146,14 @@ pub async fn batch(args: BatchArgs) -> anyhow::Result<ExitCode> {
             let view = prepare(&api, &args.remote, &w).await?;
             let run = view["run"]["id"].as_i64().unwrap_or_default();
             let messages = list_all(&api, run).await?;
-            let connector = api
-                .get(&format!("/connectors/{}", args.remote.connector))
-                .await?;
+            let connectors = api.get("/connectors").await?;
+            let connector = connectors
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["id"] == args.remote.connector.as_str())
+                .cloned()
+                .unwrap_or_default();
             let kind = connector["settings"]["store"]
                 .as_str()
                 .and_then(|k| kcf_engine::registry::StoreKind::parse(k).ok())

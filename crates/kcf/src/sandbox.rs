@@ -134,8 +134,8 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     };
     let banner = format!(
         "BigCommerce sandbox  {bc}/stores/sandbox/v3   (X-Auth-Token: sandbox)\n\
-         Shopify sandbox      {shop}/admin/api/{version}/graphql.json   (X-Shopify-Access-Token: shpat_sandbox; OAuth client sandbox-client-id / sandbox-client-secret)\n\
          Acumatica sandbox    {acu}/entity/Default/24.200.001   (admin / sandbox, tenant Company)\n\
+         Shopify sandbox      {shop}/admin/api/{version}/graphql.json   (X-Shopify-Access-Token: shpat_sandbox; OAuth client sandbox-client-id / sandbox-client-secret)\n\
          control              {bc}/_sandbox/… and {acu}/_sandbox/… (ledger, counters, faults, webhooks)\n\
          {tls_note}\
          {data}\n",

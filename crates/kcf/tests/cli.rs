@@ -188,7 +188,7 @@ fn sandbox_serves_both_emulators_until_stopped() {
             .unwrap()
             .port()
     };
-    let (port, acu_port) = (free_port(), free_port());
+    let (port, acu_port, shop_port) = (free_port(), free_port(), free_port());
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_kcf"))
             .args(["sandbox", "--seed", "small"])
@@ -197,6 +197,8 @@ fn sandbox_serves_both_emulators_until_stopped() {
                 &port.to_string(),
                 "--acumatica-port",
                 &acu_port.to_string(),
+                "--shopify-port",
+                &shop_port.to_string(),
             ])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -204,9 +206,14 @@ fn sandbox_serves_both_emulators_until_stopped() {
             .expect("start kcf sandbox"),
     );
     let mut reader = BufReader::new(child.0.stdout.take().unwrap());
-    let (mut first, mut second) = (String::new(), String::new());
+    let (mut first, mut second, mut third) = (String::new(), String::new(), String::new());
     reader.read_line(&mut first).unwrap();
     reader.read_line(&mut second).unwrap();
+    reader.read_line(&mut third).unwrap();
+    assert!(
+        third.contains(&format!("127.0.0.1:{shop_port}/admin/api/")),
+        "{third}"
+    );
     assert!(
         first.contains(&format!("127.0.0.1:{port}/stores/sandbox/v3")),
         "{first}"

@@ -97,6 +97,8 @@ async fn soak(dir: &std::path::Path, db: &str) {
                 &acu.to_string(),
                 "--bigcommerce-port",
                 &bc.to_string(),
+                "--shopify-port",
+                &free_port().to_string(),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

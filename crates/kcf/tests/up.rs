@@ -55,7 +55,7 @@ async fn counts(http: &reqwest::Client, url: &str) -> Vec<(String, String, u64)>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_syncs_and_the_batch_commands_work() {
     kcf_sandbox::install_crypto_provider();
-    let (api, acu, bc) = (free_port(), free_port(), free_port());
+    let (api, acu, bc, shop) = (free_port(), free_port(), free_port(), free_port());
     let dir = std::env::temp_dir().join(format!("kcf-up-{}", std::process::id()));
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_kcf"))
@@ -75,6 +75,7 @@ async fn up_syncs_and_the_batch_commands_work() {
                 &acu.to_string(),
             ])
             .args(["--bigcommerce-port", &bc.to_string()])
+            .args(["--shopify-port", &shop.to_string()])
             .env("KCF_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -299,7 +300,12 @@ async fn up_syncs_and_the_batch_commands_work() {
                 "--acumatica-port",
                 &acu.to_string(),
             ])
-            .args(["--bigcommerce-port", &bc.to_string()])
+            .args([
+                "--bigcommerce-port",
+                &bc.to_string(),
+                "--stores",
+                "bigcommerce",
+            ])
             .env("KCF_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -367,7 +373,12 @@ async fn up_with_the_medium_seed_waits_out_the_store_budget() {
             .arg(&dir)
             .args(["--port", &api.to_string()])
             .args(["--acumatica-port", &acu.to_string()])
-            .args(["--bigcommerce-port", &bc.to_string()])
+            .args([
+                "--bigcommerce-port",
+                &bc.to_string(),
+                "--stores",
+                "bigcommerce",
+            ])
             .env("KCF_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -436,6 +447,8 @@ async fn serve_runs_a_configured_connector_against_real_endpoints() {
                 &acu.to_string(),
                 "--bigcommerce-port",
                 &bc.to_string(),
+                "--shopify-port",
+                &free_port().to_string(),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -116,6 +116,8 @@ pub(crate) struct Shop {
     bucket: Option<Mutex<cost::Bucket>>,
     events: tokio::sync::mpsc::UnboundedSender<hooks::Event>,
     deliveries: Mutex<Vec<Delivery>>,
+    /// Points charged (actual costs) and queries refused THROTTLED, for `/_sandbox/cost`.
+    spent: Mutex<(f64, u64)>,
 }
 
 impl Shop {
@@ -264,6 +266,7 @@ pub fn try_router(
         control: control.clone(),
         events,
         deliveries: Mutex::new(Vec::new()),
+        spent: Mutex::new((0.0, 0)),
     });
     tokio::spawn(hooks::dispatch(shop.clone(), queue));
     if let Some(path) = shop.config.state_file.clone() {
@@ -293,6 +296,7 @@ pub fn try_router(
         .with_state(app);
     let sandbox = Router::new()
         .route("/_sandbox/webhooks", get(hooks::deliveries))
+        .route("/_sandbox/cost", get(spent))
         .with_state(shop);
     Ok(api
         .layer(middleware::from_fn_with_state(
@@ -301,6 +305,18 @@ pub fn try_router(
         ))
         .merge(control::routes(control))
         .merge(sandbox))
+}
+
+/// `GET /_sandbox/cost`: the points charged so far, the queries refused THROTTLED, and the
+/// bucket's settings.
+async fn spent(State(shop): State<Arc<Shop>>) -> Json<Value> {
+    let (points, throttled) = *shop.spent.lock().unwrap_or_else(|p| p.into_inner());
+    Json(json!({
+        "points_spent": points,
+        "throttled": throttled,
+        "maximum": shop.config.cost_limit.map(|l| l.maximum),
+        "restore_rate": shop.config.cost_limit.map(|l| l.restore_rate),
+    }))
 }
 
 async fn not_found() -> Response {
@@ -397,6 +413,7 @@ async fn graphql(
         && answer.get("extensions").is_some()
     {
         let actual = c.actual(&answer["data"]).min(requested);
+        app.shop.spent.lock().unwrap_or_else(|p| p.into_inner()).0 += actual as f64;
         let status = bucket
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -437,6 +454,7 @@ async fn respond(
             Err(s) => {
                 drop(bucket);
                 app.shop.control.rate_limited();
+                app.shop.spent.lock().unwrap_or_else(|p| p.into_inner()).1 += 1;
                 return json!({
                     "errors": [{
                         "message": "Throttled",
