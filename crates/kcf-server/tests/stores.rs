@@ -26,6 +26,7 @@ every_store!(
 both_backends!(
     one_erp_serves_two_stores,
     shopify_webhooks_are_verified_and_deduplicated,
+    a_template_beyond_shopifys_option_limit_is_refused_whole,
 );
 
 fn unique(prefix: &str) -> String {
@@ -533,5 +534,58 @@ async fn shopify_webhooks_are_verified_and_deduplicated(backend: &str) {
         1,
         "one ERP order"
     );
+    h.stop().await;
+}
+
+async fn a_template_beyond_shopifys_option_limit_is_refused_whole(backend: &str) {
+    let h = start(StoreKind::Shopify, backend).await;
+    // A fourth attribute: Shopify takes at most three options.
+    h.erp_put(
+        "AttributeDefinition",
+        json!({ "AttributeID": "FIT", "Description": "Fit", "ControlType": "Combo",
+                "Values": [ { "ValueID": "SLIM", "Description": "Slim", "SortOrder": 0 } ] }),
+    )
+    .await;
+    let key = unique("FOUR");
+    h.erp_put(
+        "TemplateItems",
+        json!({
+            "InventoryID": key, "Description": format!("Four {key}"), "ItemStatus": "Active", "DefaultPrice": 20.0,
+            "Attributes": [
+                { "AttributeID": "COLOR", "Description": "Color", "SortOrder": 0 },
+                { "AttributeID": "SIZE", "Description": "Size", "SortOrder": 1 },
+                { "AttributeID": "SLEEVE", "Description": "Sleeve", "SortOrder": 2 },
+                { "AttributeID": "FIT", "Description": "Fit", "SortOrder": 3 },
+            ],
+        }),
+    )
+    .await;
+    let sku = format!("{key}-1");
+    h.erp_put(
+        "StockItem",
+        json!({
+            "InventoryID": sku, "Description": format!("Four {key} 1"), "ItemStatus": "Active",
+            "DefaultPrice": 20.0, "TemplateItemID": key,
+            "Attributes": [
+                { "AttributeID": "COLOR", "Value": "RED" }, { "AttributeID": "SIZE", "Value": "S" },
+                { "AttributeID": "SLEEVE", "Value": "SHORT" }, { "AttributeID": "FIT", "Value": "SLIM" },
+            ],
+        }),
+    )
+    .await;
+    let refused = eventually("the template refused", WAIT, || async {
+        h.messages(Entity::TemplateItem)
+            .await
+            .into_iter()
+            .find(|m| m.record_key.as_str() == key && m.status == MessageStatus::Invalid)
+    })
+    .await;
+    let error = refused.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains('3') && error.to_lowercase().contains("option"),
+        "in plain words: {error}"
+    );
+    h.settled(Entity::Product).await;
+    assert!(h.shop().product(&sku).await.is_none(), "no partial product");
     h.stop().await;
 }

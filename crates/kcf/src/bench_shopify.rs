@@ -111,7 +111,15 @@ pub async fn run(args: &BenchShopifyArgs) -> anyhow::Result<()> {
         .step_by((args.variants / 100).max(1))
         .map(|p| p.sku.clone())
         .collect();
-    let levels = store.stock_levels(&sample).await?;
+    let levels = loop {
+        match store.stock_levels(&sample).await {
+            Ok(l) => break l,
+            Err(e) if matches!(e.kind, ErrorKind::RateLimited { .. }) => {
+                tokio::time::sleep(e.retry_after().unwrap_or_default()).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let written = sample
         .iter()
         .filter(|s| levels.contains_key(&(s.to_uppercase(), location.clone())))
