@@ -112,7 +112,7 @@ async fn faults_end_processed_without_duplicates(backend: &str) {
         let order = store_call(&h, Method::POST, "/v2/orders", Some(body)).await;
         order_ids.push(order["id"].as_u64().unwrap());
     }
-    common::eventually("200 order messages", Duration::from_secs(60), || async {
+    common::eventually("200 order messages", Duration::from_secs(240), || async {
         (h.messages(Entity::Order).await.len() >= ORDERS).then_some(())
     })
     .await;

@@ -247,7 +247,7 @@ async fn a_store_outage_ends_processed_with_nothing_aborted(backend: &str) {
 
     // Back: kcf notices by itself and everything goes through.
     set_faults(&h, &h.bc.url(), json!({})).await;
-    eventually("the outage over", Duration::from_secs(30), || async {
+    eventually("the outage over", Duration::from_secs(120), || async {
         connector(&h).await["outage"].is_null().then_some(())
     })
     .await;
@@ -299,7 +299,7 @@ async fn answers_cut_short_by_both_systems_lose_nothing(backend: &str) {
     for entity in [Entity::Order, Entity::Product, Entity::Customer] {
         h.set_settings(entity, |s| s.auto_process = true).await;
     }
-    let waited = Duration::from_secs(120);
+    let waited = Duration::from_secs(480);
     for entity in [Entity::Order, Entity::Product] {
         let messages = eventually("every message finished", waited, || async {
             let m = h.messages(entity).await;

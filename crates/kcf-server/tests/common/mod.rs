@@ -511,8 +511,9 @@ async fn store_side(
     (emulator, spec)
 }
 
-/// How long a test waits for the sync to reach a state.
-pub const WAIT: Duration = Duration::from_secs(15);
+/// How long a test waits for the sync to reach a state: a deadline, never a measure, so generous
+/// enough for a machine whose cores are busy with other work.
+pub const WAIT: Duration = Duration::from_secs(60);
 
 /// Polls `check` until it returns Some or `timeout` passes; panics with `what`.
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
