@@ -7,9 +7,13 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Harness, Options, WAIT, eventually, shop::Shop};
 use kcf_domain::{Entity, MessageStatus};
 use kcf_engine::registry::StoreKind;
+use kcf_sandbox::SeedSize;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 every_store!(
@@ -21,6 +25,10 @@ every_store!(
     a_cancellation_in_the_store_cancels_the_erp_order,
     store_customers_reach_the_erp,
     a_batch_lists_the_stores_orders,
+    batch_lists_a_window_once_and_processes_it,
+    field_toggles_keep_store_values,
+    record_actions_and_connection_through_the_api,
+    the_record_shows_what_was_sent_even_when_refused,
 );
 
 both_backends!(
@@ -347,14 +355,14 @@ async fn a_batch_lists_the_stores_orders(store: StoreKind, backend: &str) {
     let h = start(store, backend).await;
     // Real-time is off for orders: only the batch brings this one in.
     h.set_settings(Entity::Order, |s| s.realtime = false).await;
-    let from = kcf_domain::Timestamp::now().minus(std::time::Duration::from_secs(2));
+    let from = kcf_domain::Timestamp::now().minus(Duration::from_secs(2));
     let email = format!("{}@example.com", unique("batch"));
     let id = h.shop().place_order(&email, &[("SKU-000005", 1)]).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let to = kcf_domain::Timestamp::now();
     let (status, body) = h
         .api(
-            reqwest::Method::POST,
+            Method::POST,
             "/batches",
             Some(json!({ "connector": "test", "entity": "order", "from": from.0.to_string(), "to": to.0.to_string() })),
         )
@@ -364,7 +372,7 @@ async fn a_batch_lists_the_stores_orders(store: StoreKind, backend: &str) {
     let run = body["run"]["id"].as_i64().unwrap();
     let (status, body) = h
         .api(
-            reqwest::Method::POST,
+            Method::POST,
             &format!("/batches/{run}/process"),
             Some(json!({ "all": true })),
         )
@@ -421,7 +429,7 @@ async fn one_erp_serves_two_stores(backend: &str) {
         "one ERP customer for a buyer of both stores"
     );
     // Each connector keeps its own messages, budget and state.
-    let (status, body) = h.api(reqwest::Method::GET, "/connectors", None).await;
+    let (status, body) = h.api(Method::GET, "/connectors", None).await;
     assert_eq!(status, 200, "{body}");
     let ids: Vec<&str> = body
         .as_array()
@@ -595,5 +603,393 @@ async fn a_template_beyond_shopifys_option_limit_is_refused_whole(backend: &str)
     );
     h.settled(Entity::Product).await;
     assert!(h.shop().product(&sku).await.is_none(), "no partial product");
+    h.stop().await;
+}
+
+async fn batch_lists_a_window_once_and_processes_it(store: StoreKind, backend: &str) {
+    let h = Harness::with(
+        backend,
+        Options {
+            store,
+            seed: SeedSize::Products(1_000),
+            ..Options::default()
+        },
+    )
+    .await;
+    h.set_settings(Entity::Product, |s| {
+        s.auto_process = false;
+        s.realtime = false;
+    })
+    .await;
+    // The seed's 1,000 stock items share one LastModifiedDateTime: listing pages (500) split
+    // them, and each must still be listed exactly once.
+    let (status, view) = h
+        .api(
+            Method::POST,
+            "/batches",
+            Some(json!({ "connector": "test", "entity": "product", "from": "2020-01-01", "to": "2029-01-01" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    let run = view["run"]["id"].as_i64().unwrap();
+    assert_eq!(view["run"]["listed"], 1000);
+    let messages = h.messages(Entity::Product).await;
+    let mut keys: Vec<_> = messages
+        .iter()
+        .map(|m| m.record_key.as_str().to_owned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let total =
+        h.db.store
+            .count_by_status(&kcf_store::MessageFilter {
+                batch_run: Some(run),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    assert_eq!(total.iter().map(|c| c.count).sum::<u64>(), 1000);
+    assert!(
+        total.iter().all(|c| c.status == MessageStatus::Pending),
+        "auto-process off: they wait"
+    );
+
+    // The workspace's grid pages through the run by keyset: 500, then the other 500.
+    let cookie = h.sign_in().await;
+    let grid = |path: String| {
+        let (h, cookie) = (&h, cookie.clone());
+        async move {
+            let html = h.page(&cookie, &path).await;
+            let keys: Vec<String> = html
+                .split("data-key=\"")
+                .skip(1)
+                .map(|rest| rest.split('"').next().unwrap().to_owned())
+                .collect();
+            let next = html
+                .split("\" rel=\"next\"")
+                .next()
+                .filter(|_| html.contains("rel=\"next\""))
+                .map(|head| {
+                    head.rsplit("href=\"")
+                        .next()
+                        .unwrap()
+                        .replace("&amp;", "&")
+                        .replace("&#x2f;", "/")
+                });
+            (keys, next, html.contains(">First page<"))
+        }
+    };
+    let (first, next, back) = grid(format!("/connectors/test/batch/product?run={run}")).await;
+    assert_eq!(first.len(), 500);
+    assert!(!back, "no First page link on the first page");
+    let next = next.expect("a Next page link");
+    let (second, after, back) = grid(next).await;
+    assert_eq!(second.len(), 500);
+    assert!(after.is_none() && back, "the last page links back only");
+    let mut all: Vec<_> = first.into_iter().chain(second).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 1000, "every listed record once across the pages");
+
+    // A window after the seed: exactly the items changed in it.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let from = kcf_domain::Timestamp::now();
+    let skus: Vec<String> = (0..3).map(|_| unique("WIN-")).collect();
+    for sku in &skus {
+        h.erp_put(
+            "StockItem",
+            json!({ "InventoryID": sku, "Description": format!("Window {sku}"), "DefaultPrice": 5.0, "ItemStatus": "Active" }),
+        )
+        .await;
+    }
+    let to = kcf_domain::Timestamp::now().0 + 1;
+    let (status, view) = h
+        .api(
+            Method::POST,
+            "/batches",
+            Some(json!({ "connector": "test", "entity": "product", "from": from.0.to_string(), "to": to.to_string() })),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["run"]["listed"], 3);
+    let window = view["run"]["id"].as_i64().unwrap();
+    let (status, report) = h
+        .api(
+            Method::POST,
+            &format!("/batches/{window}/process"),
+            Some(json!({ "all": true })),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["changed"].as_array().unwrap().len(), 3);
+    for sku in &skus {
+        in_store(&h, sku, "the batch item in the store", |_| true).await;
+    }
+    h.stop().await;
+}
+
+async fn field_toggles_keep_store_values(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let sku = unique("TOG-");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": "Toggle", "DefaultPrice": 10.0, "ItemStatus": "Active" }),
+    )
+    .await;
+    in_store(&h, &sku, "the item in the store", |_| true).await;
+    // The merchant manages prices in the store: price stops syncing.
+    let (status, body) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/entities/product",
+            Some(json!({ "fields": { "price": false } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["fields"]["price"], false);
+    let (status, body) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/entities/product",
+            Some(json!({ "fields": { "colour": false } })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": "Toggle renamed", "DefaultPrice": 99.0 }),
+    )
+    .await;
+    let p = in_store(&h, &sku, "the rename in the store", |p| {
+        p.name == "Toggle renamed"
+    })
+    .await;
+    assert_eq!(p.price, 10.0, "the store's price is kept");
+    // A price-only change is no change at all now.
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "DefaultPrice": 98.0 }),
+    )
+    .await;
+    eventually("the price-only change handled", WAIT, || async {
+        let m = h.messages(Entity::Product).await;
+        (m.len() >= 3 && m.iter().all(|m| m.status == MessageStatus::Processed)).then_some(())
+    })
+    .await;
+    let newest = h.messages(Entity::Product).await.remove(0);
+    let history = h.db.store.history(newest.id).await.unwrap();
+    assert!(
+        history
+            .last()
+            .unwrap()
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("unchanged"),
+        "{history:?}"
+    );
+    h.stop().await;
+}
+
+/// Resync, Set as Processed and the connection settings, through the REST API.
+async fn record_actions_and_connection_through_the_api(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let shop = h.shop();
+    let sku = unique("RES-");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": sku, "Description": "Resync Me", "DefaultPrice": 5.0, "ItemStatus": "Active" }),
+    )
+    .await;
+    let product_id = in_store(&h, &sku, "the stock item in the store", |_| true)
+        .await
+        .id;
+    // The write lands in the store a moment before the message is marked processed.
+    let first = eventually("the message processed", WAIT, || async {
+        h.messages(Entity::Product)
+            .await
+            .into_iter()
+            .find(|m| m.record_key.as_str() == sku && m.status == MessageStatus::Processed)
+    })
+    .await;
+    // The detail says what the record is linked to.
+    let (status, detail) = h
+        .api(Method::GET, &format!("/messages/{}", first.id.0), None)
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["binding"]["erp_key"], sku.as_str());
+    assert_eq!(detail["binding"]["external_id"], product_id.as_str());
+
+    // Someone edits the product in the store; Resync puts the ERP's values back.
+    shop.rename(&product_id, "Edited In The Store").await;
+    let (status, queued) = h
+        .api(
+            Method::POST,
+            &format!("/messages/{}/resync", first.id.0),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{queued}");
+    let again = queued["id"].as_i64().unwrap();
+    assert_ne!(again, first.id.0);
+    eventually("the resync processed", WAIT, || async {
+        let m =
+            h.db.store
+                .message(kcf_domain::MessageId(again))
+                .await
+                .unwrap()?;
+        (m.status == MessageStatus::Processed).then_some(())
+    })
+    .await;
+    assert_eq!(shop.count(&sku).await, 1, "one store product");
+    assert_eq!(shop.product(&sku).await.unwrap().name, "Resync Me");
+    let (_, missing) = h
+        .api(Method::POST, "/messages/999999999/resync", None)
+        .await;
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("999999999")
+    );
+
+    // Set as Processed: the record is already in the store under another id.
+    h.set_settings(Entity::Product, |s| s.auto_process = false)
+        .await;
+    let other = unique("SET-");
+    h.erp_put(
+        "StockItem",
+        json!({ "InventoryID": other, "Description": "Already There", "DefaultPrice": 7.0, "ItemStatus": "Active" }),
+    )
+    .await;
+    let waiting = eventually("the waiting message", WAIT, || async {
+        h.messages(Entity::Product)
+            .await
+            .into_iter()
+            .find(|m| m.record_key.as_str() == other)
+    })
+    .await;
+    assert_eq!(waiting.status, MessageStatus::Pending);
+    let path = format!("/messages/{}/set-processed", waiting.id.0);
+    let (status, refused) = h
+        .api(Method::POST, &path, Some(json!({ "external_id": "  " })))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    let (status, binding) = h
+        .api(
+            Method::POST,
+            &path,
+            Some(json!({ "external_id": "424242" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{binding}");
+    assert_eq!(binding["erp_key"], other.as_str());
+    assert_eq!(binding["external_id"], "424242");
+    let m = h.db.store.message(waiting.id).await.unwrap().unwrap();
+    assert_eq!(m.status, MessageStatus::Processed);
+    assert_eq!(
+        shop.count(&other).await,
+        0,
+        "nothing was written to the store"
+    );
+
+    // Connection settings: a change with a wrong token fails the test and is not saved; an
+    // invalid URL or an unknown field is refused; an empty change keeps what works.
+    let (status, report) = h
+        .api(
+            Method::POST,
+            "/connectors/test/test",
+            Some(json!({ "access_token": "not-the-token" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["acumatica"], "ok", "{report}");
+    let (status, report) = h.api(Method::POST, "/connectors/test/test", None).await;
+    assert_eq!((status, &report["ok"]), (200, &json!(true)), "{report}");
+    let (status, e) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/connection",
+            Some(json!({ "acumatica_url": "not a url" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    let (status, e) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/connection",
+            Some(json!({ "password": "x" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("password"),
+        "{e}"
+    );
+    let (status, saved) = h
+        .api(
+            Method::PATCH,
+            "/connectors/test/connection",
+            Some(json!({ "acumatica_endpoint": "" })),
+        )
+        .await;
+    assert_eq!((status, &saved["saved"]), (200, &json!(true)), "{saved}");
+    let (_, report) = h.api(Method::POST, "/connectors/test/test", None).await;
+    assert_eq!(report["ok"], true, "{report}");
+    h.stop().await;
+}
+
+/// The order message of store order `id`, once it reached `status`, with its detail.
+async fn order_detail(h: &Harness, id: &str, status: MessageStatus) -> Value {
+    let m = eventually("the order message finished", WAIT, || async {
+        h.messages(Entity::Order)
+            .await
+            .into_iter()
+            .find(|m| m.record_key.as_str() == id && m.status == status)
+    })
+    .await;
+    let (code, detail) = h
+        .api(Method::GET, &format!("/messages/{}", m.id.0), None)
+        .await;
+    assert_eq!(code, 200, "{detail}");
+    detail
+}
+
+async fn the_record_shows_what_was_sent_even_when_refused(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let email = format!("{}@example.com", unique("mapped"));
+    let (id, so) = synced_order(&h, &email, &[("SKU-000003", 2)]).await;
+    let detail = order_detail(&h, &id, MessageStatus::Processed).await;
+    let sent = &detail["sent"];
+    assert_eq!(
+        sent["target"], "Acumatica SalesOrder (create)",
+        "{detail:#}"
+    );
+    assert_eq!(sent["body"]["ExternalRef"], external(&h, &id));
+    assert_eq!(sent["body"]["CustomerID"], so["CustomerID"]);
+    assert_eq!(sent["body"]["Details"][0]["InventoryID"], "SKU-000003");
+    assert_eq!(sent["body"]["Details"][0]["OrderQty"].as_f64(), Some(2.0));
+
+    // A store product Acumatica has no stock item for: the sales order is refused, and the
+    // record page still shows what kcf tried to send.
+    let sku = unique("NOSUCH-");
+    let shop = h.shop();
+    shop.create_product(&sku, "Not in the ERP", 5.0).await;
+    let refused_id = shop.place_order(&email, &[(sku.as_str(), 1)]).await;
+    let detail = order_detail(&h, &refused_id, MessageStatus::Invalid).await;
+    let error = detail["message"]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains(&sku), "{error}");
+    assert_eq!(detail["sent"]["target"], "Acumatica SalesOrder (create)");
+    assert_eq!(detail["sent"]["body"]["Details"][0]["InventoryID"], sku);
+
+    // The workspace's record page shows both.
+    let cookie = h.sign_in().await;
+    let page = h
+        .page(&cookie, &format!("/messages/{}", detail["message"]["id"]))
+        .await;
+    assert!(page.contains("Mapped to"), "{page}");
+    assert!(page.contains("Acumatica SalesOrder (create)"), "{page}");
+    assert!(page.contains(&sku));
     h.stop().await;
 }

@@ -364,7 +364,7 @@ pub(crate) async fn retire_product(
     let data: Value = client
         .query(
             "productHide",
-            "mutation ProductHide($p: ProductInput!) { productUpdate(product: $p) { product { id } userErrors { field message code } } }",
+            "mutation ProductHide($p: ProductUpdateInput!) { productUpdate(product: $p) { product { id } userErrors { field message code } } }",
             json!({ "p": body }),
             "hiding a product",
         )

@@ -91,9 +91,8 @@ struct ProductSetPayload {
     user_errors: Vec<UserError>,
 }
 
-/// `ProductCreateInput` / `ProductUpdateInput` / `ProductInput`.
-#[derive(Debug, Clone, InputObject)]
-#[graphql(name = "ProductInput")]
+/// A product's own fields, as `productCreate` and `productUpdate` take them.
+#[derive(Debug, Clone)]
 pub(crate) struct ProductInput {
     id: Option<ID>,
     title: Option<String>,
@@ -107,6 +106,53 @@ pub(crate) struct ProductInput {
     collections_to_leave: Option<Vec<ID>>,
     product_options: Option<Vec<OptionInput>>,
 }
+
+/// Shopify names the same fields three ways: `ProductCreateInput` and `ProductUpdateInput`
+/// (the `product:` argument since 2024-10) and the deprecated `ProductInput` (`input:`). A
+/// client's variables are checked against the name, so each is a type of its own.
+macro_rules! product_input_type {
+    ($($name:ident = $graphql:literal),+) => {$(
+        #[derive(Debug, Clone, InputObject)]
+        #[graphql(name = $graphql)]
+        pub(crate) struct $name {
+            id: Option<ID>,
+            title: Option<String>,
+            handle: Option<String>,
+            description_html: Option<String>,
+            vendor: Option<String>,
+            product_type: Option<String>,
+            status: Option<ProductStatus>,
+            tags: Option<Vec<String>>,
+            collections_to_join: Option<Vec<ID>>,
+            collections_to_leave: Option<Vec<ID>>,
+            product_options: Option<Vec<OptionInput>>,
+        }
+
+        impl From<$name> for ProductInput {
+            fn from(i: $name) -> Self {
+                Self {
+                    id: i.id,
+                    title: i.title,
+                    handle: i.handle,
+                    description_html: i.description_html,
+                    vendor: i.vendor,
+                    product_type: i.product_type,
+                    status: i.status,
+                    tags: i.tags,
+                    collections_to_join: i.collections_to_join,
+                    collections_to_leave: i.collections_to_leave,
+                    product_options: i.product_options,
+                }
+            }
+        }
+    )+};
+}
+
+product_input_type!(
+    ProductCreateInput = "ProductCreateInput",
+    ProductUpdateInput = "ProductUpdateInput",
+    LegacyProductInput = "ProductInput"
+);
 
 /// `ProductCreatePayload` / `ProductUpdatePayload`.
 #[derive(SimpleObject)]
@@ -581,10 +627,13 @@ impl ProductMutation {
     async fn product_create(
         &self,
         ctx: &Context<'_>,
-        product: Option<ProductInput>,
-        input: Option<ProductInput>,
+        product: Option<ProductCreateInput>,
+        input: Option<LegacyProductInput>,
     ) -> ProductPayload {
-        let Some(given) = product.or(input) else {
+        let Some(given) = product
+            .map(ProductInput::from)
+            .or(input.map(ProductInput::from))
+        else {
             return ProductPayload {
                 product: None,
                 user_errors: vec![UserError::new(
@@ -619,10 +668,13 @@ impl ProductMutation {
     async fn product_update(
         &self,
         ctx: &Context<'_>,
-        product: Option<ProductInput>,
-        input: Option<ProductInput>,
+        product: Option<ProductUpdateInput>,
+        input: Option<LegacyProductInput>,
     ) -> ProductPayload {
-        let Some(given) = product.or(input) else {
+        let Some(given) = product
+            .map(ProductInput::from)
+            .or(input.map(ProductInput::from))
+        else {
             return ProductPayload {
                 product: None,
                 user_errors: vec![UserError::new(

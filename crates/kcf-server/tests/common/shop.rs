@@ -433,4 +433,100 @@ impl Shop {
             }
         }
     }
+    /// How many store products carry this SKU (kcf must never make a second).
+    pub async fn count(&self, sku: &str) -> usize {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/catalog/products?sku={sku}"),
+                        None,
+                    )
+                    .await;
+                body["data"].as_array().map_or(0, Vec::len)
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($q: String!) { productVariants(first: 10, query: $q) { nodes { sku product { id } } } }",
+                        json!({ "q": format!("sku:\"{sku}\"") }),
+                    )
+                    .await;
+                let mut products: Vec<String> = data["productVariants"]["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|n| {
+                        n["sku"]
+                            .as_str()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(sku))
+                    })
+                    .filter_map(|n| n["product"]["id"].as_str().map(str::to_owned))
+                    .collect();
+                products.dedup();
+                products.len()
+            }
+        }
+    }
+
+    /// Renames a product in the store, the way a merchant edits it by hand.
+    pub async fn rename(&self, product_id: &str, name: &str) {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (status, body) = self
+                    .rest(
+                        reqwest::Method::PUT,
+                        &format!("/v3/catalog/products/{product_id}"),
+                        Some(json!({ "name": name })),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "mutation($p: ProductUpdateInput!) { productUpdate(product: $p) { product { id } userErrors { message } } }",
+                        json!({ "p": { "id": format!("gid://shopify/Product/{product_id}"), "title": name } }),
+                    )
+                    .await;
+                assert_eq!(data["productUpdate"]["userErrors"], json!([]), "{data}");
+            }
+        }
+    }
+
+    /// A product made in the store by hand, one the ERP does not know; its id.
+    pub async fn create_product(&self, sku: &str, name: &str, price: f64) -> String {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (status, body) = self
+                    .rest(
+                        reqwest::Method::POST,
+                        "/v3/catalog/products",
+                        Some(json!({ "name": name, "type": "physical", "sku": sku, "price": price, "weight": 1 })),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+                body["data"]["id"].as_u64().unwrap().to_string()
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "mutation($i: ProductSetInput!) { productSet(input: $i, synchronous: true) { product { legacyResourceId } userErrors { message } } }",
+                        json!({ "i": {
+                            "title": name, "status": "ACTIVE",
+                            "productOptions": [{ "name": "Title", "values": [{ "name": "Default Title" }] }],
+                            "variants": [{ "sku": sku, "price": format!("{price:.2}"),
+                                "optionValues": [{ "optionName": "Title", "name": "Default Title" }] }],
+                        }}),
+                    )
+                    .await;
+                assert_eq!(data["productSet"]["userErrors"], json!([]), "{data}");
+                data["productSet"]["product"]["legacyResourceId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        }
+    }
 }
