@@ -29,6 +29,10 @@ pub struct ConnectorRuntime {
     /// Serialises category creation in this process: products being applied in parallel may
     /// all need the same new category.
     pub(crate) category_lock: tokio::sync::Mutex<()>,
+    /// The store's recently changed orders as last listed by the overselling guard, shared
+    /// by the availability batches of the next moments (see `processors::availability`).
+    pub(crate) recent_orders:
+        tokio::sync::Mutex<Option<crate::processors::availability::RecentOrders>>,
     /// Failures of the other systems in a row, as this process saw them.
     pub health: crate::health::Health,
 }
@@ -43,6 +47,7 @@ impl ConnectorRuntime {
             erp,
             store,
             category_lock: tokio::sync::Mutex::new(()),
+            recent_orders: tokio::sync::Mutex::new(None),
             health: crate::health::Health::default(),
         })
     }

@@ -5,7 +5,8 @@
 //! a model of the bucket, fed by every answer's `extensions.cost.throttleStatus`: before a
 //! query it reserves the points the query cost last time (a first query is assumed to cost
 //! [`FIRST_ESTIMATE`]), so concurrent workers never together ask for more than the bucket
-//! holds. A short shortfall is waited out in the client (up to [`MAX_WAIT`]); a longer one
+//! holds. Answers read out of order (parallel connections) are not believed when an answer
+//! to a later-sent query was read first: they show the bucket from before that query. A short shortfall is waited out in the client (up to [`MAX_WAIT`]); a longer one
 //! fails at once with [`Error::RateLimited`] so the engine reschedules instead of holding a
 //! worker asleep. A THROTTLED answer (another app spent the points) pauses the client until
 //! the bucket holds the query's cost again.
@@ -77,6 +78,10 @@ struct State {
     paused_until: Option<Timestamp>,
     /// Whether Shopify has told kcf how the bucket stands yet.
     known: bool,
+    /// Queries sent so far (each ticket's number).
+    sent: u64,
+    /// The number of the latest-sent query whose answer has been read.
+    newest_read: u64,
     estimates: HashMap<&'static str, f64>,
     journal: std::collections::VecDeque<LimitEvent>,
 }
@@ -101,6 +106,8 @@ impl State {
 pub(crate) struct Ticket {
     name: &'static str,
     reserved: f64,
+    /// Its number, in the order queries were sent.
+    seq: u64,
 }
 
 /// One shop's limiter; a client holds one, shared by every clone.
@@ -128,6 +135,8 @@ impl CostLimiter {
                 in_flight: 0.0,
                 paused_until: None,
                 known: false,
+                sent: 0,
+                newest_read: 0,
                 estimates: HashMap::new(),
                 journal: std::collections::VecDeque::new(),
             }),
@@ -181,6 +190,10 @@ impl CostLimiter {
                     return Ok(Ticket {
                         name,
                         reserved: estimate,
+                        seq: {
+                            s.sent += 1;
+                            s.sent
+                        },
                     });
                 } else {
                     Duration::from_secs_f64((estimate - spare) / s.restore.max(0.001))
@@ -204,10 +217,17 @@ impl CostLimiter {
         let now = Timestamp::now();
         let mut s = self.lock();
         s.in_flight = (s.in_flight - ticket.reserved).max(0.0);
+        // An answer read after that of a query sent later (answers cross on parallel
+        // connections) shows the bucket before that query was charged: it is not believed.
+        let newest = ticket.seq > s.newest_read;
+        s.newest_read = s.newest_read.max(ticket.seq);
+        s.refill(Instant::now());
         let Some(cost) = cost else {
+            // No answer to learn from: what was reserved is taken as spent.
             return throttled.then(|| self.pause(&mut s, now, Duration::from_secs(1)));
         };
         let t = cost.throttle_status;
+        let first = !s.known;
         s.known = true;
         if t.maximum_available > 0.0 {
             s.maximum = t.maximum_available;
@@ -216,8 +236,20 @@ impl CostLimiter {
             s.restore = t.restore_rate;
         }
         s.estimates.insert(ticket.name, cost.requested_query_cost);
-        s.available = (t.currently_available - s.in_flight).min(s.maximum);
-        s.at = Instant::now();
+        // The newest word: what Shopify says is left, less what is still in flight. An older
+        // one only settles kcf's own account: what was reserved, less what the query cost
+        // (nothing, when it was refused).
+        s.available = if first || newest {
+            t.currently_available - s.in_flight
+        } else {
+            let spent = if throttled {
+                0.0
+            } else {
+                cost.actual_query_cost.unwrap_or(cost.requested_query_cost)
+            };
+            s.available + ticket.reserved - spent
+        }
+        .min(s.maximum);
         if !throttled {
             return None;
         }
@@ -295,6 +327,29 @@ mod tests {
         // An answer while another is in flight keeps that one's reservation.
         l.observe(a, Some(cost(40.0, 20.0)), false);
         assert!(l.status().available <= 20.0);
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_arrives_late_does_not_raise_the_bucket() {
+        let l = CostLimiter::new(1.0);
+        let t = l.acquire("q", None).await.unwrap();
+        l.observe(t, Some(cost(10.0, 100.0)), false);
+        // A and B go out together and are charged in that order; B's answer (the bucket after
+        // both: 60) is read first, then A's, which shows the bucket before B was charged.
+        let a = l.acquire("q", Some(20.0)).await.unwrap();
+        let b = l.acquire("q", Some(20.0)).await.unwrap();
+        l.observe(b, Some(cost(20.0, 60.0)), false);
+        l.observe(a, Some(cost(20.0, 80.0)), false);
+        let s = l.status();
+        assert!(
+            s.available <= 60.5,
+            "A's older figure (80) was not believed: {s:?}"
+        );
+        // The next query's answer is the newest word again.
+        let c = l.acquire("q", Some(10.0)).await.unwrap();
+        l.observe(c, Some(cost(10.0, 50.0)), false);
+        let s = l.status();
+        assert!((50.0..51.0).contains(&s.available), "{s:?}");
     }
 
     #[tokio::test]

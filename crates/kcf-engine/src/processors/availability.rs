@@ -10,7 +10,9 @@
 //! in the ERP: its allocation then changes the ERP's figure, which comes back as a new
 //! notification. The orders looked at are the order messages not yet processed and the
 //! store's own orders of the last minutes that kcf has not bound yet, so a sale whose
-//! webhook is still on its way (or was lost) holds its items too. The order of events, and what remains open, is in
+//! webhook is still on its way (or was lost) holds its items too; one listing of those serves
+//! the batches of the next [`RECENT_REUSE`], so under a tight budget the guard does not spend
+//! what the writes need. The order of events, and what remains open, is in
 //! `docs/ARCHITECTURE.md` ("Stock and overselling").
 
 use std::{
@@ -74,32 +76,15 @@ async fn held_by_pending_orders(ctx: &Ctx) -> ApplyResult<Option<BTreeSet<String
         .iter()
         .map(|m| m.record_key.as_str().to_owned())
         .collect();
-    let now = Timestamp::now();
-    let window = Window {
-        from: Some(now.minus(RECENT)),
-        to: now.plus(Duration::from_secs(1)),
+    let Some(recent) = recent_store_orders(ctx).await? else {
+        return Ok(None);
     };
-    let mut after: Option<String> = None;
-    let mut complete = false;
-    for _ in 0..RECENT_PAGES {
-        let page = ctx
-            .shop()
-            .changed(Entity::Order, &window, after.as_deref())
-            .await?;
-        for r in page.records {
-            if !orders.contains(&r.key) && ctx.by_external(Entity::Order, &r.key).await?.is_none() {
-                orders.insert(r.key);
-            }
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => {
-                complete = true;
-                break;
-            }
+    for key in recent {
+        if !orders.contains(&key) && ctx.by_external(Entity::Order, &key).await?.is_none() {
+            orders.insert(key);
         }
     }
-    if !complete || orders.len() >= PENDING_ORDERS {
+    if orders.len() >= PENDING_ORDERS {
         return Ok(None);
     }
     let mut skus = BTreeSet::new();
@@ -114,6 +99,61 @@ async fn held_by_pending_orders(ctx: &Ctx) -> ApplyResult<Option<BTreeSet<String
         skus.extend(record.lines.iter().map(|l| l.sku.to_uppercase()));
     }
     Ok(Some(skus))
+}
+
+/// The store's orders changed in the last [`RECENT`], as listed at `at` (`None`: more than
+/// [`RECENT_PAGES`] pages of them).
+#[derive(Debug, Clone)]
+pub(crate) struct RecentOrders {
+    at: std::time::Instant,
+    keys: Option<Vec<String>>,
+}
+
+/// How long one listing of the store's recent orders serves the batches that follow. Under
+/// a tight budget many small batches run one after another, and a listing each would spend
+/// most of the budget on reads; a sale placed in this moment and whose webhook has not come
+/// either is seen by the next listing (the order messages not yet processed are always
+/// looked at afresh).
+pub const RECENT_REUSE: Duration = Duration::from_secs(1);
+
+/// The keys of the store's orders changed in the last [`RECENT`] (`None`: too many to
+/// look at). Batches running at once wait for one listing rather than each making their own.
+async fn recent_store_orders(ctx: &Ctx) -> ApplyResult<Option<Vec<String>>> {
+    let mut cached = ctx.conn.recent_orders.lock().await;
+    if let Some(r) = cached.as_ref()
+        && r.at.elapsed() < RECENT_REUSE
+    {
+        return Ok(r.keys.clone());
+    }
+    let now = Timestamp::now();
+    let window = Window {
+        from: Some(now.minus(RECENT)),
+        to: now.plus(Duration::from_secs(1)),
+    };
+    let started = std::time::Instant::now();
+    let mut keys = Vec::new();
+    let mut after: Option<String> = None;
+    let mut complete = false;
+    for _ in 0..RECENT_PAGES {
+        let page = ctx
+            .shop()
+            .changed(Entity::Order, &window, after.as_deref())
+            .await?;
+        keys.extend(page.records.into_iter().map(|r| r.key));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => {
+                complete = true;
+                break;
+            }
+        }
+    }
+    let keys = complete.then_some(keys);
+    *cached = Some(RecentOrders {
+        at: started,
+        keys: keys.clone(),
+    });
+    Ok(keys)
 }
 
 /// Applies many items; one result per key, in order.

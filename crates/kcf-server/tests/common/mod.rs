@@ -29,6 +29,9 @@ pub struct Options {
     pub seed: SeedSize,
     pub faults: Faults,
     pub bc_rate_limit: Option<(u32, u64)>,
+    /// The Shopify emulator's bucket (maximum points, restored per second); Shopify Plus's
+    /// when `None`.
+    pub shopify_bucket: Option<(f64, f64)>,
     pub initial_sync: bool,
     pub workers: bool,
     pub client_timeout: Duration,
@@ -46,6 +49,7 @@ impl Default for Options {
             seed: SeedSize::Small,
             faults: Faults::default(),
             bc_rate_limit: None,
+            shopify_bucket: None,
             initial_sync: false,
             workers: true,
             client_timeout: Duration::from_secs(5),
@@ -477,8 +481,8 @@ async fn store_side(
                 webhook_time_scale: 0.001,
                 // Shopify Plus's bucket: tests are about the flows, not the budget.
                 cost_limit: Some(kcf_sandbox::shopify::CostLimit {
-                    maximum: 10_000.0,
-                    restore_rate: 5_000.0,
+                    maximum: options.shopify_bucket.map_or(10_000.0, |b| b.0),
+                    restore_rate: options.shopify_bucket.map_or(5_000.0, |b| b.1),
                 }),
                 ..Default::default()
             })

@@ -2,7 +2,7 @@
 //! REST, Shopify's GraphQL): what the store-parametrised suite needs, and nothing of kcf's
 //! own code, so the tests check kcf against the store and not against itself.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use kcf_engine::registry::StoreKind;
 use reqwest::Client;
@@ -35,19 +35,27 @@ impl Shop {
         }
     }
 
+    /// A REST call; a 429 (the test shares the store's budget with kcf) is waited out.
     async fn rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/stores/sandbox{path}", self.url))
-            .header("X-Auth-Token", "sandbox")
-            .header("Accept", "application/json");
-        if let Some(b) = body {
-            req = req.json(&b);
+        for _ in 0..100 {
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}/stores/sandbox{path}", self.url))
+                .header("X-Auth-Token", "sandbox")
+                .header("Accept", "application/json");
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            if status == 429 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            return (status, serde_json::from_str(&text).unwrap_or(Value::Null));
         }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        panic!("the BigCommerce emulator kept answering 429");
     }
 
     /// A GraphQL query that must succeed (a THROTTLED answer is waited out); its `data`.
@@ -526,6 +534,143 @@ impl Shop {
                     .as_str()
                     .unwrap()
                     .to_owned()
+            }
+        }
+    }
+
+    /// The store's locations' ids, in the store's order (orders take stock from the first).
+    pub async fn locations(&self) -> Vec<String> {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(reqwest::Method::GET, "/v3/inventory/locations", None)
+                    .await;
+                body["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l["id"].as_u64().unwrap().to_string())
+                    .collect()
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "{ locations(first: 50) { nodes { legacyResourceId } } }",
+                        json!({}),
+                    )
+                    .await;
+                data["locations"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l["legacyResourceId"].as_str().unwrap().to_owned())
+                    .collect()
+            }
+        }
+    }
+
+    /// A SKU's available stock by location id.
+    pub async fn levels(&self, sku: &str) -> BTreeMap<String, i64> {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/inventory/items?sku:in={sku}"),
+                        None,
+                    )
+                    .await;
+                body["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|i| i["locations"].as_array().unwrap().clone())
+                    .map(|l| {
+                        (
+                            l["location_id"].as_u64().unwrap().to_string(),
+                            l["available_to_sell"].as_i64().unwrap(),
+                        )
+                    })
+                    .collect()
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($q: String!) { productVariants(first: 1, query: $q) { nodes { inventoryItem {
+                            inventoryLevels(first: 10) { nodes { location { legacyResourceId }
+                            quantities(names: [\"available\"]) { quantity } } } } } } }",
+                        json!({ "q": format!("sku:\"{sku}\"") }),
+                    )
+                    .await;
+                data["productVariants"]["nodes"][0]["inventoryItem"]["inventoryLevels"]["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| {
+                        Some((
+                            l["location"]["legacyResourceId"].as_str()?.to_owned(),
+                            l["quantities"][0]["quantity"].as_i64()?,
+                        ))
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Sets the emulator's faults (`{}` clears them).
+    pub async fn faults(&self, faults: Value) {
+        let r = self
+            .http
+            .put(format!("{}/_sandbox/faults", self.url))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "faults {faults}");
+    }
+
+    /// Queries the Shopify emulator refused THROTTLED so far (0 for BigCommerce, whose
+    /// refusals are 429s in the ledger).
+    pub async fn throttled(&self) -> u64 {
+        match self.kind {
+            StoreKind::BigCommerce => 0,
+            StoreKind::Shopify => {
+                let cost: Value = self
+                    .http
+                    .get(format!("{}/_sandbox/cost", self.url))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                cost["throttled"].as_u64().unwrap()
+            }
+        }
+    }
+
+    /// A category's (BigCommerce) or collection's (Shopify) visibility to shoppers; `None`
+    /// when the store has no such one.
+    pub async fn category_visible(&self, id: &str) -> Option<bool> {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/catalog/trees/categories?category_id:in={id}"),
+                        None,
+                    )
+                    .await;
+                body["data"].get(0)?["is_visible"].as_bool()
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($id: ID!) { collection(id: $id) { publishedOnCurrentPublication } }",
+                        json!({ "id": format!("gid://shopify/Collection/{id}") }),
+                    )
+                    .await;
+                data["collection"]["publishedOnCurrentPublication"].as_bool()
             }
         }
     }
