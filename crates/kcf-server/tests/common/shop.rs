@@ -674,4 +674,58 @@ impl Shop {
             }
         }
     }
+    /// Every store product's SKUs (a simple product's own, a template's variants'), one
+    /// entry per product and SKU: a SKU listed twice is a duplicate.
+    pub async fn all_skus(&self) -> Vec<String> {
+        let mut skus = Vec::new();
+        match self.kind {
+            StoreKind::BigCommerce => {
+                for page in 1.. {
+                    let (status, v) = self
+                        .rest(
+                            reqwest::Method::GET,
+                            &format!("/v3/catalog/products?limit=250&page={page}"),
+                            None,
+                        )
+                        .await;
+                    assert_eq!(status, 200, "{v}");
+                    let data = v["data"].as_array().cloned().unwrap_or_default();
+                    if data.is_empty() {
+                        break;
+                    }
+                    skus.extend(
+                        data.iter()
+                            .filter_map(|p| p["sku"].as_str().map(str::to_owned)),
+                    );
+                }
+            }
+            StoreKind::Shopify => {
+                let mut after = Value::Null;
+                loop {
+                    let data = self
+                        .gql(
+                            "query($a: String) { products(first: 50, after: $a) { nodes { variants(first: 100) { nodes { sku } } }
+                                pageInfo { hasNextPage endCursor } } }",
+                            json!({ "a": after }),
+                        )
+                        .await;
+                    for p in data["products"]["nodes"].as_array().unwrap() {
+                        let mut own: Vec<String> = p["variants"]["nodes"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter_map(|v| v["sku"].as_str().map(str::to_owned))
+                            .collect();
+                        own.dedup();
+                        skus.extend(own);
+                    }
+                    if data["products"]["pageInfo"]["hasNextPage"] != true {
+                        break;
+                    }
+                    after = data["products"]["pageInfo"]["endCursor"].clone();
+                }
+            }
+        }
+        skus
+    }
 }
