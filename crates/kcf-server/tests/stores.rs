@@ -24,6 +24,7 @@ every_store!(
     shipments_and_statuses_follow_the_erp,
     a_cancellation_in_the_store_cancels_the_erp_order,
     store_customers_reach_the_erp,
+    erp_customers_reach_the_store_once,
     a_batch_lists_the_stores_orders,
     batch_lists_a_window_once_and_processes_it,
     field_toggles_keep_store_values,
@@ -348,6 +349,42 @@ async fn store_customers_reach_the_erp(store: StoreKind, backend: &str) {
             .filter(|(_, first)| first == "Changed")
     })
     .await;
+    h.stop().await;
+}
+
+async fn erp_customers_reach_the_store_once(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let email = format!("{}@example.com", unique("trade"));
+    let cid = unique("CT");
+    h.erp_put(
+        "Customer",
+        json!({
+            "CustomerID": cid, "CustomerName": "Trade Account", "Status": "Active",
+            "MainContact": { "Email": email, "FirstName": "Trade", "LastName": "Buyer" },
+        }),
+    )
+    .await;
+    let shop = h.shop();
+    let (first_id, _) = eventually("the ERP customer in the store", WAIT, || async {
+        shop.customer(&email).await.filter(|(_, f)| f == "Trade")
+    })
+    .await;
+    // A change made in the ERP reaches the same store customer.
+    h.erp_put(
+        "Customer",
+        json!({ "CustomerID": cid, "MainContact": { "Email": email, "FirstName": "Traded", "LastName": "Buyer" } }),
+    )
+    .await;
+    let (again, _) = eventually("the ERP change in the store", WAIT, || async {
+        shop.customer(&email).await.filter(|(_, f)| f == "Traded")
+    })
+    .await;
+    assert_eq!(again, first_id, "the same store customer");
+    let settled = h.settled(Entity::Customer).await;
+    assert!(
+        settled.iter().all(|m| m.status == MessageStatus::Processed),
+        "{settled:?}"
+    );
     h.stop().await;
 }
 
