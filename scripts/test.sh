@@ -88,8 +88,8 @@ if [ "$browser" -eq 0 ]; then
 fi
 [ "$status" -eq 0 ] && status=$browser
 
-sqlite=$(grep -cE '^test sqlite::.* \.\.\. ok$' target/test-output.txt || true)
-postgres=$(grep -cE '^test postgres::.* \.\.\. ok$' target/test-output.txt || true)
+sqlite=$(grep -cE '^test ([a-z]+_)?sqlite::.* \.\.\. ok$' target/test-output.txt || true)
+postgres=$(grep -cE '^test ([a-z]+_)?postgres::.* \.\.\. ok$' target/test-output.txt || true)
 passed=$(grep -oE 'test result: [A-Za-z]+\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
 failed=$(grep -oE '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 echo
