@@ -13,6 +13,7 @@ mod inventory;
 mod oauth;
 mod order_writes;
 mod orders;
+mod product_input;
 mod product_set;
 mod products;
 mod search;

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{
     Data, UserError, now_ms,
+    product_input::{ProductCreateInput, ProductInput, ProductUpdateInput},
     products::{
         MAX_OPTIONS, MAX_VARIANTS, Product, ProductNode, ProductOption, ProductStatus, handle_for,
     },
@@ -90,69 +91,6 @@ struct ProductSetPayload {
     product: Option<ProductNode>,
     user_errors: Vec<UserError>,
 }
-
-/// A product's own fields, as `productCreate` and `productUpdate` take them.
-#[derive(Debug, Clone)]
-pub(crate) struct ProductInput {
-    id: Option<ID>,
-    title: Option<String>,
-    handle: Option<String>,
-    description_html: Option<String>,
-    vendor: Option<String>,
-    product_type: Option<String>,
-    status: Option<ProductStatus>,
-    tags: Option<Vec<String>>,
-    collections_to_join: Option<Vec<ID>>,
-    collections_to_leave: Option<Vec<ID>>,
-    product_options: Option<Vec<OptionInput>>,
-}
-
-/// Shopify names the same fields three ways: `ProductCreateInput` and `ProductUpdateInput`
-/// (the `product:` argument since 2024-10) and the deprecated `ProductInput` (`input:`). A
-/// client's variables are checked against the name, so each is a type of its own.
-macro_rules! product_input_type {
-    ($($name:ident = $graphql:literal),+) => {$(
-        #[derive(Debug, Clone, InputObject)]
-        #[graphql(name = $graphql)]
-        pub(crate) struct $name {
-            id: Option<ID>,
-            title: Option<String>,
-            handle: Option<String>,
-            description_html: Option<String>,
-            vendor: Option<String>,
-            product_type: Option<String>,
-            status: Option<ProductStatus>,
-            tags: Option<Vec<String>>,
-            collections_to_join: Option<Vec<ID>>,
-            collections_to_leave: Option<Vec<ID>>,
-            product_options: Option<Vec<OptionInput>>,
-        }
-
-        impl From<$name> for ProductInput {
-            fn from(i: $name) -> Self {
-                Self {
-                    id: i.id,
-                    title: i.title,
-                    handle: i.handle,
-                    description_html: i.description_html,
-                    vendor: i.vendor,
-                    product_type: i.product_type,
-                    status: i.status,
-                    tags: i.tags,
-                    collections_to_join: i.collections_to_join,
-                    collections_to_leave: i.collections_to_leave,
-                    product_options: i.product_options,
-                }
-            }
-        }
-    )+};
-}
-
-product_input_type!(
-    ProductCreateInput = "ProductCreateInput",
-    ProductUpdateInput = "ProductUpdateInput",
-    LegacyProductInput = "ProductInput"
-);
 
 /// `ProductCreatePayload` / `ProductUpdatePayload`.
 #[derive(SimpleObject)]
@@ -628,12 +566,9 @@ impl ProductMutation {
         &self,
         ctx: &Context<'_>,
         product: Option<ProductCreateInput>,
-        input: Option<LegacyProductInput>,
+        input: Option<ProductInput>,
     ) -> ProductPayload {
-        let Some(given) = product
-            .map(ProductInput::from)
-            .or(input.map(ProductInput::from))
-        else {
+        let Some(given) = product.map(ProductInput::from).or(input) else {
             return ProductPayload {
                 product: None,
                 user_errors: vec![UserError::new(
@@ -669,12 +604,9 @@ impl ProductMutation {
         &self,
         ctx: &Context<'_>,
         product: Option<ProductUpdateInput>,
-        input: Option<LegacyProductInput>,
+        input: Option<ProductInput>,
     ) -> ProductPayload {
-        let Some(given) = product
-            .map(ProductInput::from)
-            .or(input.map(ProductInput::from))
-        else {
+        let Some(given) = product.map(ProductInput::from).or(input) else {
             return ProductPayload {
                 product: None,
                 user_errors: vec![UserError::new(
