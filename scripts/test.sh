@@ -57,6 +57,10 @@ fi
 echo "ok"
 
 step "cargo test (unit, contract on SQLite and PostgreSQL, CLI)"
+# Tests that prove reliability (crashes, faults, hostile input) write their figures here; the
+# run turns them into docs/RELIABILITY.md's summary table.
+export KCF_TEST_RELIABILITY_DIR="$PWD/target/reliability"
+rm -rf "$KCF_TEST_RELIABILITY_DIR" && mkdir -p "$KCF_TEST_RELIABILITY_DIR"
 set +e
 # A hung test must not hold CI past its limit.
 timeout 3000 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
@@ -87,6 +91,9 @@ if [ "$browser" -eq 0 ]; then
         | tee target/browser-output.txt || browser=1
 fi
 [ "$status" -eq 0 ] && status=$browser
+
+step "reliability report: docs/RELIABILITY.md's summary, from this run"
+bash scripts/reliability-summary.sh target/test-output.txt "$KCF_TEST_RELIABILITY_DIR" docs/RELIABILITY.md || true
 
 sqlite=$(grep -cE '^test ([a-z]+_)?sqlite::.* \.\.\. ok$' target/test-output.txt || true)
 postgres=$(grep -cE '^test ([a-z]+_)?postgres::.* \.\.\. ok$' target/test-output.txt || true)

@@ -38,6 +38,12 @@ macro_rules! string_id {
                 Ok(Self(value))
             }
 
+            /// One checked when it entered, read back from the store: a rule added since
+            /// must not make what was accepted unreadable.
+            pub fn stored(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
             /// The text.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -106,9 +112,33 @@ string_id!(
         if s.chars().any(is_invisible) {
             return Err("must not contain invisible or text-direction characters");
         }
+        if mixes_scripts(s) {
+            return Err("must not mix letters of different scripts (look-alike characters)");
+        }
         Ok(())
     }
 );
+
+/// Whether a key mixes scripts the way a spoofed key does: a Cyrillic 'А' among Latin
+/// letters reads as another record's key. Allowed, as UTS #39's "highly restrictive" level
+/// allows: one script (digits and punctuation belong to every script), and Latin with Han,
+/// Japanese or Korean (`Tシャツ-01`).
+fn mixes_scripts(s: &str) -> bool {
+    use unicode_script::Script;
+    use unicode_security::mixed_script::AugmentedScriptSet;
+    let mut all = AugmentedScriptSet::default();
+    let mut beside_latin = AugmentedScriptSet::default();
+    for c in s.chars() {
+        all.intersect_with(AugmentedScriptSet::for_char(c));
+        let set = AugmentedScriptSet::for_char(c);
+        if !set.base.contains_script(Script::Latin) {
+            beside_latin.intersect_with(set);
+        }
+    }
+    let single = !all.is_empty();
+    let latin_with_cjk = beside_latin.hanb || beside_latin.jpan || beside_latin.kore;
+    !(single || latin_with_cjk)
+}
 
 /// Zero-width and bidirectional-formatting characters (Unicode `Cf` ones that change how text
 /// reads without showing), and the byte-order mark.
@@ -166,6 +196,27 @@ mod tests {
             RecordKey::parse("CAFÉ-Ü1").is_ok(),
             "letters of any script are fine"
         );
+        assert!(
+            RecordKey::parse("\u{0410}ACOMPUT01").is_err(),
+            "a Cyrillic A among Latin letters"
+        );
+        assert!(
+            RecordKey::parse("KCF-\u{03BF}1").is_err(),
+            "a Greek omicron among Latin letters"
+        );
+        assert!(
+            RecordKey::parse("ТОВАР-01").is_ok(),
+            "one script, not Latin"
+        );
+        assert!(
+            RecordKey::parse("しょうひん商品-1").is_ok(),
+            "Japanese mixes its own scripts"
+        );
+        assert!(
+            RecordKey::parse("Tシャツ-01").is_ok(),
+            "and Latin with them"
+        );
+        assert!(RecordKey::parse("ORDER #1001 / B").is_ok());
         assert!(serde_json::from_str::<RecordKey>("\"\"").is_err());
     }
 }

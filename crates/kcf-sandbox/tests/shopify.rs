@@ -229,6 +229,25 @@ async fn product_set_writes_whole_products_or_nothing() {
     assert_eq!(skus, ["SH-RS", "SH-RM"]);
     assert_eq!(variants[0]["price"], "25.00");
 
+    // A weight is kept on the variant's inventory item, with its unit.
+    let mut input = shirt(&[("SH-RS", "Red", "S")]);
+    input["variants"][0]["inventoryItem"] =
+        json!({ "measurement": { "weight": { "value": 0.35, "unit": "POUNDS" } } });
+    let data = shop
+        .gql(PRODUCT_SET, json!({ "input": input, "id": { "id": id } }))
+        .await;
+    assert_eq!(data["productSet"]["userErrors"], json!([]), "{data}");
+    let read = shop
+        .gql(
+            "query($id: ID!) { product(id: $id) { variants(first: 5) { nodes { sku inventoryItem { measurement { weight { value unit } } } } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        read["product"]["variants"]["nodes"][0]["inventoryItem"]["measurement"]["weight"],
+        json!({ "value": 0.35, "unit": "POUNDS" })
+    );
+
     // Refusals leave nothing behind.
     let mut four = shirt(&[("X", "Red", "S")]);
     four["title"] = json!("Four options");
@@ -253,6 +272,23 @@ async fn product_set_writes_whole_products_or_nothing() {
     assert_eq!(
         data["productSet"]["userErrors"][0]["code"],
         "OPTION_VALUE_DOES_NOT_EXIST"
+    );
+    let mut heavy = shirt(&[("T4", "Red", "S")]);
+    heavy["variants"][0]["inventoryItem"] =
+        json!({ "measurement": { "weight": { "value": -1.0, "unit": "KILOGRAMS" } } });
+    let data = shop.gql(PRODUCT_SET, json!({ "input": heavy })).await;
+    assert_eq!(
+        data["productSet"]["userErrors"][0]["field"],
+        json!([
+            "input",
+            "variants",
+            "0",
+            "inventoryItem",
+            "measurement",
+            "weight",
+            "value"
+        ]),
+        "a negative weight: {data}"
     );
     let after = shop.gql(count, json!({})).await["productsCount"]["count"].clone();
     assert_eq!(

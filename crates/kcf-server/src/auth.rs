@@ -2,11 +2,7 @@
 //! SameSite=Strict cookie), API tokens (stored as SHA-256 hashes; tokens from the config file
 //! are also accepted), and the cross-site check every unsafe request passes.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use argon2::{
     Argon2,
@@ -148,56 +144,63 @@ pub async fn ensure_admin(
 /// `WINDOW`, that client's further attempts for it are refused until the window has passed;
 /// after `MAX_FAILURES_ANYWHERE` from all clients together, everyone's are. So one client
 /// cannot lock the admin out for everybody, and guessing from many clients is still slowed.
+/// The counts are kept in the database: they hold across a restart and across api processes.
 #[derive(Debug, Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<(String, String), (u32, Instant)>>,
-}
+pub struct LoginThrottle;
 
 const MAX_FAILURES: u32 = 5;
 const MAX_FAILURES_ANYWHERE: u32 = 100;
 const WINDOW: Duration = Duration::from_secs(300);
-/// The key of all clients together.
+/// The key of all clients together (no client address is `*`).
 const ANYWHERE: &str = "*";
 
 impl LoginThrottle {
     /// `Err(seconds to wait)` when the user name is locked out for `client`.
-    pub fn check(&self, username: &str, client: &str) -> Result<(), u64> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let locked = |key: &str, max: u32| match map.get(&(username.to_owned(), key.to_owned())) {
-            Some((n, since)) if *n >= max && since.elapsed() < WINDOW => {
-                Some((WINDOW - since.elapsed()).as_secs() + 1)
+    pub async fn check(
+        &self,
+        store: &dyn kcf_store::Store,
+        username: &str,
+        client: &str,
+    ) -> kcf_store::Result<Result<(), u64>> {
+        let now = Timestamp::now();
+        let start = now.minus(WINDOW);
+        for (key, max) in [(client, MAX_FAILURES), (ANYWHERE, MAX_FAILURES_ANYWHERE)] {
+            let (n, since) = store.sign_in_failures(username, key, start).await?;
+            if n >= max {
+                let left_ms = (since.0 + WINDOW.as_millis() as i64 - now.0).max(0);
+                return Ok(Err(u64::try_from(left_ms / 1000).unwrap_or(0) + 1));
             }
-            _ => None,
-        };
-        match locked(client, MAX_FAILURES).or_else(|| locked(ANYWHERE, MAX_FAILURES_ANYWHERE)) {
-            Some(wait) => Err(wait),
-            None => Ok(()),
         }
+        Ok(Ok(()))
     }
 
     /// Records a failed attempt.
-    pub fn failed(&self, username: &str, client: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (_, since)| since.elapsed() < WINDOW);
-        }
+    pub async fn failed(
+        &self,
+        store: &dyn kcf_store::Store,
+        username: &str,
+        client: &str,
+    ) -> kcf_store::Result<()> {
+        let now = Timestamp::now();
         for key in [client, ANYWHERE] {
-            let entry = map
-                .entry((username.to_owned(), key.to_owned()))
-                .or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= WINDOW {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
+            store
+                .count_sign_in_failure(username, key, now, now.minus(WINDOW))
+                .await?;
         }
+        Ok(())
     }
 
-    /// Forgets the client's failures after a successful sign-in.
-    pub fn succeeded(&self, username: &str, client: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(username.to_owned(), client.to_owned()));
+    /// Forgets the client's failures after a successful sign-in (and every count whose
+    /// window has passed).
+    pub async fn succeeded(
+        &self,
+        store: &dyn kcf_store::Store,
+        username: &str,
+        client: &str,
+    ) -> kcf_store::Result<()> {
+        store
+            .clear_sign_in_failures(username, client, Timestamp::now().minus(WINDOW))
+            .await
     }
 }
 
@@ -478,28 +481,78 @@ mod tests {
         assert!(cross_site(&h).unwrap().contains("cross-site"));
     }
 
-    #[test]
-    fn throttle_locks_after_five_failures() {
-        let t = LoginThrottle::default();
-        for _ in 0..5 {
-            assert!(t.check("admin", "10.0.0.1").is_ok());
-            t.failed("admin", "10.0.0.1");
-        }
-        assert!(t.check("admin", "10.0.0.1").unwrap_err() > 0);
-        assert!(t.check("other", "10.0.0.1").is_ok());
-        // Another client is not locked out by this one's guesses.
-        assert!(t.check("admin", "10.0.0.2").is_ok());
-        t.succeeded("admin", "10.0.0.1");
-        assert!(t.check("admin", "10.0.0.1").is_ok());
+    async fn scratch_store() -> (std::sync::Arc<dyn kcf_store::Store>, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!(
+            "kcf-throttle-{}-{}.db",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        ));
+        let store = kcf_store::open(&kcf_store::StoreConfig::new(format!(
+            "sqlite://{}",
+            path.display()
+        )))
+        .await
+        .unwrap();
+        (store, path)
     }
 
-    #[test]
-    fn guesses_from_many_clients_lock_everyone_at_a_hundred() {
-        let t = LoginThrottle::default();
-        for n in 0..100 {
-            t.failed("admin", &format!("10.0.{}.{}", n / 4, n % 4));
+    #[tokio::test]
+    async fn throttle_locks_after_five_failures_and_outlives_the_process() {
+        let (store, path) = scratch_store().await;
+        let t = LoginThrottle;
+        for _ in 0..5 {
+            assert!(t.check(&*store, "admin", "10.0.0.1").await.unwrap().is_ok());
+            t.failed(&*store, "admin", "10.0.0.1").await.unwrap();
         }
-        assert!(t.check("admin", "10.9.9.9").is_err());
+        assert!(
+            t.check(&*store, "admin", "10.0.0.1")
+                .await
+                .unwrap()
+                .unwrap_err()
+                > 0
+        );
+        assert!(t.check(&*store, "other", "10.0.0.1").await.unwrap().is_ok());
+        // Another client is not locked out by this one's guesses.
+        assert!(t.check(&*store, "admin", "10.0.0.2").await.unwrap().is_ok());
+        // The count is in the database: a new process (a new store) still refuses.
+        drop(store);
+        let again = kcf_store::open(&kcf_store::StoreConfig::new(format!(
+            "sqlite://{}",
+            path.display()
+        )))
+        .await
+        .unwrap();
+        assert!(
+            t.check(&*again, "admin", "10.0.0.1")
+                .await
+                .unwrap()
+                .is_err()
+        );
+        t.succeeded(&*again, "admin", "10.0.0.1").await.unwrap();
+        assert!(t.check(&*again, "admin", "10.0.0.1").await.unwrap().is_ok());
+        drop(again);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn guesses_from_many_clients_lock_everyone_at_a_hundred() {
+        let (store, path) = scratch_store().await;
+        let t = LoginThrottle;
+        for n in 0..100 {
+            t.failed(&*store, "admin", &format!("10.0.{}.{}", n / 4, n % 4))
+                .await
+                .unwrap();
+        }
+        assert!(
+            t.check(&*store, "admin", "10.9.9.9")
+                .await
+                .unwrap()
+                .is_err()
+        );
+        drop(store);
+        let _ = std::fs::remove_file(path);
     }
 
     #[test]

@@ -27,6 +27,7 @@ async fn intake(
     body: Bytes,
 ) -> Result<Json<IntakeReport>, ApiError> {
     let lookup = header(&headers);
+    crash_point("ingress-before-commit");
     let report = state
         .engine
         .intake(platform, &connector, &lookup, &body)
@@ -34,7 +35,26 @@ async fn intake(
         .inspect_err(
             |e| tracing::info!(%connector, %platform, error = %e, "notification refused"),
         )?;
+    crash_point("ingress-after-commit");
     Ok(Json(report))
+}
+
+/// Where the crash tests have the process die on the ingress path (`KCF_CRASH_AT`, honoured
+/// by debug builds only): before the commit, and after it but before the reply. (After the
+/// reply, the test kills the process itself once it has the 2xx.)
+fn crash_point(point: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    if AT
+        .get_or_init(|| std::env::var("KCF_CRASH_AT").ok())
+        .as_deref()
+        == Some(point)
+    {
+        eprintln!("KCF_CRASH_AT={point}: dying here");
+        std::process::abort();
+    }
 }
 
 /// The receivers, one per platform that notifies.

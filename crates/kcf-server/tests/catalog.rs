@@ -721,15 +721,7 @@ async fn stock_item(h: &Harness, sku: &str) {
 
 /// The store id of ERP category `erp_id`, once kcf has bound it.
 async fn category_id(h: &Harness, erp_id: i64) -> Option<String> {
-    h.db.store
-        .binding(
-            &h.id,
-            Entity::Category,
-            kcf_store::BindingKey::Erp(&erp_id.to_string()),
-        )
-        .await
-        .unwrap()
-        .map(|b| b.external_id)
+    h.bound(Entity::Category, &erp_id.to_string()).await
 }
 
 /// Whether ERP category `erp_id` is shown in the store; `None` when it is not there.

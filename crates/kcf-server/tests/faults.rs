@@ -220,11 +220,26 @@ async fn faults_end_processed_without_duplicates(store: StoreKind, backend: &str
         .filter(|e| e["at_ms"].as_i64().unwrap() >= fault_start && e["status"] == 429)
         .count();
     let violations = journal.started_during_pauses();
-    eprintln!(
-        "429s answered: {throttled}; pauses kcf learnt: {}; requests kcf started: {}; \
-         started during a known pause: {violations}",
-        journal.pauses(),
-        journal.started()
+    let injected = |status: u16| {
+        ledger
+            .iter()
+            .filter(|e| e["at_ms"].as_i64().unwrap() >= fault_start && e["status"] == status)
+            .count()
+    };
+    common::report(
+        &format!(
+            "{}_{backend}::faults_end_processed_without_duplicates",
+            store.name()
+        ),
+        &format!(
+            "{PRODUCTS} products and {ORDERS} orders under 10 % 5xx, 5 % 429 and timeouts: \
+             {} 5xx and {throttled} 429s answered by the store, {} requests kcf started, {} pauses \
+             learnt, {violations} started during a known pause; every message Processed or \
+             Aborted with a reason, no duplicate order or SKU",
+            injected(500) + injected(502) + injected(503),
+            journal.started(),
+            journal.pauses(),
+        ),
     );
     assert!(throttled > 0, "the faults did throttle");
     assert!(

@@ -58,7 +58,7 @@ async fn bad_push_notifications_are_refused_and_not_stored(backend: &str) {
     );
     let url = format!("{}/push/acumatica/{}", h.url(), h.id);
     let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
-    let bodies: Vec<(&str, Vec<u8>)> = vec![
+    let mut bodies: Vec<(String, Vec<u8>)> = vec![
         ("empty", Vec::new()),
         ("truncated", br#"{"Inserted": [{"InventoryID": "A"#.to_vec()),
         ("not an object", b"[1,2,3]".to_vec()),
@@ -76,7 +76,34 @@ async fn bad_push_notifications_are_refused_and_not_stored(backend: &str) {
         ),
         ("deep nesting", deep.into_bytes()),
         ("invalid utf-8", vec![0xff, 0xfe, b'{', b'}']),
-    ];
+        (
+            "a number too big",
+            br#"{"Inserted": [], "Deleted": [], "Query": "q", "Id": "i", "TimeStamp": 1e999}"#
+                .to_vec(),
+        ),
+        (
+            "a lone surrogate",
+            br#"{"Inserted": [{"InventoryID": "\ud800"}], "Deleted": [], "Query": "q", "Id": "i"}"#
+                .to_vec(),
+        ),
+        ("a bare string", br#""Inserted""#.to_vec()),
+        ("null", b"null".to_vec()),
+    ]
+    .into_iter()
+    .map(|(what, body)| (what.to_owned(), body))
+    .collect();
+    // Every proper prefix of a good notification (a sender cut off mid-body), and the good
+    // one with one byte made invalid UTF-8, at positions across it.
+    let good = push_body("a", "SKU-1").into_bytes();
+    for cut in (1..good.len()).step_by(good.len() / 40) {
+        bodies.push((format!("cut at byte {cut}"), good[..cut].to_vec()));
+    }
+    for at in (0..good.len()).step_by(good.len() / 20) {
+        let mut b = good.clone();
+        b[at] = 0xff;
+        bodies.push((format!("0xFF at byte {at}"), b));
+    }
+    let tried = bodies.len();
     for (what, body) in bodies {
         let r = h
             .http
@@ -124,6 +151,13 @@ async fn bad_push_notifications_are_refused_and_not_stored(backend: &str) {
         .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(stored(&h).await, 0, "nothing refused is stored");
+    common::report(
+        &format!("{backend}::bad_push_notifications_are_refused_and_not_stored"),
+        &format!(
+            "{tried} malformed push bodies answered 400 with a reason, 1 oversized answered 413, \
+             3 missing or wrong secrets 401, an unknown connector 404; 0 stored"
+        ),
+    );
     h.stop().await;
 }
 
@@ -210,29 +244,45 @@ async fn bad_webhooks_are_refused_and_not_stored(backend: &str) {
             401,
         ),
     ];
+    let signature_cases = cases.len();
     for (what, header, ts, sig, body, want) in cases {
         let r = send(header, ts, sig, body).await.unwrap();
         assert_eq!(r.status().as_u16(), want, "{what}");
     }
-    for (what, bad) in [
+    // Correctly signed, but not a webhook: every proper prefix of the good body.
+    let cuts: Vec<(String, String)> = (1..body.len())
+        .step_by(body.len() / 20)
+        .filter(|cut| body.is_char_boundary(*cut))
+        .map(|cut| (format!("cut at byte {cut}"), body[..cut].to_owned()))
+        .collect();
+    let malformed = cuts.len() + 3;
+    for (what, bad) in cuts.into_iter().chain([
         (
-            "truncated",
+            "truncated".to_owned(),
             r#"{"scope": "store/order/created", "data": {"#.to_owned(),
         ),
         (
-            "no hash",
+            "no hash".to_owned(),
             json!({ "scope": "store/order/created", "data": { "id": 5 } }).to_string(),
         ),
         (
-            "wrong types",
+            "wrong types".to_owned(),
             json!({ "scope": 1, "data": "x", "hash": [] }).to_string(),
         ),
-    ] {
+    ]) {
         let sig = common::sign(&secret, "msg_1", now, &bad);
         let r = send(Some(secret_value), now, sig, bad).await.unwrap();
         assert_eq!(r.status(), 400, "{what}");
     }
     assert_eq!(stored(&h).await, 0, "nothing refused is stored");
+    common::report(
+        &format!("{backend}::bad_webhooks_are_refused_and_not_stored"),
+        &format!(
+            "{signature_cases} secret and signature vectors (missing, wrong, tampered body, wrong key, \
+             stale, future, garbage) answered 401; {malformed} signed malformed bodies 400; 0 stored; \
+             a resend deduplicated"
+        ),
+    );
     let r = send(Some(secret_value), now, good_sig.clone(), body.clone())
         .await
         .unwrap();

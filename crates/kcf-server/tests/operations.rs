@@ -258,6 +258,14 @@ async fn a_store_outage_ends_processed_with_nothing_aborted(backend: &str) {
     for sku in &skus {
         assert_eq!(store_price(&h, sku).await, Some(31.0), "{sku}");
     }
+    common::report(
+        &format!("{backend}::a_store_outage_ends_processed_with_nothing_aborted"),
+        &format!(
+            "the store answered every request 5xx: the outage shown, {probes_seen} probes seen, \
+             no attempt spent; when it came back, {} messages Processed, none Aborted",
+            messages.len()
+        ),
+    );
     h.stop().await;
 }
 
@@ -344,6 +352,15 @@ async fn answers_cut_short_by_both_systems_lose_nothing(backend: &str) {
         assert_eq!(store_price(&h, sku).await, Some(40.0 + n as f64), "{sku}");
         assert_eq!(h.products_with_sku(sku).await.len(), 1, "{sku} once");
     }
+    common::report(
+        &format!("{backend}::answers_cut_short_by_both_systems_lose_nothing"),
+        &format!(
+            "answers cut short mid-body and malformed from both systems: {} store orders each \
+             in the ERP once, {} products each in the store once with its price",
+            order_ids.len(),
+            skus.len()
+        ),
+    );
     h.stop().await;
 }
 

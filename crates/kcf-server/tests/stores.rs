@@ -21,10 +21,12 @@ every_store!(
     a_template_becomes_one_product_with_variants,
     stock_reaches_the_store,
     store_orders_reach_the_erp_exactly_once,
+    replayed_webhooks_make_one_order,
     shipments_and_statuses_follow_the_erp,
     a_cancellation_in_the_store_cancels_the_erp_order,
     store_customers_reach_the_erp,
     erp_customers_reach_the_store_once,
+    customer_classes_map_both_ways,
     a_batch_lists_the_stores_orders,
     batch_lists_a_window_once_and_processes_it,
     field_toggles_keep_store_values,
@@ -69,28 +71,70 @@ async fn in_store(
 
 async fn stock_items_reach_the_store(store: StoreKind, backend: &str) {
     let h = start(store, backend).await;
+    let root = h
+        .erp_put(
+            "ItemSalesCategory",
+            json!({ "Description": unique("Root ") }),
+        )
+        .await;
+    let root_id = root["CategoryID"].as_i64().unwrap();
+    let child_name = unique("Child ");
+    let child = h
+        .erp_put(
+            "ItemSalesCategory",
+            json!({ "Description": child_name, "ParentCategoryID": root_id }),
+        )
+        .await;
+    let child_id = child["CategoryID"].as_i64().unwrap();
     let sku = unique("KCF-");
     h.erp_put(
         "StockItem",
-        json!({ "InventoryID": sku, "Description": "Kcf Widget", "DefaultPrice": 12.5, "ItemStatus": "Active" }),
+        json!({
+            "InventoryID": sku, "Description": "Kcf Widget", "DefaultPrice": 12.5,
+            "DimensionWeight": 1.5, "ItemStatus": "Active", "ItemClass": "STOCKITEM",
+            "Categories": [{ "CategoryID": child_id }],
+        }),
     )
     .await;
     let p = in_store(&h, &sku, "the new stock item in the store", |_| true).await;
     assert_eq!(
-        (p.name.as_str(), p.price, p.visible),
-        ("Kcf Widget", 12.5, true)
+        (p.name.as_str(), p.price, p.visible, p.weight),
+        ("Kcf Widget", 12.5, true, Some(1.5))
     );
+    // The category tree came along, parents first; Shopify's collections are flat, so
+    // there each category is a collection of its own.
+    let shop = h.shop();
+    let store_child = h.bound(Entity::Category, &child_id.to_string()).await;
+    let store_root = h.bound(Entity::Category, &root_id.to_string()).await;
+    let (store_child, store_root) = (store_child.unwrap(), store_root.unwrap());
+    let category = shop
+        .category(&store_child)
+        .await
+        .expect("the child category");
+    assert_eq!(category.name, child_name);
+    let parent = match store {
+        StoreKind::BigCommerce => Some(store_root.clone()),
+        StoreKind::Shopify => None,
+    };
+    assert_eq!(category.parent, parent);
+    assert!(
+        shop.category(&store_root).await.is_some(),
+        "the root category"
+    );
+    assert_eq!(p.categories, [store_child]);
+
     h.erp_put(
         "StockItem",
-        json!({ "InventoryID": sku, "Description": "Kcf Widget v2", "DefaultPrice": 13.0, "ItemStatus": "Inactive" }),
+        json!({ "InventoryID": sku, "Description": "Kcf Widget v2", "DefaultPrice": 13.0, "DimensionWeight": 2.0, "ItemStatus": "Inactive" }),
     )
     .await;
     let p2 = in_store(&h, &sku, "the change in the store", |p| {
         p.name == "Kcf Widget v2"
     })
     .await;
-    assert_eq!((p2.price, p2.visible), (13.0, false));
+    assert_eq!((p2.price, p2.visible, p2.weight), (13.0, false, Some(2.0)));
     assert_eq!(p2.id, p.id, "one product per InventoryID");
+    assert_eq!(shop.count(&sku).await, 1, "one product per InventoryID");
     let messages = h.settled(Entity::Product).await;
     assert!(
         messages
@@ -238,7 +282,103 @@ async fn store_orders_reach_the_erp_exactly_once(store: StoreKind, backend: &str
     h.stop().await;
 }
 
+/// Delivers an order webhook for store order `id` the way the store signs it, with `marker`
+/// as its delivery's identity (BigCommerce's hash and webhook-id; Shopify's
+/// X-Shopify-Webhook-Id); the answer's status.
+async fn deliver_order_webhook(h: &Harness, id: &str, marker: &str) -> u16 {
+    let ingress = h.engine.runtime(&h.id).unwrap().spec.ingress.clone();
+    let secret = ingress.signing_secret.expose().as_bytes().to_vec();
+    let number: u64 = id.parse().unwrap();
+    let req = match h.kind {
+        StoreKind::BigCommerce => {
+            let body = json!({
+                "scope": "store/order/updated", "store_id": "1", "hash": marker,
+                "created_at": 1, "producer": "stores/sandbox", "data": { "type": "order", "id": number },
+            })
+            .to_string();
+            let ts = kcf_domain::Timestamp::now().0 / 1000;
+            h.http
+                .post(format!("{}/webhooks/bigcommerce/{}", h.url(), h.id))
+                .header(
+                    ingress.webhook_header.as_str(),
+                    ingress.webhook_secret.expose(),
+                )
+                .header("webhook-id", marker)
+                .header("webhook-timestamp", ts.to_string())
+                .header(
+                    "webhook-signature",
+                    common::sign(&secret, marker, ts, &body),
+                )
+                .body(body)
+        }
+        StoreKind::Shopify => {
+            let body =
+                json!({ "id": number, "name": "#replay", "updated_at": "2026-01-01T00:00:00Z" })
+                    .to_string();
+            h.http
+                .post(format!("{}/webhooks/shopify/{}", h.url(), h.id))
+                .header("x-shopify-topic", "orders/updated")
+                .header("x-shopify-webhook-id", marker)
+                .header("x-shopify-hmac-sha256", shopify_signature(&secret, &body))
+                .body(body)
+        }
+    };
+    req.header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The same delivery five times at once (a store retrying), and five distinct deliveries at
+/// once: every one is answered 200, the replay is stored once, and there is one ERP order.
+async fn replayed_webhooks_make_one_order(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let email = format!("{}@example.com", unique("replay"));
+    let (id, _) = synced_order(&h, &email, &[("SKU-000001", 1)]).await;
+    let replayed = unique("replayed-");
+    let same =
+        futures_util::future::join_all((0..5).map(|_| deliver_order_webhook(&h, &id, &replayed)))
+            .await;
+    assert!(same.iter().all(|s| *s == 200), "{same:?}");
+    let distinct: Vec<String> = (0..5).map(|n| unique(&format!("distinct-{n}-"))).collect();
+    let answers =
+        futures_util::future::join_all(distinct.iter().map(|m| deliver_order_webhook(&h, &id, m)))
+            .await;
+    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    eventually("every order message finished", WAIT, || async {
+        let m = h.messages(Entity::Order).await;
+        m.iter()
+            .all(|m| m.status == MessageStatus::Processed)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        erp_orders_for(&h, &external(&h, &id)).await.len(),
+        1,
+        "exactly one order"
+    );
+    let messages = h.messages(Entity::Order).await;
+    let stored = |marker: &str| {
+        messages
+            .iter()
+            .filter(|m| m.dedup_key.as_deref().is_some_and(|k| k.contains(marker)))
+            .count()
+    };
+    assert_eq!(stored(&replayed), 1, "a replayed delivery is stored once");
+    for m in &distinct {
+        assert_eq!(stored(m), 1, "each distinct delivery is stored: {m}");
+    }
+    h.stop().await;
+}
+
 async fn ship(h: &Harness, so: &Value, tracking: &str) {
+    ship_lines(h, so, tracking, false).await;
+}
+
+/// Ships the order in the ERP: all of it, or (`partial`) one of its first line only.
+async fn ship_lines(h: &Harness, so: &Value, tracking: &str, partial: bool) {
     let keys = json!({ "OrderType": so["OrderType"], "OrderNbr": so["OrderNbr"] });
     h.erp_action("/SalesOrder/SalesOrderCreateShipment", keys)
         .await;
@@ -254,11 +394,25 @@ async fn ship(h: &Harness, so: &Value, tracking: &str) {
         .as_str()
         .unwrap()
         .to_owned();
-    h.erp_put(
-        "Shipment",
-        json!({ "ShipmentNbr": nbr, "Packages": [{ "BoxID": "BOX", "TrackingNbr": tracking, "Weight": 1.0 }] }),
-    )
-    .await;
+    let mut body = json!({
+        "ShipmentNbr": nbr,
+        "Packages": [{ "BoxID": "BOX", "TrackingNbr": tracking, "Weight": 1.0 }],
+    });
+    if partial {
+        let shipment = h
+            .erp_get(&format!("/Shipment/{nbr}?$expand=Details"))
+            .await
+            .unwrap();
+        let lines = shipment["Details"].as_array().unwrap();
+        let mut details = vec![json!({ "id": lines[0]["id"], "ShippedQty": 1 })];
+        details.extend(
+            lines[1..]
+                .iter()
+                .map(|l| json!({ "id": l["id"], "delete": true })),
+        );
+        body["Details"] = Value::Array(details);
+    }
+    h.erp_put("Shipment", body).await;
     h.erp_action("/Shipment/ConfirmShipment", json!({ "ShipmentNbr": nbr }))
         .await;
 }
@@ -287,6 +441,20 @@ async fn shipments_and_statuses_follow_the_erp(store: StoreKind, backend: &str) 
         "{shipments:#?}"
     );
     assert_eq!(shop.tracking(&id).await.len(), 1, "shipped once");
+
+    // A partial shipment: its tracking, and the store order partly fulfilled, still open.
+    let (id3, so3) = synced_order(&h, &email, &[("SKU-000005", 2), ("SKU-000006", 1)]).await;
+    ship_lines(&h, &so3, "1Z-PART-1", true).await;
+    eventually("the partial shipment in the store", WAIT, || async {
+        (shop.tracking(&id3).await == ["1Z-PART-1"]).then_some(())
+    })
+    .await;
+    h.settled(Entity::OrderStatus).await;
+    assert_eq!(shop.shipped(&id3).await, 1, "one of three items shipped");
+    assert!(
+        shop.partly_shipped(&id3).await,
+        "the store says partly shipped"
+    );
 
     // An ERP cancellation reaches the store.
     let (id2, so2) = synced_order(&h, &email, &[("SKU-000008", 1)]).await;
@@ -385,6 +553,114 @@ async fn erp_customers_reach_the_store_once(store: StoreKind, backend: &str) {
         settled.iter().all(|m| m.status == MessageStatus::Processed),
         "{settled:?}"
     );
+    h.stop().await;
+}
+
+/// Customer class WHOLESALE is the store's group 2 (BigCommerce) or `class:wholesale` tag
+/// (Shopify), both ways; a class change alone is a change each way, and the echoes die out.
+async fn customer_classes_map_both_ways(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let shop = h.shop();
+    let (wholesale, retail) = (
+        shop.class_value(2, "wholesale"),
+        shop.class_value(1, "retail"),
+    );
+    let map = |erp: &'static str, store_value: String| {
+        let h = &h;
+        async move {
+            let (status, body) = h
+                .api(
+                    Method::PUT,
+                    "/connectors/test/mappings",
+                    Some(json!({ "kind": "customer-class", "erp_value": erp, "store_value": store_value })),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    map("WHOLESALE", wholesale.clone()).await;
+    let filter = |email: &str| {
+        format!("/Customer?$filter=MainContact/Email eq '{email}'&$expand=MainContact")
+    };
+    let erp_class = |email: String| {
+        let (h, filter) = (&h, &filter);
+        async move {
+            match h.erp_get(&filter(&email)).await {
+                Some(Value::Array(a)) if a.len() == 1 => {
+                    a[0]["CustomerClass"].as_str().map(str::to_owned)
+                }
+                Some(Value::Array(a)) => {
+                    assert!(a.is_empty(), "one ERP customer per e-mail: {a:?}");
+                    None
+                }
+                _ => None,
+            }
+        }
+    };
+    // A store customer in the wholesale class becomes a WHOLESALE ERP customer.
+    let web = format!("{}@example.com", unique("web"));
+    shop.sign_up_in(&web, "Web", "Shopper", &wholesale).await;
+    eventually("the web customer in the ERP as WHOLESALE", WAIT, || async {
+        erp_class(web.clone()).await.filter(|c| c == "WHOLESALE")
+    })
+    .await;
+    // A WHOLESALE ERP customer reaches the store in the wholesale class.
+    let b2b = format!("{}@example.com", unique("b2b"));
+    let cid = unique("B2B");
+    h.erp_put(
+        "Customer",
+        json!({
+            "CustomerID": cid, "CustomerName": "Trade Account", "Status": "Active",
+            "CustomerClass": "WHOLESALE",
+            "MainContact": { "Email": b2b, "FirstName": "Trade", "LastName": "Buyer" },
+        }),
+    )
+    .await;
+    eventually(
+        "the ERP customer in the store's wholesale class",
+        WAIT,
+        || async { shop.customer_class(&b2b).await.filter(|c| *c == wholesale) },
+    )
+    .await;
+    let settled = h.settled(Entity::Customer).await;
+    assert!(
+        settled.iter().all(|m| m.status == MessageStatus::Processed),
+        "{settled:#?}"
+    );
+    assert_eq!(shop.customers_with(&b2b).await, 1);
+    assert_eq!(shop.customers_with(&web).await, 1);
+
+    // A class change alone goes to the store, and a group (tag) change alone to the ERP.
+    map("RETAIL", retail.clone()).await;
+    h.erp_put(
+        "Customer",
+        json!({ "CustomerID": cid, "CustomerClass": "RETAIL" }),
+    )
+    .await;
+    eventually("the class change in the store", WAIT, || async {
+        shop.customer_class(&b2b).await.filter(|c| *c == retail)
+    })
+    .await;
+    h.settled(Entity::Customer).await;
+    shop.set_customer_class(&b2b, &wholesale).await;
+    eventually("the store's change in the ERP", WAIT, || async {
+        erp_class(b2b.clone()).await.filter(|c| c == "WHOLESALE")
+    })
+    .await;
+    // The echoes of kcf's own writes die out (a ping-pong would never go quiet: each side's
+    // write making a change on the other), and both sides still say wholesale.
+    eventually(
+        "the customer messages quiet (no ping-pong)",
+        WAIT,
+        || async {
+            let before = h.settled(Entity::Customer).await.len();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            (h.messages(Entity::Customer).await.len() == before).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(shop.customer_class(&b2b).await, Some(wholesale));
+    assert_eq!(erp_class(b2b.clone()).await.as_deref(), Some("WHOLESALE"));
     h.stop().await;
 }
 

@@ -21,7 +21,10 @@ use kcf_platform::{Outbox, PlatformError, ProductWrite, Result, StockWrite, Temp
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::client::{Page, ShopifyClient, gid, number_of, quoted};
+use crate::{
+    WeightUnit,
+    client::{Page, ShopifyClient, gid, number_of, quoted},
+};
 
 /// Products written per request (aliased `productSet` mutations).
 pub const WRITE_BATCH: usize = 10;
@@ -51,8 +54,13 @@ fn collections(ids: &[String]) -> Vec<String> {
 }
 
 /// The `ProductSetInput` of a simple product (`whole`: every field; else the switched-off
-/// ones are left out, and so left alone).
-pub(crate) fn product_input(w: &ProductWrite, whole: bool, create: bool) -> Value {
+/// ones are left out, and so left alone). Weights are in `unit`.
+pub(crate) fn product_input(
+    w: &ProductWrite,
+    whole: bool,
+    create: bool,
+    unit: WeightUnit,
+) -> Value {
     let off = |f: &str| !whole && w.fields_off.iter().any(|o| o == f);
     let r: &ProductRecord = &w.record;
     let mut input = json!({});
@@ -68,20 +76,34 @@ pub(crate) fn product_input(w: &ProductWrite, whole: bool, create: bool) -> Valu
     if create {
         input["tags"] = json!([key_tag(&w.key)]);
     }
-    if !off("price") || create {
+    let price = create || !off("price");
+    let weight = create || !off("weight");
+    if price || weight {
+        // The one default variant: the options must be restated to address it.
         input["productOptions"] =
             json!([{ "name": DEFAULT_OPTION, "values": [{ "name": DEFAULT_VALUE }] }]);
-        input["variants"] = json!([{
+        let mut variant = json!({
             "sku": r.sku,
-            "price": format!("{:.2}", r.price),
-            "compareAtPrice": r.msrp.map(|m| format!("{m:.2}")),
             "optionValues": [{ "optionName": DEFAULT_OPTION, "name": DEFAULT_VALUE }],
-        }]);
+        });
+        if price {
+            variant["price"] = json!(format!("{:.2}", r.price));
+            variant["compareAtPrice"] = json!(r.msrp.map(|m| format!("{m:.2}")));
+        }
+        if weight {
+            variant["inventoryItem"] = measured(r.weight, unit);
+        }
+        input["variants"] = json!([variant]);
     }
     input
 }
 
-fn variant_input(v: &VariantRecord) -> Value {
+/// An `InventoryItemInput` carrying a weight.
+fn measured(weight: f64, unit: WeightUnit) -> Value {
+    json!({ "measurement": { "weight": { "value": weight, "unit": unit.as_str() } } })
+}
+
+fn variant_input(v: &VariantRecord, weight: f64, unit: WeightUnit) -> Value {
     let values: Vec<Value> = v
         .options
         .iter()
@@ -92,11 +114,13 @@ fn variant_input(v: &VariantRecord) -> Value {
         "price": format!("{:.2}", v.price),
         "compareAtPrice": v.msrp.map(|m| format!("{m:.2}")),
         "optionValues": values,
+        "inventoryItem": measured(weight, unit),
     })
 }
 
-/// The `ProductSetInput` of a template: its options, and a variant per matrix item.
-pub(crate) fn template_input(w: &TemplateWrite, create: bool) -> Value {
+/// The `ProductSetInput` of a template: its options, and a variant per matrix item (each
+/// with the template's weight).
+pub(crate) fn template_input(w: &TemplateWrite, create: bool, unit: WeightUnit) -> Value {
     let r = &w.record;
     let options: Vec<Value> = r
         .options
@@ -111,7 +135,7 @@ pub(crate) fn template_input(w: &TemplateWrite, create: bool) -> Value {
         .variants
         .iter()
         .filter(|v| v.active)
-        .map(variant_input)
+        .map(|v| variant_input(v, r.product.weight, unit))
         .collect();
     let mut input = json!({
         "title": r.product.name,
@@ -724,4 +748,66 @@ pub(crate) async fn put_category(
             PlatformError::record(Platform::Shopify, "Shopify returned no collection")
         })?;
     Ok((id, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(fields_off: &[&str]) -> ProductWrite {
+        ProductWrite {
+            key: "KCF-1".into(),
+            record: ProductRecord {
+                sku: "KCF-1".into(),
+                name: "Widget".into(),
+                price: 12.5,
+                weight: 1.5,
+                visible: true,
+                status: "Active".into(),
+                category_keys: Vec::new(),
+                modified_at: None,
+                msrp: None,
+                template: None,
+            },
+            category_ids: vec!["7".into()],
+            fields_off: fields_off.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_weight_goes_on_the_variants_inventory_item_in_the_configured_unit() {
+        let input = product_input(&write(&[]), true, true, WeightUnit::Pounds);
+        assert_eq!(
+            input["variants"][0]["inventoryItem"]["measurement"]["weight"],
+            json!({ "value": 1.5, "unit": "POUNDS" })
+        );
+        assert_eq!(input["variants"][0]["price"], "12.50");
+        assert_eq!(input["tags"], json!(["kcf:KCF-1"]));
+    }
+
+    #[test]
+    fn switched_off_fields_are_left_out_of_an_update() {
+        let no_weight = product_input(&write(&["weight"]), false, false, WeightUnit::Kilograms);
+        assert!(no_weight["variants"][0]["inventoryItem"].is_null());
+        assert_eq!(no_weight["variants"][0]["price"], "12.50");
+        let no_price = product_input(&write(&["price"]), false, false, WeightUnit::Kilograms);
+        assert!(no_price["variants"][0]["price"].is_null());
+        assert_eq!(
+            no_price["variants"][0]["inventoryItem"]["measurement"]["weight"]["value"],
+            1.5
+        );
+        let neither = product_input(
+            &write(&["price", "weight"]),
+            false,
+            false,
+            WeightUnit::Grams,
+        );
+        assert!(neither["variants"].is_null());
+        // A create is always whole.
+        let create = product_input(&write(&["price", "weight"]), false, true, WeightUnit::Grams);
+        assert_eq!(
+            create["variants"][0]["inventoryItem"]["measurement"]["weight"]["unit"],
+            "GRAMS"
+        );
+    }
 }

@@ -29,6 +29,40 @@ pub struct ShopifyConfig {
     /// The share of the shop's query-cost bucket kcf allows itself (0–1): the bucket is
     /// shared with every other app on the shop.
     pub budget_share: f64,
+    /// The unit of the ERP's item weights (Shopify keeps a unit with every weight; the ERP's
+    /// `DimensionWeight` is a number in the company's weight unit).
+    pub weight_unit: WeightUnit,
+}
+
+/// A weight unit, as Shopify names it (`GRAMS`, `KILOGRAMS`, `OUNCES`, `POUNDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WeightUnit {
+    /// g.
+    #[serde(alias = "grams", alias = "g")]
+    Grams,
+    /// kg (the default).
+    #[default]
+    #[serde(alias = "kilograms", alias = "kg")]
+    Kilograms,
+    /// oz.
+    #[serde(alias = "ounces", alias = "oz")]
+    Ounces,
+    /// lb.
+    #[serde(alias = "pounds", alias = "lb")]
+    Pounds,
+}
+
+impl WeightUnit {
+    /// Shopify's name of it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grams => "GRAMS",
+            Self::Kilograms => "KILOGRAMS",
+            Self::Ounces => "OUNCES",
+            Self::Pounds => "POUNDS",
+        }
+    }
 }
 
 impl Default for ShopifyConfig {
@@ -41,6 +75,7 @@ impl Default for ShopifyConfig {
             client_secret: Secret::default(),
             timeout: Duration::from_secs(30),
             budget_share: 1.0,
+            weight_unit: WeightUnit::default(),
         }
     }
 }

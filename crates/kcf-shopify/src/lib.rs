@@ -32,7 +32,7 @@ pub mod storefront;
 
 pub use catalog::key_tag;
 pub use client::ShopifyClient;
-pub use config::ShopifyConfig;
+pub use config::{ShopifyConfig, WeightUnit};
 pub use error::{Error, UserError};
 pub use inbound::WebhookReceiver;
 pub use storefront::ShopifyStore;

@@ -5,8 +5,8 @@
 //!
 //! A shipment's marker goes into an order metafield (`kcf.shipment_…` = the fulfillment's
 //! number), which is how a lost binding is found again. Should kcf stop between creating
-//! the fulfillment and writing the metafield, the retry finds nothing left to fulfil and is
-//! refused by Shopify instead of shipping twice.
+//! the fulfillment and writing the metafield, the retry finds the fulfillment it made (the
+//! same tracking numbers and the same items) and adopts it instead of fulfilling again.
 
 use kcf_domain::{
     Platform, Timestamp,
@@ -351,6 +351,68 @@ pub(crate) async fn shipment_marked(
         .map(str::to_owned))
 }
 
+/// A fulfillment already on the order.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fulfillment {
+    id: String,
+    #[serde(default)]
+    tracking_info: Vec<Tracking>,
+    fulfillment_line_items: Page<FulfilledLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Tracking {
+    number: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FulfilledLine {
+    quantity: i64,
+    line_item: FoLineItem,
+}
+
+impl Fulfillment {
+    /// Whether this is the fulfillment of `record`: the same tracking numbers (at least
+    /// one) and the same quantity of each SKU. That is how a fulfillment made just before a
+    /// crash, whose marker was never written, is known again.
+    fn is_of(&self, record: &ShipmentRecord) -> bool {
+        let mut theirs: Vec<String> = self
+            .tracking_info
+            .iter()
+            .filter_map(|t| t.number.clone())
+            .collect();
+        let mut ours = record.tracking_numbers.clone();
+        theirs.sort();
+        ours.sort();
+        if ours.is_empty() || theirs != ours {
+            return false;
+        }
+        let count = |pairs: &mut dyn Iterator<Item = (String, i64)>| {
+            let mut by_sku = std::collections::BTreeMap::<String, i64>::new();
+            for (sku, qty) in pairs {
+                *by_sku.entry(sku.to_uppercase()).or_default() += qty;
+            }
+            by_sku
+        };
+        let shipped = count(
+            &mut self
+                .fulfillment_line_items
+                .nodes
+                .iter()
+                .map(|l| (l.line_item.sku.clone().unwrap_or_default(), l.quantity)),
+        );
+        let wanted = count(
+            &mut record
+                .lines
+                .iter()
+                .map(|l| (l.sku.clone(), l.quantity.round() as i64)),
+        );
+        shipped == wanted
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct FulfillmentOrder {
@@ -384,7 +446,9 @@ pub(crate) async fn create_shipment(
     let data: Value = client
         .query(
             "fulfillmentOrders",
-            "query FulfillmentOrders($id: ID!) { order(id: $id) { fulfillmentOrders(first: 10) { nodes { id status lineItems(first: 100) { nodes { id remainingQuantity lineItem { sku } } } } } } }",
+            // Sized to stay well within Shopify's single-query limit of 1,000 points.
+            "query FulfillmentOrders($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status lineItems(first: 50) { nodes { id remainingQuantity lineItem { sku } } } } }
+              fulfillments(first: 5) { id trackingInfo(first: 5) { number } fulfillmentLineItems(first: 30) { nodes { quantity lineItem { sku } } } } } }",
             json!({ "id": gid("Order", order) }),
             "reading an order's fulfillment orders",
         )
@@ -394,6 +458,13 @@ pub(crate) async fn create_shipment(
             message: format!("Shopify has no order {order}"),
         }
         .into());
+    }
+    let made: Vec<Fulfillment> =
+        serde_json::from_value(data["order"]["fulfillments"].clone()).unwrap_or_default();
+    if let Some(f) = made.iter().find(|f| f.is_of(record)) {
+        let id = number_of(&f.id);
+        mark(client, order, marker, &id).await?;
+        return Ok(id);
     }
     let orders: Vec<FulfillmentOrder> =
         serde_json::from_value(data["order"]["fulfillmentOrders"]["nodes"].clone())
@@ -477,6 +548,12 @@ pub(crate) async fn create_shipment(
             format!("shipment {} has no lines to fulfil", record.key),
         ));
     };
+    mark(client, order, marker, &id).await?;
+    Ok(id)
+}
+
+/// Records fulfillment `id` under `marker` on order `order`.
+async fn mark(client: &ShopifyClient, order: &str, marker: &str, id: &str) -> Result<()> {
     let _: Value = client
         .mutate(
             "metafieldsSet",
@@ -489,7 +566,7 @@ pub(crate) async fn create_shipment(
             "the shipment's marker",
         )
         .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Orders per listing page.

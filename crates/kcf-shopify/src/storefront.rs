@@ -50,12 +50,14 @@ pub struct ShopifyStore {
     client: ShopifyClient,
     inbound: WebhookReceiver,
     locations: std::sync::Mutex<Option<(std::time::Instant, Locations)>>,
+    weight_unit: crate::WeightUnit,
 }
 
 impl ShopifyStore {
     /// The port over a client for `config`.
     pub fn new(config: ShopifyConfig) -> std::result::Result<Self, Error> {
         Ok(Self {
+            weight_unit: config.weight_unit,
             client: ShopifyClient::new(config)?,
             inbound: WebhookReceiver,
             locations: std::sync::Mutex::new(None),
@@ -233,7 +235,7 @@ impl Storefront for ShopifyStore {
     }
 
     async fn create_product(&self, product: &ProductWrite, out: &dyn Outbox) -> Result<String> {
-        let input = catalog::product_input(product, true, true);
+        let input = catalog::product_input(product, true, true, self.weight_unit);
         catalog::note(
             out,
             Some(&product.key),
@@ -245,7 +247,7 @@ impl Storefront for ShopifyStore {
 
     async fn update_product(&self, id: &str, product: &ProductWrite) -> Result<()> {
         let id = number(id, "product")?;
-        let input = catalog::product_input(product, true, false);
+        let input = catalog::product_input(product, true, false, self.weight_unit);
         catalog::set_product(&self.client, Some(&id), input, "the product").await?;
         Ok(())
     }
@@ -259,7 +261,7 @@ impl Storefront for ShopifyStore {
         let mut items = Vec::with_capacity(products.len());
         for (id, p) in products {
             let id = number(id, "product")?;
-            let input = catalog::product_input(p, whole, false);
+            let input = catalog::product_input(p, whole, false, self.weight_unit);
             catalog::note(
                 out,
                 Some(&p.key),
@@ -272,7 +274,7 @@ impl Storefront for ShopifyStore {
     }
 
     async fn create_template(&self, write: &TemplateWrite, out: &dyn Outbox) -> Result<String> {
-        let input = catalog::template_input(write, true);
+        let input = catalog::template_input(write, true, self.weight_unit);
         catalog::note(
             out,
             Some(&write.key),
@@ -289,7 +291,7 @@ impl Storefront for ShopifyStore {
         out: &dyn Outbox,
     ) -> Result<()> {
         let id = number(id, "product")?;
-        let input = catalog::template_input(write, false);
+        let input = catalog::template_input(write, false, self.weight_unit);
         catalog::note(
             out,
             Some(&write.key),

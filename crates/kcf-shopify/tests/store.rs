@@ -347,31 +347,69 @@ async fn orders_are_read_shipped_once_and_listed_by_window() {
         "the seeded history is not"
     );
 
-    let shipment = ShipmentRecord {
-        key: "SH001".into(),
+    // One of the two shipped first.
+    let shipment = |key: &str, tracking: &str| ShipmentRecord {
+        key: key.into(),
         order_key: "SO001".into(),
         status: "Confirmed".into(),
         confirmed: true,
         carrier: "UPS".into(),
-        tracking_numbers: vec!["1Z1".into()],
+        tracking_numbers: vec![tracking.into()],
         lines: vec![ShipmentLineRecord {
             sku: sku.clone(),
-            quantity: 2.0,
+            quantity: 1.0,
         }],
         modified_at: None,
     };
     let marker = "Acumatica shipment SH001";
     assert_eq!(s.shipment_marked(&id, marker).await.unwrap(), None);
     let f = s
-        .create_shipment(&id, &shipment, marker, &Unrecorded)
+        .create_shipment(&id, &shipment("SH001", "1Z1"), marker, &Unrecorded)
         .await
         .unwrap();
     assert_eq!(
         s.shipment_marked(&id, marker).await.unwrap().as_deref(),
         Some(f.as_str())
     );
+    // The same shipment again, as after a crash between the fulfillment and its marker (the
+    // marker not found): the fulfillment made is adopted, nothing is fulfilled twice.
+    let lost = "Acumatica shipment SH001 (marker lost)";
+    let adopted = s
+        .create_shipment(&id, &shipment("SH001", "1Z1"), lost, &Unrecorded)
+        .await
+        .unwrap();
+    assert_eq!(adopted, f, "the fulfillment already made");
+    assert_eq!(
+        s.shipment_marked(&id, lost).await.unwrap().as_deref(),
+        Some(f.as_str())
+    );
+    let status = format!(
+        "{{ order(id: \"gid://shopify/Order/{id}\") {{ displayFulfillmentStatus fulfillments {{ trackingInfo {{ number company }} }} }} }}"
+    );
+    let data = shop.look(&status).await;
+    assert_eq!(
+        data["order"]["displayFulfillmentStatus"],
+        "PARTIALLY_FULFILLED"
+    );
+    assert_eq!(data["order"]["fulfillments"].as_array().unwrap().len(), 1);
+    // The rest, under its own tracking number; then nothing is left to ship.
+    let second = s
+        .create_shipment(
+            &id,
+            &shipment("SH002", "1Z2"),
+            "Acumatica shipment SH002",
+            &Unrecorded,
+        )
+        .await
+        .unwrap();
+    assert_ne!(second, f);
     let again = s
-        .create_shipment(&id, &shipment, "Acumatica shipment SH002", &Unrecorded)
+        .create_shipment(
+            &id,
+            &shipment("SH003", "1Z3"),
+            "Acumatica shipment SH003",
+            &Unrecorded,
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -379,7 +417,7 @@ async fn orders_are_read_shipped_once_and_listed_by_window() {
         ErrorKind::Record,
         "nothing left to ship: {again}"
     );
-    let data = shop.look(&format!("{{ order(id: \"gid://shopify/Order/{id}\") {{ displayFulfillmentStatus fulfillments {{ trackingInfo {{ number company }} }} }} }}")).await;
+    let data = shop.look(&status).await;
     assert_eq!(data["order"]["displayFulfillmentStatus"], "FULFILLED");
     assert_eq!(
         data["order"]["fulfillments"][0]["trackingInfo"][0],

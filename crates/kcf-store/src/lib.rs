@@ -314,6 +314,30 @@ pub trait Store: Send + Sync + Debug {
     async fn session(&self, id_hash: &str) -> Result<Option<Session>>;
     /// Ends a session.
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// The failed sign-ins of `username` from `client` counted since `window_start` or later:
+    /// (how many, since when); (0, 0) for none.
+    async fn sign_in_failures(
+        &self,
+        username: &str,
+        client: &str,
+        window_start: Timestamp,
+    ) -> Result<(u32, Timestamp)>;
+    /// Counts a failed sign-in at `now`; a count begun before `window_start` starts again.
+    async fn count_sign_in_failure(
+        &self,
+        username: &str,
+        client: &str,
+        now: Timestamp,
+        window_start: Timestamp,
+    ) -> Result<()>;
+    /// Forgets `username`'s failures from `client` (a sign-in succeeded), and every count
+    /// begun before `window_start`.
+    async fn clear_sign_in_failures(
+        &self,
+        username: &str,
+        client: &str,
+        window_start: Timestamp,
+    ) -> Result<()>;
     /// Stores a new API token by its hash.
     async fn create_api_token(
         &self,

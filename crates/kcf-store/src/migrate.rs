@@ -50,6 +50,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "removal",
         sql: include_str!("../migrations/sqlite/0007_removal.sql"),
     },
+    Migration {
+        version: 8,
+        name: "sign_in",
+        sql: include_str!("../migrations/sqlite/0008_sign_in.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -87,6 +92,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 7,
         name: "removal",
         sql: include_str!("../migrations/postgres/0007_removal.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "sign_in",
+        sql: include_str!("../migrations/postgres/0008_sign_in.sql"),
     },
 ];
 

@@ -80,7 +80,7 @@ pub(crate) fn message(r: &impl Columns) -> Result<Message> {
         entity: r.parsed("entity")?,
         direction: r.parsed("direction")?,
         mode: r.parsed("mode")?,
-        record_key: RecordKey::parse(r.text("record_key")?)?,
+        record_key: RecordKey::stored(r.text("record_key")?),
         description: r.text("description")?,
         source: r.text("source")?,
         dedup_key: r.opt_text("dedup_key")?,

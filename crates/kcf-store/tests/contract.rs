@@ -66,6 +66,7 @@ contract_tests!(
     complete_many_is_fenced_per_item,
     drain_with_four_workers,
     users_sessions_and_api_tokens,
+    sign_in_failures_are_counted_per_window,
     overview_counts_open_exactly_and_done_since,
     date_windows_page_newest_first,
     sent_documents_are_replaced_and_go_with_their_message,
@@ -1447,6 +1448,82 @@ async fn drain_with_four_workers(db: &TestDb) {
         by_status.get(&MessageStatus::Processing),
         None,
         "none left processing"
+    );
+}
+
+/// Failed sign-ins are counted per user and client within a window; a count whose window
+/// has passed starts again; a success forgets the client's count (and every stale one).
+async fn sign_in_failures_are_counted_per_window(db: &TestDb) {
+    let s = &*db.store;
+    let t0 = Timestamp(1_000_000);
+    let window = |now: Timestamp| Timestamp(now.0 - 300_000);
+    assert_eq!(
+        s.sign_in_failures("admin", "10.0.0.1", window(t0))
+            .await
+            .unwrap()
+            .0,
+        0
+    );
+    for n in 0..3 {
+        let now = Timestamp(t0.0 + n * 1_000);
+        s.count_sign_in_failure("admin", "10.0.0.1", now, window(now))
+            .await
+            .unwrap();
+    }
+    let now = Timestamp(t0.0 + 5_000);
+    assert_eq!(
+        s.sign_in_failures("admin", "10.0.0.1", window(now))
+            .await
+            .unwrap(),
+        (3, t0),
+        "counted since the first"
+    );
+    assert_eq!(
+        s.sign_in_failures("admin", "10.0.0.2", window(now))
+            .await
+            .unwrap()
+            .0,
+        0,
+        "per client"
+    );
+    // After the window, the count is gone, and the next failure starts it again.
+    let later = Timestamp(t0.0 + 400_000);
+    assert_eq!(
+        s.sign_in_failures("admin", "10.0.0.1", window(later))
+            .await
+            .unwrap()
+            .0,
+        0
+    );
+    s.count_sign_in_failure("admin", "10.0.0.1", later, window(later))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.sign_in_failures("admin", "10.0.0.1", window(later))
+            .await
+            .unwrap(),
+        (1, later)
+    );
+    s.count_sign_in_failure("admin", "10.0.0.2", later, window(later))
+        .await
+        .unwrap();
+    s.clear_sign_in_failures("admin", "10.0.0.1", window(later))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.sign_in_failures("admin", "10.0.0.1", window(later))
+            .await
+            .unwrap()
+            .0,
+        0
+    );
+    assert_eq!(
+        s.sign_in_failures("admin", "10.0.0.2", window(later))
+            .await
+            .unwrap()
+            .0,
+        1,
+        "another client's count stays"
     );
 }
 

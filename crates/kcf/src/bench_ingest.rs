@@ -22,12 +22,16 @@ use kcf_server::AppConfig;
 use kcf_store::MessageFilter;
 use serde_json::json;
 
-use crate::{bench::Scratch, cli::BenchIngestArgs};
+use crate::{
+    bench::Scratch,
+    cli::{BenchIngestArgs, IngestKind},
+};
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(args: &BenchIngestArgs) -> anyhow::Result<()> {
     println!(
-        "kcf bench ingest: backend {:?}, {} connections, {} s per phase, {} CPUs",
+        "kcf bench ingest: {:?}, backend {:?}, {} connections, {} s per phase, {} CPUs",
+        args.kind,
         args.backend,
         args.connections,
         args.seconds,
@@ -70,36 +74,99 @@ struct Phase {
 }
 
 async fn bare(args: &BenchIngestArgs) -> anyhow::Result<Phase> {
-    let app = Router::new().route(
-        "/push/acumatica/{connector}",
-        post(|_body: axum::body::Bytes| async { axum::Json(json!({})) }),
-    );
+    let responder = post(|_body: axum::body::Bytes| async { axum::Json(json!({})) });
+    let app = Router::new()
+        .route("/push/acumatica/{connector}", responder.clone())
+        .route("/webhooks/shopify/{connector}", responder);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let phase = load(
-        args,
-        &format!("{url}/push/acumatica/bench"),
-        "x-ignored",
-        "",
-    )
-    .await;
+    // The same requests kcf gets, signatures included (the responder checks nothing).
+    let requests = Requests::new(args.kind, "x-ignored", "", b"bench-secret");
+    let phase = load(args, &format!("{url}{}", requests.path("bench")), requests).await;
     server.abort();
     phase
+}
+
+/// The requests of one kind, numbered: headers and a unique body of about 800 bytes.
+#[derive(Clone)]
+struct Requests {
+    kind: IngestKind,
+    header: String,
+    secret: String,
+    signing: Vec<u8>,
+}
+
+impl Requests {
+    fn new(kind: IngestKind, header: &str, secret: &str, signing: &[u8]) -> Self {
+        Self {
+            kind,
+            header: header.to_owned(),
+            secret: secret.to_owned(),
+            signing: signing.to_vec(),
+        }
+    }
+
+    fn path(&self, connector: &str) -> String {
+        match self.kind {
+            IngestKind::Push => format!("/push/acumatica/{connector}"),
+            IngestKind::ShopifyWebhook => format!("/webhooks/shopify/{connector}"),
+        }
+    }
+
+    fn request(&self, client: &reqwest::Client, url: &str, n: u64) -> reqwest::RequestBuilder {
+        let req = client.post(url).header("content-type", "application/json");
+        match self.kind {
+            IngestKind::Push => req
+                .header(self.header.as_str(), self.secret.as_str())
+                .body(notification(n)),
+            IngestKind::ShopifyWebhook => {
+                let body = order_webhook(n);
+                req.header("x-shopify-topic", "orders/updated")
+                    .header("x-shopify-webhook-id", format!("bench-{n:012}"))
+                    .header("x-shopify-shop-domain", "sandbox.myshopify.com")
+                    .header(
+                        "x-shopify-hmac-sha256",
+                        kcf_sandbox::shopify::sign(&self.signing, body.as_bytes()),
+                    )
+                    .body(body)
+            }
+        }
+    }
+}
+
+/// A unique Shopify `orders/updated` webhook of about 800 bytes.
+fn order_webhook(n: u64) -> String {
+    json!({
+        "id": 5_000_000_000u64 + n, "admin_graphql_api_id": format!("gid://shopify/Order/{}", 5_000_000_000u64 + n),
+        "name": format!("#B{n}"), "email": format!("buyer{n}@example.com"),
+        "updated_at": "2026-12-01T10:00:00-05:00", "created_at": "2026-12-01T09:59:00-05:00",
+        "financial_status": "paid", "fulfillment_status": null, "currency": "USD",
+        "total_price": "39.98", "subtotal_price": "39.98", "total_tax": "0.00",
+        "line_items": [{ "id": n, "sku": "SKU-000001", "quantity": 2, "price": "19.99", "title": "A plain cotton tee" }],
+        "note": "x".repeat(300),
+    })
+    .to_string()
 }
 
 async fn kcf(args: &BenchIngestArgs, scratch: &Scratch) -> anyhow::Result<Phase> {
     let id = ConnectorId::parse("bench").map_err(anyhow::Error::msg)?;
     // The emulators are not needed: ingest talks to neither system.
+    let store = match args.kind {
+        IngestKind::Push => kcf_engine::registry::StoreKind::BigCommerce,
+        IngestKind::ShopifyWebhook => kcf_engine::registry::StoreKind::Shopify,
+    };
     let spec = kcf_server::wiring::sandbox_connector(
         id.clone(),
         "http://127.0.0.1:9",
-        kcf_engine::registry::StoreKind::BigCommerce,
+        store,
         "http://127.0.0.1:9",
     );
-    let (header, secret) = (
-        spec.ingress.push_header.clone(),
-        spec.ingress.push_secret.expose().to_owned(),
+    let requests = Requests::new(
+        args.kind,
+        &spec.ingress.push_header,
+        spec.ingress.push_secret.expose(),
+        spec.ingress.signing_secret.expose().as_bytes(),
     );
     let engine = crate::application::Application::build(crate::application::Build {
         store: &scratch.config,
@@ -124,9 +191,8 @@ async fn kcf(args: &BenchIngestArgs, scratch: &Scratch) -> anyhow::Result<Phase>
     let url = app.url().context("api address")?;
     let phase = load(
         args,
-        &format!("{url}/push/acumatica/{id}"),
-        &header,
-        &secret,
+        &format!("{url}{}", requests.path(id.as_str())),
+        requests,
     )
     .await?;
     let stored: u64 = store
@@ -164,12 +230,7 @@ fn notification(n: u64) -> String {
     .to_string()
 }
 
-async fn load(
-    args: &BenchIngestArgs,
-    url: &str,
-    header: &str,
-    secret: &str,
-) -> anyhow::Result<Phase> {
+async fn load(args: &BenchIngestArgs, url: &str, requests: Requests) -> anyhow::Result<Phase> {
     let next = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
@@ -180,22 +241,16 @@ async fn load(
             .pool_max_idle_per_host(1)
             .http1_only()
             .build()?;
-        let (url, header, secret) = (url.to_owned(), header.to_owned(), secret.to_owned());
+        let (url, requests) = (url.to_owned(), requests.clone());
         let (next, stop) = (next.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let (mut ok, mut errors) = (0u64, 0u64);
             while !stop.load(Ordering::Relaxed) {
                 let n = next.fetch_add(1, Ordering::Relaxed);
-                let body = notification(n);
+                let request = requests.request(&client, &url, n);
                 let sent = Instant::now();
-                let answer = client
-                    .post(&url)
-                    .header(header.as_str(), secret.as_str())
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await;
+                let answer = request.send().await;
                 let good = match answer {
                     Ok(r) => {
                         let status = r.status();

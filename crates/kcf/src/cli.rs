@@ -371,6 +371,10 @@ pub struct BenchIngestArgs {
     /// Which backend.
     #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
     pub backend: BenchBackend,
+    /// Which ingress: Acumatica push notifications (the secret header), or Shopify webhooks
+    /// (each one's HMAC checked on the raw body).
+    #[arg(long, value_enum, default_value_t = IngestKind::Push)]
+    pub kind: IngestKind,
     /// Keep-alive connections, each sending its next request once the last is answered.
     #[arg(long, default_value_t = 64)]
     pub connections: usize,
@@ -419,6 +423,15 @@ pub struct BenchSyncArgs {
     /// The store's rate-limit window in ms (BigCommerce: 30000; the quota stays 150).
     #[arg(long, default_value_t = 30_000)]
     pub window_ms: u64,
+}
+
+/// Which ingress `kcf bench ingest` loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IngestKind {
+    /// Acumatica push notifications.
+    Push,
+    /// Shopify `orders/updated` webhooks.
+    ShopifyWebhook,
 }
 
 /// Which store to benchmark.

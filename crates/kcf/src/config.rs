@@ -183,11 +183,11 @@ impl Config {
                 continue;
             };
             // Variables the CLI reads itself (the remote commands' URL and token, the log
-            // filter, the credentials key, the admin password), and the test suite's, are not
-            // configuration keys.
+            // filter, the credentials key, the admin password), the crash tests' kill point,
+            // and the test suite's, are not configuration keys.
             if matches!(
                 rest,
-                "URL" | "TOKEN" | "LOG" | "SECRET_KEY" | "ADMIN_PASSWORD"
+                "URL" | "TOKEN" | "LOG" | "SECRET_KEY" | "ADMIN_PASSWORD" | "CRASH_AT"
             ) || rest.starts_with("TEST_")
             {
                 continue;

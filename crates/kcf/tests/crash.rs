@@ -331,7 +331,18 @@ webhook_secret = "crash-hook"
         sessions <= 3,
         "{kills} kills left {sessions} Acumatica sessions open: {live}"
     );
-    eprintln!(
-        "{ORDERS} orders, {kills} worker kills: none lost, none duplicated, {sessions} ERP sessions open"
+    common::report(
+        &format!(
+            "{}_workers_killed_at_random_lose_and_duplicate_nothing",
+            if db.starts_with("sqlite") {
+                "sqlite"
+            } else {
+                "postgres"
+            }
+        ),
+        &format!(
+            "{ORDERS} store orders, {kills} worker kills (SIGKILL): 0 lost, 0 duplicated, \
+             nothing left Processing, {sessions} ERP sessions open"
+        ),
     );
 }

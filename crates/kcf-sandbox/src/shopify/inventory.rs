@@ -167,6 +167,17 @@ impl InventoryItemNode {
     async fn tracked(&self) -> bool {
         true
     }
+    /// Its weight (the variant's), when one was given.
+    async fn measurement(&self, ctx: &Context<'_>) -> super::measurement::InventoryItemMeasurement {
+        super::measurement::InventoryItemMeasurement {
+            id: gid("InventoryItemMeasurement", self.id),
+            weight: shop(ctx)
+                .read()
+                .variants
+                .get(&self.id)
+                .and_then(|v| v.weight),
+        }
+    }
     async fn inventory_levels(
         &self,
         ctx: &Context<'_>,

@@ -10,6 +10,7 @@ mod customers;
 mod fulfillments;
 mod hooks;
 mod inventory;
+mod measurement;
 mod oauth;
 mod order_writes;
 mod orders;

@@ -8,7 +8,9 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use serde_json::json;
 
 use super::{
-    Data, UserError, now_ms,
+    Data, UserError,
+    measurement::{InventoryItemMeasurementInput, weight_of},
+    now_ms,
     product_input::{ProductCreateInput, ProductInput, ProductUpdateInput},
     products::{
         MAX_OPTIONS, MAX_VARIANTS, Product, ProductNode, ProductOption, ProductStatus, handle_for,
@@ -42,11 +44,13 @@ pub(crate) struct VariantOptionValueInput {
     pub name: Option<String>,
 }
 
-/// `InventoryItemInput` (the SKU may be given here, as in recent versions).
+/// `InventoryItemInput` (the SKU may be given here, as in recent versions; the weight is
+/// only given here).
 #[derive(Debug, Clone, InputObject)]
 pub(crate) struct InventoryItemInput {
     pub sku: Option<String>,
     pub tracked: Option<bool>,
+    pub measurement: Option<InventoryItemMeasurementInput>,
 }
 
 /// `ProductVariantSetInput`.
@@ -452,6 +456,14 @@ fn plan_set(
         };
         let mut variant = matched.unwrap_or_else(|| Variant::blank(next(), product.id, now));
         variant.options = values;
+        if let Some(w) = weight_of(
+            v.inventory_item
+                .as_ref()
+                .and_then(|i| i.measurement.as_ref()),
+            &path,
+        )? {
+            variant.weight = Some(w);
+        }
         if let Some(sku) = v
             .sku
             .or_else(|| v.inventory_item.as_ref().and_then(|i| i.sku.clone()))

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Data, UserError,
     inventory::InventoryItemNode,
+    measurement::{Weight, weight_of},
     now_ms,
     product_set::{InventoryItemInput, VariantOptionValueInput, announce},
     products::{MAX_VARIANTS, ProductNode},
@@ -25,6 +26,9 @@ pub(crate) struct Variant {
     pub barcode: Option<String>,
     /// (option name, value), in the product's option order.
     pub options: Vec<(String, String)>,
+    /// Kept on the inventory item in Shopify's model.
+    #[serde(default)]
+    pub weight: Option<Weight>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -39,6 +43,7 @@ impl Variant {
             compare_at_price: None,
             barcode: None,
             options: Vec::new(),
+            weight: None,
             created_ms: now,
             updated_ms: now,
         }
@@ -264,7 +269,14 @@ fn values_of(
         .collect()
 }
 
-fn fill(v: &mut Variant, input: &ProductVariantsBulkInput) {
+fn fill(v: &mut Variant, input: &ProductVariantsBulkInput, path: &[&str]) -> Result<(), UserError> {
+    let measurement = input
+        .inventory_item
+        .as_ref()
+        .and_then(|i| i.measurement.as_ref());
+    if let Some(w) = weight_of(measurement, path)? {
+        v.weight = Some(w);
+    }
     if let Some(p) = &input.price {
         v.price = p.value();
     }
@@ -277,6 +289,7 @@ fn fill(v: &mut Variant, input: &ProductVariantsBulkInput) {
     if let Some(sku) = input.inventory_item.as_ref().and_then(|i| i.sku.clone()) {
         v.sku = sku;
     }
+    Ok(())
 }
 
 fn product_of(data: &Data, id: &ID) -> Result<super::products::Product, UserError> {
@@ -339,7 +352,7 @@ impl VariantMutation {
                 taken.push(values.clone());
                 let mut v = Variant::blank(0, product.id, now);
                 v.options = values;
-                fill(&mut v, input);
+                fill(&mut v, input, &["variants", &n])?;
                 made.push(v);
             }
             if default_only {
@@ -413,7 +426,7 @@ impl VariantMutation {
                     v.options =
                         values_of(&product.options, values, &["variants", &n, "optionValues"])?;
                 }
-                fill(&mut v, input);
+                fill(&mut v, input, &["variants", &n])?;
                 v.updated_ms = now;
                 changed.push(v);
             }

@@ -45,7 +45,12 @@ pub(super) async fn login(
         *r.status_mut() = status;
         r
     };
-    if let Err(wait) = state.login_throttle.check(&username, &client) {
+    let store = &*state.engine.store;
+    if let Err(wait) = state
+        .login_throttle
+        .check(store, &username, &client)
+        .await?
+    {
         return Ok(again(
             format!("Too many failed sign-ins for this user: try again in {wait} s."),
             StatusCode::TOO_MANY_REQUESTS,
@@ -62,14 +67,20 @@ pub(super) async fn login(
         }
     };
     if !ok {
-        state.login_throttle.failed(&username, &client);
+        state
+            .login_throttle
+            .failed(store, &username, &client)
+            .await?;
         tracing::warn!(user = %username, "a sign-in failed");
         return Ok(again(
             "The user name or password is not right.".into(),
             StatusCode::UNAUTHORIZED,
         ));
     }
-    state.login_throttle.succeeded(&username, &client);
+    state
+        .login_throttle
+        .succeeded(store, &username, &client)
+        .await?;
     let cookie = auth::start_session(&state, &username, auth::request_scheme(&headers)).await?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
 }

@@ -366,6 +366,16 @@ impl Harness {
             .items
     }
 
+    /// The store id kcf bound ERP record `erp_key` of `entity` to, once it has.
+    pub async fn bound(&self, entity: Entity, erp_key: &str) -> Option<String> {
+        self.db
+            .store
+            .binding(&self.id, entity, kcf_store::BindingKey::Erp(erp_key))
+            .await
+            .unwrap()
+            .map(|b| b.external_id)
+    }
+
     /// The entity's messages once none is open: none pending, processing, or failed and
     /// waiting for its retry. (A write lands on the other side a moment before its message
     /// is marked processed; echoes of our own writes arrive a moment after.)
@@ -638,6 +648,28 @@ macro_rules! every_store {
 }
 
 /// A Standard Webhooks signature, as BigCommerce sends it.
+/// A test's figures for the reliability report: printed, and when the suite runs from
+/// `scripts/test.sh` (`KCF_TEST_RELIABILITY_DIR` set) appended to `{dir}/{test}.txt`, from which
+/// the run regenerates `docs/RELIABILITY.md`'s summary. `test` is the name the test harness
+/// prints (`postgres::faults_…`).
+#[allow(dead_code)]
+pub fn report(test: &str, figures: &str) {
+    eprintln!("{test}: {figures}");
+    let Some(dir) = std::env::var_os("KCF_TEST_RELIABILITY_DIR") else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(&dir);
+    let path = std::path::Path::new(&dir).join(format!("{test}.txt"));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        use std::io::Write as _;
+        let _ = writeln!(f, "{figures}");
+    }
+}
+
 pub fn sign(secret: &[u8], id: &str, timestamp: i64, body: &str) -> String {
     use base64::Engine as _;
     use hmac::{KeyInit, Mac};

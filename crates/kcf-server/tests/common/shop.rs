@@ -17,6 +17,18 @@ pub struct StoreProduct {
     pub visible: bool,
     /// Its variants' SKUs (BigCommerce lists a simple product's own SKU as its one variant).
     pub variant_skus: Vec<String>,
+    /// Its (first variant's) weight.
+    pub weight: Option<f64>,
+    /// Its categories' (BigCommerce) or collections' (Shopify) ids.
+    pub categories: Vec<String>,
+}
+
+/// A store category (BigCommerce) or collection (Shopify).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreCategory {
+    pub name: String,
+    /// Its parent's id (Shopify's collections have none: they are flat).
+    pub parent: Option<String>,
 }
 
 /// A store emulator of either kind.
@@ -123,13 +135,21 @@ impl Shop {
                         .flatten()
                         .filter_map(|v| v["sku"].as_str().map(str::to_owned))
                         .collect(),
+                    weight: p["weight"].as_f64(),
+                    categories: p["categories"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| c.as_u64().map(|c| c.to_string()))
+                        .collect(),
                 })
             }
             StoreKind::Shopify => {
                 let data = self
                     .gql(
                         "query($q: String!) { productVariants(first: 5, query: $q) { nodes { sku product {
-                            legacyResourceId title status variants(first: 250) { nodes { sku price } } } } } }",
+                            legacyResourceId title status collections(first: 20) { nodes { legacyResourceId } }
+                            variants(first: 250) { nodes { sku price inventoryItem { measurement { weight { value } } } } } } } } }",
                         json!({ "q": format!("sku:\"{sku}\"") }),
                     )
                     .await;
@@ -152,6 +172,14 @@ impl Shop {
                     variant_skus: variants
                         .iter()
                         .filter_map(|v| v["sku"].as_str().map(str::to_owned))
+                        .collect(),
+                    weight: variants.first()?["inventoryItem"]["measurement"]["weight"]["value"]
+                        .as_f64(),
+                    categories: p["collections"]["nodes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| c["legacyResourceId"].as_str().map(str::to_owned))
                         .collect(),
                 })
             }
@@ -347,6 +375,65 @@ impl Shop {
         }
     }
 
+    /// How many items of the order its shipments (fulfillments) carry.
+    pub async fn shipped(&self, id: &str) -> u64 {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, list) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v2/orders/{id}/shipments"),
+                        None,
+                    )
+                    .await;
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|s| s["items"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|i| i["quantity"].as_u64())
+                    .sum()
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($id: ID!) { order(id: $id) { fulfillments { fulfillmentLineItems(first: 50) { nodes { quantity } } } } }",
+                        json!({ "id": format!("gid://shopify/Order/{id}") }),
+                    )
+                    .await;
+                data["order"]["fulfillments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|f| {
+                        f["fulfillmentLineItems"]["nodes"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .filter_map(|l| l["quantity"].as_u64())
+                    .sum()
+            }
+        }
+    }
+
+    /// Whether the store says the order is partly shipped (BigCommerce's status Partially
+    /// Shipped; Shopify's fulfillment status PARTIALLY_FULFILLED on an open order).
+    pub async fn partly_shipped(&self, id: &str) -> bool {
+        match self.kind {
+            StoreKind::BigCommerce => self.order_status(id).await == "3",
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($id: ID!) { order(id: $id) { closed displayFulfillmentStatus } }",
+                        json!({ "id": format!("gid://shopify/Order/{id}") }),
+                    )
+                    .await;
+                data["order"]["closed"] == false
+                    && data["order"]["displayFulfillmentStatus"] == "PARTIALLY_FULFILLED"
+            }
+        }
+    }
+
     /// A merchant cancels the order in the store.
     pub async fn cancel(&self, id: &str) {
         match self.kind {
@@ -441,6 +528,134 @@ impl Shop {
             }
         }
     }
+    /// The store's side of a customer class: BigCommerce's group `group`, or on Shopify the
+    /// tag value `tag` (kcf writes the class as a `class:` tag there).
+    pub fn class_value(&self, group: u32, tag: &str) -> String {
+        match self.kind {
+            StoreKind::BigCommerce => group.to_string(),
+            StoreKind::Shopify => tag.to_owned(),
+        }
+    }
+
+    /// A shopper signs up in the store, in customer class `class` (a value of [`Self::class_value`]).
+    pub async fn sign_up_in(&self, email: &str, first: &str, last: &str, class: &str) {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let group: u64 = class.parse().unwrap();
+                let (status, body) = self
+                    .rest(
+                        reqwest::Method::POST,
+                        "/v3/customers",
+                        Some(json!([{ "email": email, "first_name": first, "last_name": last, "customer_group_id": group }])),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "mutation($i: CustomerInput!) { customerCreate(input: $i) { customer { id } userErrors { message } } }",
+                        json!({ "i": { "email": email, "firstName": first, "lastName": last, "tags": [format!("class:{class}")] } }),
+                    )
+                    .await;
+                assert_eq!(data["customerCreate"]["userErrors"], json!([]), "{data}");
+            }
+        }
+    }
+
+    /// The class of the customer with this e-mail (its group, or its `class:` tag's value);
+    /// `None` for no customer or no class.
+    pub async fn customer_class(&self, email: &str) -> Option<String> {
+        let (id, _) = self.customer(email).await?;
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/customers?id:in={id}"),
+                        None,
+                    )
+                    .await;
+                body["data"][0]["customer_group_id"]
+                    .as_u64()
+                    .filter(|g| *g != 0)
+                    .map(|g| g.to_string())
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($id: ID!) { customer(id: $id) { tags } }",
+                        json!({ "id": format!("gid://shopify/Customer/{id}") }),
+                    )
+                    .await;
+                data["customer"]["tags"]
+                    .as_array()?
+                    .iter()
+                    .find_map(|t| t.as_str()?.strip_prefix("class:").map(str::to_owned))
+            }
+        }
+    }
+
+    /// A merchant moves the customer with this e-mail to class `class`.
+    pub async fn set_customer_class(&self, email: &str, class: &str) {
+        let (id, _) = self.customer(email).await.expect("the customer");
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let group: u64 = class.parse().unwrap();
+                let (status, body) = self
+                    .rest(
+                        reqwest::Method::PUT,
+                        "/v3/customers",
+                        Some(json!([{ "id": id.parse::<u64>().unwrap(), "customer_group_id": group }])),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "mutation($i: CustomerInput!) { customerUpdate(input: $i) { customer { id } userErrors { message } } }",
+                        json!({ "i": { "id": format!("gid://shopify/Customer/{id}"), "tags": [format!("class:{class}")] } }),
+                    )
+                    .await;
+                assert_eq!(data["customerUpdate"]["userErrors"], json!([]), "{data}");
+            }
+        }
+    }
+
+    /// How many customers the store has with this e-mail (kcf must never make a second).
+    pub async fn customers_with(&self, email: &str) -> usize {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/customers?email:in={email}"),
+                        None,
+                    )
+                    .await;
+                body["data"].as_array().map_or(0, Vec::len)
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($q: String!) { customers(first: 10, query: $q) { nodes { email } } }",
+                        json!({ "q": format!("email:\"{email}\"") }),
+                    )
+                    .await;
+                data["customers"]["nodes"].as_array().map_or(0, |a| {
+                    a.iter()
+                        .filter(|c| {
+                            c["email"]
+                                .as_str()
+                                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                        })
+                        .count()
+                })
+            }
+        }
+    }
+
     /// How many store products carry this SKU (kcf must never make a second).
     pub async fn count(&self, sku: &str) -> usize {
         match self.kind {
@@ -674,6 +889,41 @@ impl Shop {
             }
         }
     }
+    /// A category (BigCommerce) or collection (Shopify) by id.
+    pub async fn category(&self, id: &str) -> Option<StoreCategory> {
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/catalog/trees/categories?category_id:in={id}"),
+                        None,
+                    )
+                    .await;
+                let c = body["data"].get(0)?;
+                Some(StoreCategory {
+                    name: c["name"].as_str()?.to_owned(),
+                    parent: c["parent_id"]
+                        .as_u64()
+                        .filter(|p| *p != 0)
+                        .map(|p| p.to_string()),
+                })
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($id: ID!) { collection(id: $id) { title } }",
+                        json!({ "id": format!("gid://shopify/Collection/{id}") }),
+                    )
+                    .await;
+                Some(StoreCategory {
+                    name: data["collection"]["title"].as_str()?.to_owned(),
+                    parent: None,
+                })
+            }
+        }
+    }
+
     /// Every store product's SKUs (a simple product's own, a template's variants'), one
     /// entry per product and SKU: a SKU listed twice is a duplicate.
     pub async fn all_skus(&self) -> Vec<String> {

@@ -156,3 +156,58 @@ pub(crate) async fn revoke_api_token(c: &mut Conn, id: i64, now: Timestamp) -> R
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+// ---------------------------------------------------------------- sign-in failures
+
+pub(crate) async fn sign_in_failures(
+    c: &mut Conn,
+    username: &str,
+    client: &str,
+    window_start: Timestamp,
+) -> Result<(u32, Timestamp)> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT failures, since FROM sign_in_failures
+         WHERE username = $1 AND client = $2 AND since >= $3",
+    )
+    .bind(username)
+    .bind(client)
+    .bind(window_start.0)
+    .fetch_optional(&mut *c)
+    .await?;
+    Ok(row.map_or((0, Timestamp(0)), |(n, since)| (u32::try_from(n).unwrap_or(u32::MAX), Timestamp(since))))
+}
+
+pub(crate) async fn count_sign_in_failure(
+    c: &mut Conn,
+    username: &str,
+    client: &str,
+    now: Timestamp,
+    window_start: Timestamp,
+) -> Result<()> {
+    // A count whose window has passed starts again.
+    sqlx::query(
+        "INSERT INTO sign_in_failures (username, client, failures, since) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (username, client) DO UPDATE SET
+             failures = CASE WHEN sign_in_failures.since < $4 THEN 1
+                             ELSE sign_in_failures.failures + 1 END,
+             since = CASE WHEN sign_in_failures.since < $4 THEN $3
+                          ELSE sign_in_failures.since END",
+    )
+    .bind(username)
+    .bind(client)
+    .bind(now.0)
+    .bind(window_start.0)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn clear_sign_in_failures(c: &mut Conn, username: &str, client: &str, window_start: Timestamp) -> Result<()> {
+    sqlx::query("DELETE FROM sign_in_failures WHERE (username = $1 AND client = $2) OR since < $3")
+        .bind(username)
+        .bind(client)
+        .bind(window_start.0)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

@@ -713,6 +713,41 @@ impl Store for PgStore {
         ops::delete_session(&mut *self.conn().await?, id_hash).await
     }
 
+    async fn sign_in_failures(
+        &self,
+        username: &str,
+        client: &str,
+        window_start: Timestamp,
+    ) -> Result<(u32, Timestamp)> {
+        ops::sign_in_failures(&mut *self.conn().await?, username, client, window_start).await
+    }
+
+    async fn count_sign_in_failure(
+        &self,
+        username: &str,
+        client: &str,
+        now: Timestamp,
+        window_start: Timestamp,
+    ) -> Result<()> {
+        ops::count_sign_in_failure(
+            &mut *self.conn().await?,
+            username,
+            client,
+            now,
+            window_start,
+        )
+        .await
+    }
+
+    async fn clear_sign_in_failures(
+        &self,
+        username: &str,
+        client: &str,
+        window_start: Timestamp,
+    ) -> Result<()> {
+        ops::clear_sign_in_failures(&mut *self.conn().await?, username, client, window_start).await
+    }
+
     async fn import_api_token(
         &self,
         name: &str,

@@ -691,6 +691,45 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn sign_in_failures(
+        &self,
+        username: &str,
+        client: &str,
+        window_start: Timestamp,
+    ) -> Result<(u32, Timestamp)> {
+        ops::sign_in_failures(&mut *self.read().await?, username, client, window_start).await
+    }
+
+    async fn count_sign_in_failure(
+        &self,
+        username: &str,
+        client: &str,
+        now: Timestamp,
+        window_start: Timestamp,
+    ) -> Result<()> {
+        let (u, c) = (username.to_owned(), client.to_owned());
+        self.writer
+            .write(move |conn| {
+                async move { ops::count_sign_in_failure(conn, &u, &c, now, window_start).await }
+                    .boxed()
+            })
+            .await
+    }
+
+    async fn clear_sign_in_failures(
+        &self,
+        username: &str,
+        client: &str,
+        window_start: Timestamp,
+    ) -> Result<()> {
+        let (u, c) = (username.to_owned(), client.to_owned());
+        self.writer
+            .write(move |conn| {
+                async move { ops::clear_sign_in_failures(conn, &u, &c, window_start).await }.boxed()
+            })
+            .await
+    }
+
     async fn import_api_token(
         &self,
         name: &str,

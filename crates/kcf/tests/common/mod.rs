@@ -19,6 +19,26 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// A test's figures for the reliability report (as `kcf-server`'s tests record them):
+/// printed, and appended to `$KCF_TEST_RELIABILITY_DIR/{test}.txt` when that is set.
+#[allow(dead_code)]
+pub fn report(test: &str, figures: &str) {
+    eprintln!("{test}: {figures}");
+    let Some(dir) = std::env::var_os("KCF_TEST_RELIABILITY_DIR") else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(&dir);
+    let path = std::path::Path::new(&dir).join(format!("{test}.txt"));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        use std::io::Write as _;
+        let _ = writeln!(f, "{figures}");
+    }
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
