@@ -29,6 +29,10 @@ pub struct ConnectorRuntime {
     /// Serialises category creation in this process: products being applied in parallel may
     /// all need the same new category.
     pub(crate) category_lock: tokio::sync::Mutex<()>,
+    /// Serialises template writes in this process: a template's own message and its matrix
+    /// items' messages (other record keys, so the queue runs them at once) all sync the one
+    /// product, and a store without unique SKUs (Shopify) would get one product per creator.
+    pub(crate) template_lock: tokio::sync::Mutex<()>,
     /// The store's recently changed orders as last listed by the overselling guard, shared
     /// by the availability batches of the next moments (see `processors::availability`).
     pub(crate) recent_orders:
@@ -47,6 +51,7 @@ impl ConnectorRuntime {
             erp,
             store,
             category_lock: tokio::sync::Mutex::new(()),
+            template_lock: tokio::sync::Mutex::new(()),
             recent_orders: tokio::sync::Mutex::new(None),
             health: crate::health::Health::default(),
         })

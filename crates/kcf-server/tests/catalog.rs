@@ -16,12 +16,9 @@ use kcf_engine::registry::StoreKind;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-both_backends!(
-    a_template_becomes_one_product_with_variants,
-    a_template_the_store_cannot_take_leaves_nothing_behind,
-);
-
 every_store!(
+    a_template_follows_its_matrix_items,
+    a_template_the_store_cannot_take_leaves_nothing_behind,
     stock_moves_reach_the_mapped_locations,
     a_warehouse_without_a_location_is_refused_in_plain_words,
     store_sales_are_not_given_back_while_stock_changes,
@@ -86,104 +83,85 @@ async fn matrix_item(h: &Harness, key: &str, color: &str, size: &str) {
     .await;
 }
 
-/// The store product with this SKU, with its variants.
-async fn store_product(h: &Harness, sku: &str) -> Option<Value> {
-    let (_, body) = h
-        .store(
-            Method::GET,
-            &format!("/v3/catalog/products?sku={sku}&include=variants"),
-            None,
-        )
-        .await;
-    let found = body["data"].as_array().cloned().unwrap_or_default();
-    assert!(found.len() <= 1, "one product per SKU: {found:?}");
-    found.into_iter().next()
+/// The SKUs of the variants of the product `sku` belongs to.
+async fn variant_skus(h: &Harness, sku: &str) -> Vec<String> {
+    h.shop()
+        .variants(sku)
+        .await
+        .into_iter()
+        .map(|v| v.sku)
+        .collect()
 }
 
-fn variant_skus(product: &Value) -> Vec<String> {
-    let mut skus: Vec<String> = product["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| !v["option_values"].as_array().unwrap().is_empty())
-        .map(|v| v["sku"].as_str().unwrap().to_owned())
-        .collect();
-    skus.sort();
-    skus
-}
-
-async fn a_template_becomes_one_product_with_variants(backend: &str) {
-    let h = Harness::start(backend).await;
+/// A template's product follows its matrix items: each variant with its own price, its
+/// compare-at (retail) price and its option values read as the attribute values'
+/// descriptions; a new matrix item adds a variant, a deleted one leaves, and an inactive
+/// template is hidden.
+async fn a_template_follows_its_matrix_items(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
+    let shop = h.shop();
     template(&h, "TEE-A", &["RED", "BLUE"], &["S", "M", "L"]).await;
-    let product = eventually("the product with 6 variants", WAIT, || async {
-        store_product(&h, "TEE-A")
-            .await
-            .filter(|p| variant_skus(p).len() == 6)
+    let variants = eventually("the product with 6 variants", WAIT, || async {
+        Some(shop.variants("TEE-A-RED-S").await).filter(|v| v.len() == 6)
     })
     .await;
-    let variants = product["variants"].as_array().unwrap();
     let large = variants
         .iter()
-        .find(|v| v["sku"] == "TEE-A-RED-L")
+        .find(|v| v.sku == "TEE-A-RED-L")
         .expect("the red large variant");
-    assert_eq!(large["price"], 22.0, "a variant's own price: {large}");
-    assert_eq!(large["retail_price"], 25.0, "MSRP → retail price: {large}");
-    let labels: Vec<(String, String)> = large["option_values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| {
-            (
-                o["option_display_name"].as_str().unwrap().to_owned(),
-                o["label"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    assert_eq!(large.price, 22.0, "a variant's own price: {large:?}");
     assert_eq!(
-        labels,
+        large.compare_at,
+        Some(25.0),
+        "MSRP → compare-at price: {large:?}"
+    );
+    assert_eq!(
+        large.options,
         [
             ("Color".into(), "Red".into()),
             ("Size".into(), "Large".into())
         ],
         "option values read as the attribute values' descriptions"
     );
-    // The matrix items are variants, never products of their own.
-    for sku in variant_skus(&product) {
-        let (_, own) = h
-            .store(
-                Method::GET,
-                &format!("/v3/catalog/products?sku={sku}"),
-                None,
-            )
-            .await;
+    // The matrix items are variants of one product, never products of their own.
+    let product = shop.product("TEE-A-RED-S").await.unwrap();
+    for v in &variants {
         assert_eq!(
-            own["data"].as_array().unwrap().len(),
-            0,
-            "{sku} is no product"
+            shop.product(&v.sku).await.unwrap().id,
+            product.id,
+            "{} is a variant of the template's product",
+            v.sku
+        );
+        assert_eq!(
+            shop.count(&v.sku).await,
+            usize::from(store == StoreKind::Shopify)
         );
     }
 
     // A new matrix item adds a variant to the same product.
     matrix_item(&h, "TEE-A", "GREEN", "M").await;
-    let grown = eventually("a seventh variant", WAIT, || async {
-        store_product(&h, "TEE-A")
-            .await
-            .filter(|p| variant_skus(p).len() == 7)
+    eventually("a seventh variant", WAIT, || async {
+        Some(variant_skus(&h, "TEE-A-RED-S").await).filter(|v| v.len() == 7)
     })
     .await;
-    assert_eq!(grown["id"], product["id"], "the same product");
-    assert!(variant_skus(&grown).contains(&"TEE-A-GREEN-M".to_owned()));
+    assert_eq!(
+        shop.product("TEE-A-GREEN-M").await.unwrap().id,
+        product.id,
+        "the same product"
+    );
 
     // A matrix item deleted in the ERP: its variant leaves the product.
     erp_delete(&h, "/StockItem/TEE-A-GREEN-M").await;
     let shrunk = eventually("back to six variants", WAIT, || async {
-        store_product(&h, "TEE-A")
-            .await
-            .filter(|p| variant_skus(p).len() == 6)
+        Some(variant_skus(&h, "TEE-A-RED-S").await).filter(|v| v.len() == 6)
     })
     .await;
-    assert_eq!(shrunk["id"], product["id"], "the same product");
-    assert!(!variant_skus(&shrunk).contains(&"TEE-A-GREEN-M".to_owned()));
+    assert!(!shrunk.contains(&"TEE-A-GREEN-M".to_owned()));
+    assert_eq!(
+        shop.product("TEE-A-RED-S").await.unwrap().id,
+        product.id,
+        "the same product"
+    );
 
     // Deactivated in the ERP: hidden in the store.
     h.erp_put(
@@ -192,9 +170,7 @@ async fn a_template_becomes_one_product_with_variants(backend: &str) {
     )
     .await;
     eventually("the product hidden", WAIT, || async {
-        store_product(&h, "TEE-A")
-            .await
-            .filter(|p| p["is_visible"] == false)
+        shop.product("TEE-A-RED-S").await.filter(|p| !p.visible)
     })
     .await;
     let settled = h.settled(Entity::TemplateItem).await;
@@ -205,8 +181,8 @@ async fn a_template_becomes_one_product_with_variants(backend: &str) {
     h.stop().await;
 }
 
-async fn a_template_the_store_cannot_take_leaves_nothing_behind(backend: &str) {
-    let h = Harness::start(backend).await;
+async fn a_template_the_store_cannot_take_leaves_nothing_behind(store: StoreKind, backend: &str) {
+    let h = start(store, backend).await;
     template(&h, "TEE-B", &["RED"], &["S", "M"]).await;
     // A matrix item without its size: the variant cannot be told from its siblings.
     h.erp_put(
@@ -231,10 +207,13 @@ async fn a_template_the_store_cannot_take_leaves_nothing_behind(backend: &str) {
         "says which item lacks what: {error}"
     );
     h.settled(Entity::Product).await;
-    assert!(
-        store_product(&h, "TEE-B").await.is_none(),
-        "no partial product"
-    );
+    let shop = h.shop();
+    for sku in ["TEE-B-RED-S", "TEE-B-RED-M", "TEE-B-ODD"] {
+        assert!(
+            shop.product(sku).await.is_none(),
+            "no partial product: {sku}"
+        );
+    }
     h.stop().await;
 }
 

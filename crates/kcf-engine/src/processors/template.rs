@@ -112,6 +112,10 @@ pub async fn to_store(ctx: &Ctx, key: &str) -> ApplyResult {
         category_ids,
     };
     let shop = ctx.shop();
+    // From the binding's lookup to the new binding, one template write at a time: the
+    // template's message and its matrix items' would otherwise each find no product and
+    // each create one.
+    let _one_at_a_time = ctx.conn.template_lock.lock().await;
     let bound = ctx.by_erp(Entity::TemplateItem, key).await?;
     if let Some(b) = &bound
         && b.fingerprint.as_deref() == Some(fp.as_str())

@@ -23,6 +23,17 @@ pub struct StoreProduct {
     pub categories: Vec<String>,
 }
 
+/// A variant of a product with options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreVariant {
+    pub sku: String,
+    pub price: f64,
+    /// BigCommerce's retail price, Shopify's compare-at price.
+    pub compare_at: Option<f64>,
+    /// (option name, value) as shoppers read them.
+    pub options: Vec<(String, String)>,
+}
+
 /// A store category (BigCommerce) or collection (Shopify).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreCategory {
@@ -184,6 +195,98 @@ impl Shop {
                 })
             }
         }
+    }
+
+    /// The variants with options of the product `sku` belongs to, sorted by SKU.
+    pub async fn variants(&self, sku: &str) -> Vec<StoreVariant> {
+        let mut out = Vec::new();
+        match self.kind {
+            StoreKind::BigCommerce => {
+                let Some(p) = self.product(sku).await else {
+                    return out;
+                };
+                let (_, body) = self
+                    .rest(
+                        reqwest::Method::GET,
+                        &format!("/v3/catalog/products/{}?include=variants", p.id),
+                        None,
+                    )
+                    .await;
+                for v in body["data"]["variants"].as_array().into_iter().flatten() {
+                    let options: Vec<(String, String)> = v["option_values"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|o| {
+                            (
+                                o["option_display_name"]
+                                    .as_str()
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                                o["label"].as_str().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect();
+                    if options.is_empty() {
+                        continue;
+                    }
+                    out.push(StoreVariant {
+                        sku: v["sku"].as_str().unwrap_or_default().to_owned(),
+                        price: v["price"].as_f64().unwrap_or(p.price),
+                        compare_at: v["retail_price"].as_f64(),
+                        options,
+                    });
+                }
+            }
+            StoreKind::Shopify => {
+                let data = self
+                    .gql(
+                        "query($q: String!) { productVariants(first: 5, query: $q) { nodes { sku product {
+                            variants(first: 250) { nodes { sku price compareAtPrice selectedOptions { name value } } } } } } }",
+                        json!({ "q": format!("sku:\"{sku}\"") }),
+                    )
+                    .await;
+                let Some(node) = data["productVariants"]["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|n| {
+                        n["sku"]
+                            .as_str()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(sku))
+                    })
+                else {
+                    return out;
+                };
+                for v in node["product"]["variants"]["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    out.push(StoreVariant {
+                        sku: v["sku"].as_str().unwrap_or_default().to_owned(),
+                        price: v["price"]
+                            .as_str()
+                            .and_then(|p| p.parse().ok())
+                            .unwrap_or(0.0),
+                        compare_at: v["compareAtPrice"].as_str().and_then(|p| p.parse().ok()),
+                        options: v["selectedOptions"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|o| {
+                                (
+                                    o["name"].as_str().unwrap_or_default().to_owned(),
+                                    o["value"].as_str().unwrap_or_default().to_owned(),
+                                )
+                            })
+                            .collect(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.sku.cmp(&b.sku));
+        out
     }
 
     /// Available stock of a SKU, summed over the store's locations.
