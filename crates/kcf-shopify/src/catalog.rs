@@ -30,6 +30,34 @@ use crate::{
 pub const WRITE_BATCH: usize = 10;
 /// Stock levels set per request.
 pub const STOCK_BATCH: usize = 100;
+/// The longest a later step of an operation waits for its points (a Standard-plan bucket
+/// refills whole in 20 s).
+const STEP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs a later step of an operation whose earlier steps are paid for (the next page of a
+/// read, the write after its compare-and-set read), waiting while the limiter says the
+/// points are not there yet, up to [`STEP_WAIT`] in all. Failing fast there, as a first step
+/// does, would throw the paid steps away: on a small bucket (the Standard plan's 1,000 points
+/// at 50 a second) the retried operation would pay for them again and again and never get
+/// to its end. Nothing was sent when the limiter says wait, and a THROTTLED answer ran
+/// nothing, so the step is safe to repeat.
+async fn patiently<T, F, Fut>(mut step: F) -> std::result::Result<T, crate::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, crate::Error>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match step().await {
+            Err(crate::Error::RateLimited { retry_after })
+                if started.elapsed() + retry_after <= STEP_WAIT =>
+            {
+                tokio::time::sleep(retry_after).await;
+            }
+            other => return other,
+        }
+    }
+}
 /// SKUs looked up per query.
 const SKU_BATCH: usize = 50;
 
@@ -283,15 +311,20 @@ fn sku_query(skus: &[String]) -> String {
 
 async fn variants_by_sku(client: &ShopifyClient, skus: &[String]) -> Result<Vec<VariantHit>> {
     let mut hits = Vec::new();
-    for chunk in skus.chunks(SKU_BATCH) {
-        let data: VariantsData = client
-            .query(
+    for (n, chunk) in skus.chunks(SKU_BATCH).enumerate() {
+        let look = || {
+            client.query(
                 "variantsBySku",
                 VARIANTS_BY_SKU,
                 json!({ "q": sku_query(chunk), "n": chunk.len() * 2 }),
                 "looking products up by SKU",
             )
-            .await?;
+        };
+        let data: VariantsData = if n == 0 {
+            look().await?
+        } else {
+            patiently(look).await?
+        };
         hits.extend(data.product_variants.nodes);
     }
     Ok(hits)
@@ -449,16 +482,22 @@ pub(crate) async fn stock(
         .floor()
         .max(1.0) as usize;
     let mut out = BTreeMap::new();
-    for chunk in skus.chunks(SKU_BATCH.min(fit)) {
-        let data: StockData = client
-            .query_costing(
+    for (n, chunk) in skus.chunks(SKU_BATCH.min(fit)).enumerate() {
+        let read = || {
+            client.query_costing(
                 "stockBySku",
                 Some(2.0 + per_sku * chunk.len() as f64),
                 STOCK_BY_SKU,
                 json!({ "q": sku_query(chunk), "n": chunk.len(), "l": locations.clamp(1, 50) }),
                 "reading stock levels",
             )
-            .await?;
+        };
+        // The first page fails fast when the bucket is short; the later ones wait.
+        let data: StockData = if n == 0 {
+            read().await?
+        } else {
+            patiently(read).await?
+        };
         for hit in data.product_variants.nodes {
             let Some(sku) = hit.sku else { continue };
             let levels = hit
@@ -520,15 +559,17 @@ pub(crate) async fn set_stock(
         "Shopify stock levels (set, compared)".into(),
         &input,
     );
-    let result: Result<Value, crate::Error> = client
-        .mutate(
+    // The write waits for its points: failing here would throw away the read just paid for.
+    let result: Result<Value, crate::Error> = patiently(|| {
+        client.mutate(
             "inventorySetQuantities",
             SET_QUANTITIES,
             json!({ "input": input }),
             "inventorySetQuantities",
             "stock levels",
         )
-        .await;
+    })
+    .await;
     match result {
         Ok(_) => Ok(()),
         // A level changed between the read and the write (a sale): try again.

@@ -576,3 +576,50 @@ async fn concurrent_queries_stay_within_the_bucket() {
     let journal = shop.store.rate_limit_journal();
     assert_eq!(journal.started_during_pauses(), 0);
 }
+
+#[tokio::test]
+async fn a_read_of_many_pages_gets_to_its_end_on_a_small_bucket() {
+    // The Standard plan's shape, smaller: each page of the read needs most of the bucket and
+    // more than the client's short wait to refill. The later pages wait for their points;
+    // failing there would throw away the pages paid for, and the read retried would never
+    // get to its end.
+    let seed = SeedSize::Products(150);
+    let shop = start(
+        seed,
+        Some(CostLimit {
+            maximum: 300.0,
+            restore_rate: 100.0,
+        }),
+    )
+    .await;
+    let skus: Vec<String> = Dataset::generate(seed)
+        .products
+        .iter()
+        .map(|p| p.sku.clone())
+        .collect();
+    let read_all = async {
+        loop {
+            match shop.store.stock_levels(&skus).await {
+                Ok(l) => break l,
+                // Only the first page may say "not yet" (nothing is paid for then).
+                Err(e) if matches!(e.kind, ErrorKind::RateLimited { .. }) => {
+                    tokio::time::sleep(e.retry_after().unwrap_or_default()).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    // A deadline, not a measure: the read takes about 20 s of refills.
+    let levels = tokio::time::timeout(std::time::Duration::from_secs(600), read_all)
+        .await
+        .expect("the read got to its end");
+    let read: std::collections::BTreeSet<&String> = levels.keys().map(|(sku, _)| sku).collect();
+    assert_eq!(read.len(), skus.len(), "every SKU read");
+    let cost: Value = reqwest::get(format!("{}/_sandbox/cost", shop.emulator.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cost["throttled"], 0, "nothing THROTTLED: {cost}");
+}
