@@ -242,13 +242,13 @@ impl Storefront for ShopifyStore {
             "Shopify product (create)".into(),
             &input,
         );
-        catalog::set_product(&self.client, None, input, "the product").await
+        catalog::set_product(&self.client, None, None, input, "the product").await
     }
 
     async fn update_product(&self, id: &str, product: &ProductWrite) -> Result<()> {
         let id = number(id, "product")?;
         let input = catalog::product_input(product, true, false, self.weight_unit);
-        catalog::set_product(&self.client, Some(&id), input, "the product").await?;
+        catalog::set_product(&self.client, Some(&id), None, input, "the product").await?;
         Ok(())
     }
 
@@ -281,7 +281,15 @@ impl Storefront for ShopifyStore {
             "Shopify product with variants (productSet)".into(),
             &input,
         );
-        catalog::set_product(&self.client, None, input, "the product with its variants").await
+        let handle = catalog::template_handle(&write.key, &write.record.product.name);
+        catalog::set_product(
+            &self.client,
+            None,
+            Some(&handle),
+            input,
+            "the product with its variants",
+        )
+        .await
     }
 
     async fn update_template(
@@ -301,6 +309,7 @@ impl Storefront for ShopifyStore {
         catalog::set_product(
             &self.client,
             Some(&id),
+            None,
             input,
             "the product with its variants",
         )

@@ -623,3 +623,31 @@ async fn a_read_of_many_pages_gets_to_its_end_on_a_small_bucket() {
         .unwrap();
     assert_eq!(cost["throttled"], 0, "nothing THROTTLED: {cost}");
 }
+
+#[tokio::test]
+async fn creators_of_one_template_at_once_make_one_product() {
+    // Two worker processes syncing one template at once (its own message and a matrix
+    // item's) both find no product and both create: Shopify's unique handle makes it one.
+    let shop = Arc::new(start(SeedSize::Empty, None).await);
+    let t = template("RACE", 1, &[("RC-A", &["A"]), ("RC-B", &["B"])]);
+    let creators: Vec<_> = (0..4)
+        .map(|_| {
+            let (shop, t) = (shop.clone(), t.clone());
+            tokio::spawn(async move { shop.store.create_template(&t, &Unrecorded).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for c in creators {
+        ids.push(c.await.unwrap().unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one product: {ids:?}");
+    let data = shop
+        .look("{ products(first: 10) { nodes { id handle tags } } }")
+        .await;
+    assert_eq!(
+        data["products"]["nodes"].as_array().unwrap().len(),
+        1,
+        "{data}"
+    );
+}

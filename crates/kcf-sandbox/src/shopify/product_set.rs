@@ -264,7 +264,11 @@ fn plan_set(
         }
         product.title = t;
     }
-    if let Some(h) = input.handle {
+    // A product made through `identifier: { handle }` gets that handle.
+    let handle = input
+        .handle
+        .or_else(|| existing_none_handle(&target, identifier.as_ref(), created));
+    if let Some(h) = handle {
         if data
             .products
             .values()
@@ -496,6 +500,17 @@ fn plan_set(
         removed,
         created,
     })
+}
+
+/// The handle a new product takes from `identifier: { handle }` (no id given).
+fn existing_none_handle(
+    target: &Option<ID>,
+    identifier: Option<&ProductSetIdentifiers>,
+    created: bool,
+) -> Option<String> {
+    (created && target.is_none())
+        .then(|| identifier.and_then(|i| i.handle.clone()))
+        .flatten()
 }
 
 /// Writes a planned product: assigns its id and handle, replaces its variants.
