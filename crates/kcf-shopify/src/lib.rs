@@ -28,6 +28,7 @@ pub mod inbound;
 pub mod limit;
 mod orders;
 mod people;
+mod stock;
 pub mod storefront;
 
 pub use catalog::key_tag;

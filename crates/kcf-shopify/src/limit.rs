@@ -296,6 +296,35 @@ impl CostLimiter {
     }
 }
 
+/// The longest a later step of an operation waits for its points (a Standard-plan bucket
+/// refills whole in 20 s).
+const STEP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs a later step of an operation whose earlier steps are paid for (the next page of a
+/// read, the write after its compare-and-set read), waiting while the limiter says the
+/// points are not there yet, up to [`STEP_WAIT`] in all. Failing fast there, as a first step
+/// does, would throw the paid steps away: on a small bucket (the Standard plan's 1,000 points
+/// at 50 a second) the retried operation would pay for them again and again and never get
+/// to its end. Nothing was sent when the limiter says wait, and a THROTTLED answer ran
+/// nothing, so the step is safe to repeat.
+pub(crate) async fn patiently<T, F, Fut>(mut step: F) -> std::result::Result<T, crate::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, crate::Error>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match step().await {
+            Err(crate::Error::RateLimited { retry_after })
+                if started.elapsed() + retry_after <= STEP_WAIT =>
+            {
+                tokio::time::sleep(retry_after).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -21,7 +21,7 @@ use crate::{
     client::{gid, number_of},
     error::Error,
     inbound::WebhookReceiver,
-    orders, people,
+    orders, people, stock,
 };
 
 /// Options a product may have (Shopify's limit).
@@ -121,7 +121,7 @@ impl Storefront for ShopifyStore {
                 points: b.maximum as u32,
                 restore_per_second: b.restore_rate as u32,
             },
-            stock_batch: catalog::STOCK_BATCH,
+            stock_batch: stock::STOCK_BATCH,
             max_options: Some(MAX_OPTIONS),
             max_variants: MAX_VARIANTS,
         }
@@ -327,7 +327,7 @@ impl Storefront for ShopifyStore {
 
     async fn stock_levels(&self, skus: &[String]) -> Result<BTreeMap<(String, String), i64>> {
         let locations = self.locations().await?.len();
-        Ok(catalog::stock(&self.client, skus, locations)
+        Ok(stock::stock(&self.client, skus, locations)
             .await?
             .into_iter()
             .flat_map(|(sku, (_, levels))| {
@@ -340,7 +340,7 @@ impl Storefront for ShopifyStore {
 
     async fn set_stock(&self, levels: &[StockWrite], out: &dyn Outbox) -> Result<()> {
         let locations = self.locations().await?.len();
-        catalog::set_stock(&self.client, levels, locations, out).await
+        stock::set_stock(&self.client, levels, locations, out).await
     }
 
     async fn locations(&self) -> Result<Vec<(String, String)>> {
@@ -349,7 +349,7 @@ impl Storefront for ShopifyStore {
         {
             return Ok(list.clone());
         }
-        let list = catalog::locations(&self.client).await?;
+        let list = stock::locations(&self.client).await?;
         *self.locations.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((std::time::Instant::now(), list.clone()));
         Ok(list)

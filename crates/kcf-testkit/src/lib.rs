@@ -17,6 +17,27 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// A test's figures for the reliability report: printed, and when the suite runs from
+/// `scripts/test.sh` (`KCF_TEST_RELIABILITY_DIR` set) appended to `{dir}/{test}.txt`, from
+/// which the run regenerates `docs/RELIABILITY.md`'s summary. `test` is the name the test
+/// harness prints (`postgres::faults_…`).
+pub fn report(test: &str, figures: &str) {
+    eprintln!("{test}: {figures}");
+    let Some(dir) = std::env::var_os("KCF_TEST_RELIABILITY_DIR") else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(&dir);
+    let path = std::path::Path::new(&dir).join(format!("{test}.txt"));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        use std::io::Write as _;
+        let _ = writeln!(f, "{figures}");
+    }
+}
+
 /// Backoff short enough for tests that wait for retries.
 pub const FAST_RETRY: RetryPolicy = RetryPolicy {
     base: Duration::from_millis(10),

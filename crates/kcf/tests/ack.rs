@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{KillOnDrop, free_port, wait_ready};
+use common::{KillOnDrop, free_port, psql, wait_ready};
 
 const TOKEN: &str = "ack-token";
 const PUSH_SECRET: &str = "ack-push";
@@ -36,26 +36,6 @@ impl Point {
             Self::AfterReply => "ingress-after-reply",
         }
     }
-}
-
-fn admin_url() -> String {
-    std::env::var("KCF_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn psql(sql: &str) {
-    use sqlx::{Connection, Executor};
-    let admin = admin_url();
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is not reachable at {admin}: {e}; start it or set KCF_TEST_POSTGRES_URL"
-            )
-        });
-    c.execute(sqlx::AssertSqlSafe(sql.to_owned()))
-        .await
-        .unwrap();
 }
 
 fn api(config: &std::path::Path, db: &str, crash_at: Option<Point>) -> KillOnDrop {
@@ -253,7 +233,7 @@ async fn postgres_acknowledged_notifications_survive_a_kill_at_each_point() {
             point.name().replace('-', "_"),
             std::process::id()
         );
-        let admin = admin_url();
+        let admin = kcf_testkit::postgres_admin_url();
         (
             format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
             Some(name),

@@ -15,30 +15,10 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{KillOnDrop, erp_session, free_port, wait_ready};
+use common::{KillOnDrop, erp_session, free_port, psql, wait_ready};
 
 const ORDERS: usize = 100;
 const TOKEN: &str = "crash-token";
-
-fn admin_url() -> String {
-    std::env::var("KCF_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn psql(sql: &str) {
-    use sqlx::{Connection, Executor};
-    let admin = admin_url();
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is not reachable at {admin}: {e}; start it or set KCF_TEST_POSTGRES_URL"
-            )
-        });
-    c.execute(sqlx::AssertSqlSafe(sql.to_owned()))
-        .await
-        .unwrap();
-}
 
 fn spawn(config: &std::path::Path, db: &str, role: &str) -> KillOnDrop {
     KillOnDrop(
@@ -70,7 +50,7 @@ async fn postgres_workers_killed_at_random_lose_and_duplicate_nothing() {
     let name = format!("kcf_crash_{}", std::process::id());
     psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
     psql(&format!("CREATE DATABASE {name}")).await;
-    let admin = admin_url();
+    let admin = kcf_testkit::postgres_admin_url();
     let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     soak(&dir, &db).await;
     psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;

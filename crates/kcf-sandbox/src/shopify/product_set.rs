@@ -265,9 +265,10 @@ fn plan_set(
         product.title = t;
     }
     // A product made through `identifier: { handle }` gets that handle.
+    let by_handle = identifier.as_ref().and_then(|i| i.handle.clone());
     let handle = input
         .handle
-        .or_else(|| existing_none_handle(&target, identifier.as_ref(), created));
+        .or(by_handle.filter(|_| created && target.is_none()));
     if let Some(h) = handle {
         if data
             .products
@@ -500,17 +501,6 @@ fn plan_set(
         removed,
         created,
     })
-}
-
-/// The handle a new product takes from `identifier: { handle }` (no id given).
-fn existing_none_handle(
-    target: &Option<ID>,
-    identifier: Option<&ProductSetIdentifiers>,
-    created: bool,
-) -> Option<String> {
-    (created && target.is_none())
-        .then(|| identifier.and_then(|i| i.handle.clone()))
-        .flatten()
 }
 
 /// Writes a planned product: assigns its id and handle, replaces its variants.

@@ -647,29 +647,10 @@ macro_rules! every_store {
     };
 }
 
-/// A Standard Webhooks signature, as BigCommerce sends it.
-/// A test's figures for the reliability report: printed, and when the suite runs from
-/// `scripts/test.sh` (`KCF_TEST_RELIABILITY_DIR` set) appended to `{dir}/{test}.txt`, from which
-/// the run regenerates `docs/RELIABILITY.md`'s summary. `test` is the name the test harness
-/// prints (`postgres::faults_…`).
-#[allow(dead_code)]
-pub fn report(test: &str, figures: &str) {
-    eprintln!("{test}: {figures}");
-    let Some(dir) = std::env::var_os("KCF_TEST_RELIABILITY_DIR") else {
-        return;
-    };
-    let _ = std::fs::create_dir_all(&dir);
-    let path = std::path::Path::new(&dir).join(format!("{test}.txt"));
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        use std::io::Write as _;
-        let _ = writeln!(f, "{figures}");
-    }
-}
+#[allow(unused_imports)]
+pub use kcf_testkit::report;
 
+/// A Standard Webhooks signature, as BigCommerce sends it.
 pub fn sign(secret: &[u8], id: &str, timestamp: i64, body: &str) -> String {
     use base64::Engine as _;
     use hmac::{KeyInit, Mac};

@@ -19,24 +19,24 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// A test's figures for the reliability report (as `kcf-server`'s tests record them):
-/// printed, and appended to `$KCF_TEST_RELIABILITY_DIR/{test}.txt` when that is set.
-#[allow(dead_code)]
-pub fn report(test: &str, figures: &str) {
-    eprintln!("{test}: {figures}");
-    let Some(dir) = std::env::var_os("KCF_TEST_RELIABILITY_DIR") else {
-        return;
-    };
-    let _ = std::fs::create_dir_all(&dir);
-    let path = std::path::Path::new(&dir).join(format!("{test}.txt"));
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        use std::io::Write as _;
-        let _ = writeln!(f, "{figures}");
-    }
+#[allow(unused_imports)]
+pub use kcf_testkit::report;
+
+/// Runs one SQL statement on the PostgreSQL admin connection (to make or drop a scratch
+/// database), failing with a clear message when the server is not there.
+pub async fn psql(sql: &str) {
+    use sqlx::{Connection, Executor};
+    let admin = kcf_testkit::postgres_admin_url();
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {admin}: {e}; start it or set KCF_TEST_POSTGRES_URL"
+            )
+        });
+    c.execute(sqlx::AssertSqlSafe(sql.to_owned()))
+        .await
+        .unwrap();
 }
 
 /// A port nothing listens on right now.
