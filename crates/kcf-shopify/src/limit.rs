@@ -5,8 +5,8 @@
 //! a model of the bucket, fed by every answer's `extensions.cost.throttleStatus`: before a
 //! query it reserves the points the query cost last time (a first query is assumed to cost
 //! [`FIRST_ESTIMATE`]), so concurrent workers never together ask for more than the bucket
-//! holds. Answers read out of order (parallel connections) are not believed when an answer
-//! to a later-sent query was read first: they show the bucket from before that query. A short shortfall is waited out in the client (up to [`MAX_WAIT`]); a longer one
+//! holds. Shopify's figure in an answer only ever lowers kcf's own account (answers cross on
+//! parallel connections, so a figure can predate a charge kcf has already settled). A short shortfall is waited out in the client (up to [`MAX_WAIT`]); a longer one
 //! fails at once with [`Error::RateLimited`] so the engine reschedules instead of holding a
 //! worker asleep. A THROTTLED answer (another app spent the points) pauses the client until
 //! the bucket holds the query's cost again.
@@ -78,10 +78,6 @@ struct State {
     paused_until: Option<Timestamp>,
     /// Whether Shopify has told kcf how the bucket stands yet.
     known: bool,
-    /// Queries sent so far (each ticket's number).
-    sent: u64,
-    /// The number of the latest-sent query whose answer has been read.
-    newest_read: u64,
     estimates: HashMap<&'static str, f64>,
     journal: std::collections::VecDeque<LimitEvent>,
 }
@@ -106,8 +102,6 @@ impl State {
 pub(crate) struct Ticket {
     name: &'static str,
     reserved: f64,
-    /// Its number, in the order queries were sent.
-    seq: u64,
 }
 
 /// One shop's limiter; a client holds one, shared by every clone.
@@ -135,8 +129,6 @@ impl CostLimiter {
                 in_flight: 0.0,
                 paused_until: None,
                 known: false,
-                sent: 0,
-                newest_read: 0,
                 estimates: HashMap::new(),
                 journal: std::collections::VecDeque::new(),
             }),
@@ -190,10 +182,6 @@ impl CostLimiter {
                     return Ok(Ticket {
                         name,
                         reserved: estimate,
-                        seq: {
-                            s.sent += 1;
-                            s.sent
-                        },
                     });
                 } else {
                     Duration::from_secs_f64((estimate - spare) / s.restore.max(0.001))
@@ -217,10 +205,6 @@ impl CostLimiter {
         let now = Timestamp::now();
         let mut s = self.lock();
         s.in_flight = (s.in_flight - ticket.reserved).max(0.0);
-        // An answer read after that of a query sent later (answers cross on parallel
-        // connections) shows the bucket before that query was charged: it is not believed.
-        let newest = ticket.seq > s.newest_read;
-        s.newest_read = s.newest_read.max(ticket.seq);
         s.refill(Instant::now());
         let Some(cost) = cost else {
             // No answer to learn from: what was reserved is taken as spent.
@@ -236,18 +220,24 @@ impl CostLimiter {
             s.restore = t.restore_rate;
         }
         s.estimates.insert(ticket.name, cost.requested_query_cost);
-        // The newest word: what Shopify says is left, less what is still in flight. An older
-        // one only settles kcf's own account: what was reserved, less what the query cost
-        // (nothing, when it was refused).
-        s.available = if first || newest {
+        // kcf's own account: what was reserved, less what the query cost (nothing when it was
+        // refused), refilled by the clock. It is exact for kcf's own spending; only another
+        // app's spending escapes it, and Shopify's figure shows that. Shopify's figure can
+        // only lower the account, never raise it: answers cross on parallel connections and
+        // are charged in an order kcf does not see, so a figure may predate a charge kcf has
+        // already settled (believing it over-spent the bucket: THROTTLED); and a figure that
+        // already holds a query still in flight would count that query twice if the in-flight
+        // reservations were taken off it again (so they are not, after the first answer).
+        let spent = if throttled {
+            0.0
+        } else {
+            cost.actual_query_cost.unwrap_or(cost.requested_query_cost)
+        };
+        let own = s.available + ticket.reserved - spent;
+        s.available = if first {
             t.currently_available - s.in_flight
         } else {
-            let spent = if throttled {
-                0.0
-            } else {
-                cost.actual_query_cost.unwrap_or(cost.requested_query_cost)
-            };
-            s.available + ticket.reserved - spent
+            own.min(t.currently_available)
         }
         .min(s.maximum);
         if !throttled {
@@ -379,6 +369,26 @@ mod tests {
         l.observe(c, Some(cost(10.0, 50.0)), false);
         let s = l.status();
         assert!((50.0..51.0).contains(&s.available), "{s:?}");
+    }
+
+    #[tokio::test]
+    async fn a_figure_read_last_but_charged_first_does_not_raise_the_bucket() {
+        let l = CostLimiter::new(1.0);
+        let t = l.acquire("q", Some(1.0)).await.unwrap();
+        l.observe(t, Some(cost(1.0, 100.0)), false);
+        // A goes out before B, but Shopify charges B first (its figure: 70) and then A (40);
+        // A's answer is read first. B's figure, read last, predates A's charge.
+        let a = l.acquire("q", Some(30.0)).await.unwrap();
+        let b = l.acquire("q", Some(30.0)).await.unwrap();
+        l.observe(a, Some(cost(30.0, 40.0)), false);
+        l.observe(b, Some(cost(30.0, 70.0)), false);
+        let s = l.status();
+        assert!(s.available < 41.0, "B's stale 70 was not believed: {s:?}");
+        // Another app's spending shows in Shopify's figure and lowers the account.
+        let c = l.acquire("q", Some(10.0)).await.unwrap();
+        l.observe(c, Some(cost(10.0, 5.0)), false);
+        let s = l.status();
+        assert!(s.available < 6.0, "{s:?}");
     }
 
     #[tokio::test]

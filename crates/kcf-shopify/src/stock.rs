@@ -146,18 +146,18 @@ pub(crate) async fn set_stock(
         "Shopify stock levels (set, compared)".into(),
         &input,
     );
-    // The write goes through the limiter as a first step does. Waiting here for its points
-    // (as the later pages of a read do) met THROTTLED answers under many writers at once
-    // (the thousand-stock test): not understood yet, so not done.
-    let result: Result<Value, crate::Error> = client
-        .mutate(
+    // The write is a later step: its read is paid for, so it waits for its points rather
+    // than throw the read away (on a small bucket the retried read would be short again).
+    let write = || {
+        client.mutate::<Value>(
             "inventorySetQuantities",
             SET_QUANTITIES,
             json!({ "input": input }),
             "inventorySetQuantities",
             "stock levels",
         )
-        .await;
+    };
+    let result: Result<Value, crate::Error> = patiently(write).await;
     match result {
         Ok(_) => Ok(()),
         // A level changed between the read and the write (a sale): try again.

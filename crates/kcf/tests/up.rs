@@ -36,6 +36,22 @@ async fn api_get(http: &reqwest::Client, url: &str, path: &str) -> Value {
         .unwrap()
 }
 
+/// Waits for `{url}/readyz` of `child`: `Err` when the process exited first.
+async fn started(child: &mut KillOnDrop, http: &reqwest::Client, url: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ready = http.get(format!("{url}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            return Ok(());
+        }
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return Err(format!("exited with {status} before it was ready"));
+        }
+        assert!(Instant::now() < deadline, "kcf up never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn counts(http: &reqwest::Client, url: &str) -> Vec<(String, String, u64)> {
     api_get(http, url, "/messages/counts")
         .await
@@ -55,37 +71,44 @@ async fn counts(http: &reqwest::Client, url: &str) -> Vec<(String, String, u64)>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_syncs_and_the_batch_commands_work() {
     kcf_sandbox::install_crypto_provider();
-    let (api, acu, bc, shop) = (free_port(), free_port(), free_port(), free_port());
     let dir = std::env::temp_dir().join(format!("kcf-up-{}", std::process::id()));
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_kcf"))
-            .args([
-                "up",
-                "--seed",
-                "small",
-                "--api-token",
-                "up-test-token",
-                "--data-dir",
-            ])
-            .arg(&dir)
-            .args([
-                "--port",
-                &api.to_string(),
-                "--acumatica-port",
-                &acu.to_string(),
-            ])
-            .args(["--bigcommerce-port", &bc.to_string()])
-            .args(["--shopify-port", &shop.to_string()])
-            .env("KCF_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let http = reqwest::Client::new();
+    // Ports picked free can be taken before kcf binds them (by another test's outgoing
+    // connection on a busy machine): kcf up then exits at once, and is started again on
+    // other ports.
+    let mut attempt = 0;
+    let (mut child, [api, acu, bc, _shop]) = loop {
+        attempt += 1;
+        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let [api, acu, bc, shop] = ports;
+        let mut child = KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_kcf"))
+                .args(["up", "--seed", "small", "--api-token", "up-test-token"])
+                .arg("--data-dir")
+                .arg(&dir)
+                .args(["--port", &api.to_string()])
+                .args(["--acumatica-port", &acu.to_string()])
+                .args(["--bigcommerce-port", &bc.to_string()])
+                .args(["--shopify-port", &shop.to_string()])
+                .env("KCF_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        match started(&mut child, &http, &format!("http://127.0.0.1:{api}")).await {
+            Ok(()) => break (child, ports),
+            Err(e) if attempt < 3 => {
+                eprintln!("kcf up, attempt {attempt}: {e}; again on other ports");
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            Err(e) => panic!("kcf up: {e}"),
+        }
+    };
     let url = format!("http://127.0.0.1:{api}");
     let acu_url = format!("http://127.0.0.1:{acu}");
     let bc_url = format!("http://127.0.0.1:{bc}");
-    let http = reqwest::Client::new();
     let started = Instant::now();
     // The initial sync: 50 products, 10 categories and the rest, within the store's budget
     // of 150 requests / 30 s (so it may take more than one window).

@@ -63,7 +63,7 @@ pub fn spawn_kcf(args: &[&str]) -> KillOnDrop {
 
 /// Waits until `{url}/readyz` answers 200.
 pub async fn wait_ready(http: &reqwest::Client, url: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while http
         .get(format!("{url}/readyz"))
         .send()
