@@ -12,17 +12,20 @@ use std::{collections::BTreeMap, time::Duration};
 
 use common::{Harness, Options, WAIT, eventually};
 use kcf_domain::{Entity, MessageStatus, Mode};
+use kcf_engine::registry::StoreKind;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 both_backends!(
     realtime_work_runs_ahead_of_a_waiting_batch_listing,
-    a_store_outage_ends_processed_with_nothing_aborted,
-    answers_cut_short_by_both_systems_lose_nothing,
     wrong_erp_credentials_pause_the_connector_until_fixed,
     bindings_are_unbound_and_linked_after_a_check,
     mappings_are_checked_and_chosen_by_name,
     a_failure_fixed_by_a_later_message_leaves_recent_failures,
+);
+every_store!(
+    a_store_outage_ends_processed_with_nothing_aborted,
+    answers_cut_short_by_both_systems_lose_nothing,
 );
 
 /// How long the store is out in the outage test.
@@ -59,10 +62,7 @@ async fn set_price(h: &Harness, sku: &str, price: f64) {
 }
 
 async fn store_price(h: &Harness, sku: &str) -> Option<f64> {
-    h.products_with_sku(sku)
-        .await
-        .first()
-        .and_then(|p| p["price"].as_f64())
+    h.shop().product(sku).await.map(|p| p.price)
 }
 
 async fn list_window(h: &Harness) -> Value {
@@ -193,8 +193,19 @@ async fn realtime_work_runs_ahead_of_a_waiting_batch_listing(backend: &str) {
     h.stop().await;
 }
 
-async fn a_store_outage_ends_processed_with_nothing_aborted(backend: &str) {
-    let h = Harness::start(backend).await;
+async fn a_store_outage_ends_processed_with_nothing_aborted(store: StoreKind, backend: &str) {
+    let h = Harness::with(
+        backend,
+        Options {
+            store,
+            ..Options::default()
+        },
+    )
+    .await;
+    let (system, title) = match store {
+        StoreKind::BigCommerce => ("bigcommerce", "BigCommerce"),
+        StoreKind::Shopify => ("shopify", "Shopify"),
+    };
     let skus: Vec<String> = (1..=5).map(|n| format!("SKU-{:06}", n + 10)).collect();
     for sku in &skus {
         set_price(&h, sku, 30.0).await;
@@ -217,17 +228,17 @@ async fn a_store_outage_ends_processed_with_nothing_aborted(backend: &str) {
         c["outage"].is_object().then_some(c)
     })
     .await;
-    assert_eq!(out["outage"]["system"], "bigcommerce", "{out}");
+    assert_eq!(out["outage"]["system"], system, "{out}");
     assert_eq!(out["outage"]["needs_person"], false, "{out}");
     assert!(
-        out["outage"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("BigCommerce"),
+        out["outage"]["reason"].as_str().unwrap().contains(title),
         "{out}"
     );
     let home = h.page(&h.sign_in().await, "/").await;
-    assert!(home.contains("bigcommerce is out"), "the home page says so");
+    assert!(
+        home.contains(&format!("{system} is out")),
+        "the home page says so"
+    );
     let started = std::time::Instant::now();
     let mut probes_seen = 0;
     while started.elapsed() < OUTAGE {
@@ -259,7 +270,10 @@ async fn a_store_outage_ends_processed_with_nothing_aborted(backend: &str) {
         assert_eq!(store_price(&h, sku).await, Some(31.0), "{sku}");
     }
     common::report(
-        &format!("{backend}::a_store_outage_ends_processed_with_nothing_aborted"),
+        &format!(
+            "{}_{backend}::a_store_outage_ends_processed_with_nothing_aborted",
+            store.name()
+        ),
         &format!(
             "the store answered every request 5xx: the outage shown, {probes_seen} probes seen, \
              no attempt spent; when it came back, {} messages Processed, none Aborted",
@@ -269,11 +283,12 @@ async fn a_store_outage_ends_processed_with_nothing_aborted(backend: &str) {
     h.stop().await;
 }
 
-async fn answers_cut_short_by_both_systems_lose_nothing(backend: &str) {
+async fn answers_cut_short_by_both_systems_lose_nothing(store: StoreKind, backend: &str) {
     const ORDERS: usize = 40;
     let h = Harness::with(
         backend,
         Options {
+            store,
             client_timeout: Duration::from_secs(2),
             ..Options::default()
         },
@@ -286,8 +301,14 @@ async fn answers_cut_short_by_both_systems_lose_nothing(backend: &str) {
     for n in 0..ORDERS {
         let email = format!("cut{}@example.com", n % 10);
         let sku = format!("SKU-{:06}", 1 + n % 20);
-        let order = h.place_order(&email, &[(&sku, 1 + n as u32 % 3)]).await;
-        order_ids.push(order["id"].as_u64().unwrap());
+        let order = h
+            .shop()
+            .place_order(&email, &[(&sku, 1 + n as u32 % 3)])
+            .await;
+        order_ids.push(match store {
+            StoreKind::BigCommerce => order,
+            StoreKind::Shopify => format!("SHOP-{order}"),
+        });
     }
     let skus: Vec<String> = (21..=40).map(|n| format!("SKU-{n:06}")).collect();
     for (n, sku) in skus.iter().enumerate() {
@@ -346,14 +367,17 @@ async fn answers_cut_short_by_both_systems_lose_nothing(backend: &str) {
             .or_default() += 1;
     }
     for id in &order_ids {
-        assert_eq!(per_ref.get(&id.to_string()), Some(&1), "store order {id}");
+        assert_eq!(per_ref.get(id), Some(&1), "store order {id}");
     }
     for (n, sku) in skus.iter().enumerate() {
         assert_eq!(store_price(&h, sku).await, Some(40.0 + n as f64), "{sku}");
-        assert_eq!(h.products_with_sku(sku).await.len(), 1, "{sku} once");
+        assert_eq!(h.shop().count(sku).await, 1, "{sku} once");
     }
     common::report(
-        &format!("{backend}::answers_cut_short_by_both_systems_lose_nothing"),
+        &format!(
+            "{}_{backend}::answers_cut_short_by_both_systems_lose_nothing",
+            store.name()
+        ),
         &format!(
             "answers cut short mid-body and malformed from both systems: {} store orders each \
              in the ERP once, {} products each in the store once with its price",

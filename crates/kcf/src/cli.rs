@@ -363,6 +363,10 @@ pub struct BenchShopifyArgs {
     /// Concurrent writers (the engine's workers).
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
+    /// The whole availability sync: an inventory adjustment released in the Acumatica
+    /// emulator, its notifications applied by kcf's workers, instead of the adapter alone.
+    #[arg(long)]
+    pub engine: bool,
 }
 
 /// `kcf bench ingest`.

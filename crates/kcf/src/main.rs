@@ -5,6 +5,7 @@ mod bench;
 mod bench_ingest;
 mod bench_sandbox;
 mod bench_shopify;
+mod bench_shopify_engine;
 mod bench_sync;
 mod bench_ui;
 mod cli;
@@ -133,7 +134,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Bench(cli::BenchCommand::ShopifyStock(args)) => {
-            bench_shopify::run(&args).await?;
+            if args.engine {
+                bench_shopify_engine::run(&args).await?;
+            } else {
+                bench_shopify::run(&args).await?;
+            }
             ExitCode::SUCCESS
         }
         Command::Bench(cli::BenchCommand::Ingest(args)) => {
