@@ -108,7 +108,16 @@ async fn commit(insert: &Insert, group: Vec<Request>) {
                 let _ = reply.send(Ok(done.by_ref().take(n).collect()));
             }
         }
-        // One of them is bad (or the database is): each on its own, so only it fails.
+        // The database cannot be reached: every caller gets that answer now. Trying them
+        // one by one would make each wait for the connection timeout in turn (ten callers,
+        // ten times that), so a sender would see a hang instead of a prompt 503.
+        Err(e) if e.is_unreachable() => {
+            let why = e.to_string();
+            for (_, reply) in parts {
+                let _ = reply.send(Err(StoreError::Commit(why.clone())));
+            }
+        }
+        // One of them is bad: each on its own, so only it fails.
         _ => {
             let all = Arc::try_unwrap(all).unwrap_or_else(|shared| (*shared).clone());
             let mut all = all.into_iter();

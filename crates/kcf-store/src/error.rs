@@ -66,6 +66,23 @@ impl StoreError {
         }
     }
 
+    /// True when the database could not be reached at all (no connection within the
+    /// timeout, the connection lost or refused), as opposed to a statement it refused.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            Self::Open { .. } | Self::Closed => true,
+            Self::Database(e) => matches!(
+                e,
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        }
+    }
+
     /// True for a unique-constraint violation reported by either backend.
     pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -144,6 +144,10 @@ pub struct SandboxArgs {
     /// `bigcommerce.json`, `shopify.json`; loaded instead of the seed when present).
     #[arg(long, value_name = "DIR")]
     pub state: Option<std::path::PathBuf>,
+    /// Scales the stores' webhook retry schedules (BigCommerce: 60 s, 180 s, … for 48 h;
+    /// Shopify: 8 retries over 4 h): 0.01 retries a hundred times sooner, for tests.
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    pub webhook_time_scale: f64,
 }
 
 /// Where the running server is.

@@ -74,6 +74,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         kcf_sandbox::EmulatorConfig::BigCommerce(BigCommerceConfig {
             state_file: bc_state.clone(),
             rate_limit,
+            webhook_time_scale: args.webhook_time_scale,
             ..BigCommerceConfig::default()
         }),
         faults.clone(),
@@ -86,6 +87,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         kcf_sandbox::EmulatorConfig::Shopify(kcf_sandbox::shopify::ShopifyConfig {
             state_file: shop_state,
             cost_limit,
+            webhook_time_scale: args.webhook_time_scale,
             ..Default::default()
         }),
         faults.clone(),
