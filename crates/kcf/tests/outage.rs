@@ -70,10 +70,22 @@ impl PrivatePostgres {
             dir,
             port: free_port(),
         };
-        pg.run(&["chown", "-R", "postgres:postgres"], &[pg.dir.to_str().unwrap()], false);
+        pg.run(
+            &["chown", "-R", "postgres:postgres"],
+            &[pg.dir.to_str().unwrap()],
+            false,
+        );
         pg.run(
             &[pg.bin.join("initdb").to_str().unwrap()],
-            &["-D", &pg.data(), "-A", "trust", "-U", "postgres", "--no-sync"],
+            &[
+                "-D",
+                &pg.data(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
             true,
         );
         pg.ctl("start");
@@ -353,7 +365,9 @@ async fn postgres_stopped_mid_run_answers_503_and_loses_nothing() {
     let deadline = Instant::now() + Duration::from_secs(300);
     let per_ref = loop {
         let sales: Value = erp
-            .get(format!("{acu_url}{ACU}/SalesOrder?$select=OrderNbr,ExternalRef"))
+            .get(format!(
+                "{acu_url}{ACU}/SalesOrder?$select=OrderNbr,ExternalRef"
+            ))
             .send()
             .await
             .unwrap()
@@ -388,7 +402,11 @@ async fn postgres_stopped_mid_run_answers_503_and_loses_nothing() {
                 .map(|c| c["count"].as_u64().unwrap())
                 .sum()
         });
-        if open == 0 && order_ids.iter().all(|id| per_ref.contains_key(&id.to_string())) {
+        if open == 0
+            && order_ids
+                .iter()
+                .all(|id| per_ref.contains_key(&id.to_string()))
+        {
             break per_ref;
         }
         assert!(
@@ -452,7 +470,10 @@ struct Tmpfs(PathBuf);
 
 impl Tmpfs {
     fn mount(size: &str) -> Self {
-        assert!(is_root(), "this test mounts a small tmpfs, which needs root");
+        assert!(
+            is_root(),
+            "this test mounts a small tmpfs, which needs root"
+        );
         let dir = std::env::temp_dir().join(format!("kcf-full-disk-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let out = Command::new("mount")

@@ -171,7 +171,12 @@ fn quoted(chars: &[char], start: usize) -> Result<(String, usize), String> {
 /// Parses a `$filter` value.
 pub fn parse(input: &str) -> Result<Expr, String> {
     let tokens = tokenize(input)?;
-    let mut p = Parser { tokens, at: 0 };
+    let mut p = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+        joins: 0,
+    };
     let expr = p.or()?;
     if p.at != p.tokens.len() {
         return Err(format!(
@@ -182,9 +187,18 @@ pub fn parse(input: &str) -> Result<Expr, String> {
     Ok(expr)
 }
 
+/// The deepest nesting of parentheses and `not` a filter may have.
+const MAX_DEPTH: usize = 64;
+/// The most `and`/`or` a filter may join (each is a level of the tree the evaluator walks).
+const MAX_JOINS: usize = 512;
+
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    /// Parentheses and `not` open now.
+    depth: usize,
+    /// `and`/`or` so far.
+    joins: usize,
 }
 
 impl Parser {
@@ -223,9 +237,30 @@ impl Parser {
         }
     }
 
+    fn join(&mut self) -> Result<(), String> {
+        self.joins += 1;
+        if self.joins > MAX_JOINS {
+            return Err(format!(
+                "the filter joins more than {MAX_JOINS} conditions with and/or"
+            ));
+        }
+        Ok(())
+    }
+
+    fn deeper(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!(
+                "the filter nests parentheses or 'not' more than {MAX_DEPTH} deep"
+            ));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Expr, String> {
         let mut left = self.and()?;
         while self.keyword("or") {
+            self.join()?;
             left = Expr::Or(Box::new(left), Box::new(self.and()?));
         }
         Ok(left)
@@ -234,6 +269,7 @@ impl Parser {
     fn and(&mut self) -> Result<Expr, String> {
         let mut left = self.unary()?;
         while self.keyword("and") {
+            self.join()?;
             left = Expr::And(Box::new(left), Box::new(self.unary()?));
         }
         Ok(left)
@@ -241,12 +277,17 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, String> {
         if self.keyword("not") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            self.deeper()?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         if self.peek() == Some(&Token::Open) {
             self.at += 1;
+            self.deeper()?;
             let inner = self.or()?;
             self.expect(Token::Close, "')'")?;
+            self.depth -= 1;
             return Ok(inner);
         }
         let function = match self.peek() {
@@ -467,6 +508,24 @@ mod tests {
         parse(f)
             .unwrap_or_else(|e| panic!("{f}: {e}"))
             .matches(&rec())
+    }
+
+    /// Found by `cargo fuzz` (fuzz/fuzz_targets/acumatica_filter.rs): thousands of nested
+    /// parentheses overflowed the stack of the recursive parser.
+    #[test]
+    fn deep_nesting_and_long_chains_are_refused_not_a_stack_overflow() {
+        let deep = format!(
+            "{}Active eq true{}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        assert!(parse(&deep).unwrap_err().contains("more than 64 deep"));
+        let nots = format!("{}Active eq true", "not ".repeat(100_000));
+        assert!(parse(&nots).is_err());
+        let chain = vec!["Active eq true"; 100_000].join(" or ");
+        assert!(parse(&chain).unwrap_err().contains("more than 512"));
+        let nested = format!("{}Active eq true{}", "(".repeat(64), ")".repeat(64));
+        assert!(yes(&nested));
     }
 
     #[test]

@@ -170,6 +170,15 @@ const FAILED_OR_ABORTED: &str = "CASE WHEN attempts >= COALESCE((SELECT s.max_at
         WHERE s.connector = messages.connector AND s.entity = messages.entity), 5)
     THEN 'aborted' ELSE 'failed' END";
 
+/// The same for a lease that expired: the worker died (a deploy, a kill, another job's OOM),
+/// which is seldom the message's fault, so it is given twice the attempts before it is
+/// stopped as a message that kills every worker that takes it. (The soak, killing a worker
+/// every 200-500 ms, aborted slow orders after 5 such deaths.)
+const FAILED_OR_ABORTED_AFTER_A_CRASH: &str = "CASE WHEN attempts >= 2 * COALESCE((SELECT s.max_attempts
+        FROM entity_settings s
+        WHERE s.connector = messages.connector AND s.entity = messages.entity), 5)
+    THEN 'aborted' ELSE 'failed' END";
+
 pub(crate) async fn fail(
     c: &mut Conn,
     lease: &Lease,
@@ -282,7 +291,7 @@ pub(crate) async fn adopt_batch_messages(
 
 pub(crate) async fn reap_expired(c: &mut Conn, limit: u32, now: Timestamp) -> Result<u64> {
     let sql = format!(
-        "UPDATE messages SET status = {FAILED_OR_ABORTED}, next_attempt_at = $1,
+        "UPDATE messages SET status = {FAILED_OR_ABORTED_AFTER_A_CRASH}, next_attempt_at = $1,
              last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?')
                           || ' stopped answering',
              status_reason = 'lease expired: worker ' || COALESCE(lease_owner, '?')
