@@ -237,7 +237,10 @@ async fn process_group(
             vec![processors::apply(&ctx, &first.message).await]
         }
     };
-    let results = with_heartbeat(&engine, &group, lease, work).await;
+    let Some(results) = with_heartbeat(&engine, &group, lease, work).await else {
+        guard.leases.clear();
+        return;
+    };
     let elapsed = started.elapsed().as_secs_f64();
     // What was sent is kept first, so a message never reads finished without it.
     keep_sent(&engine, &ctx, &group).await;
@@ -284,24 +287,42 @@ async fn keep_sent(engine: &Engine, ctx: &Ctx, group: &[Claimed]) {
     }
 }
 
-/// Runs `work`, extending the group's leases every third of the lease meanwhile.
+/// Runs `work`, extending the group's leases every third of the lease meanwhile; `None`
+/// when every lease of the group was lost (the work is dropped where it stood).
+///
+/// A worker frozen past its lease (SIGSTOP, a VM paused, a long GC-like stall) finds, when
+/// it runs again, that its messages were handed to another worker. The beat is polled first
+/// (`biased`), so an overdue beat runs before the work takes another step: the frozen worker
+/// learns it lost the leases before it sends anything more to the other systems, and stops.
 async fn with_heartbeat<F: std::future::Future<Output = Vec<ApplyResult>>>(
     engine: &Engine,
     group: &[Claimed],
     lease: Duration,
     work: F,
-) -> Vec<ApplyResult> {
+) -> Option<Vec<ApplyResult>> {
     tokio::pin!(work);
     let mut beat = tokio::time::interval(lease / 3);
     beat.tick().await;
     loop {
         tokio::select! {
-            results = &mut work => return results,
+            biased;
             _ = beat.tick() => {
+                let mut lost = 0;
                 for c in group {
-                    let _ = engine.store.heartbeat(&c.lease, lease).await;
+                    if let Ok(None) = engine.store.heartbeat(&c.lease, lease).await {
+                        lost += 1;
+                    }
+                }
+                if lost == group.len() {
+                    tracing::warn!(
+                        messages = group.len(),
+                        "the leases ran out while applying (this worker stalled): stopped; \
+                         the messages belong to another worker now"
+                    );
+                    return None;
                 }
             }
+            results = &mut work => return Some(results),
         }
     }
 }
