@@ -68,6 +68,28 @@ async fn hooks_are_created_listed_changed_and_deleted() {
     assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
 }
 
+/// Two kcf processes starting together (an api and a worker) each register the hooks: the
+/// one that loses the race finds them there instead of failing (CI met a 502 from
+/// "A webhook with this scope and destination already exists").
+#[tokio::test]
+async fn ensure_hooks_from_two_processes_at_once_both_succeed() {
+    let s = Store::start(SeedSize::Empty).await;
+    let url = "https://kcf.example/webhooks/bigcommerce/main";
+    let wanted = headers("abc");
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(
+            s.client.ensure_hooks(SCOPES, url, &wanted),
+            s.client.ensure_hooks(SCOPES, url, &wanted),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a, b);
+        assert_eq!(s.client.hooks().await.unwrap().len(), SCOPES.len());
+        for h in s.client.hooks().await.unwrap() {
+            s.client.delete_hook(h.id).await.unwrap();
+        }
+    }
+}
+
 #[tokio::test]
 async fn ensure_hooks_is_idempotent_and_repairs_drift() {
     let s = Store::start(SeedSize::Empty).await;

@@ -212,7 +212,7 @@ impl Storefront for ShopifyStore {
             let query = format!(
                 "mutation Subscribe($url: URL!) {{ webhookSubscriptionCreate(topic: {topic}, webhookSubscription: {{ callbackUrl: $url, format: JSON }}) {{ webhookSubscription {{ id }} userErrors {{ field message }} }} }}"
             );
-            let _: Value = self
+            let created: Result<Value, crate::Error> = self
                 .client
                 .mutate(
                     "webhookSubscriptionCreate",
@@ -221,7 +221,13 @@ impl Storefront for ShopifyStore {
                     "webhookSubscriptionCreate",
                     "a webhook subscription",
                 )
-                .await?;
+                .await;
+            match created {
+                Ok(_) => {}
+                // Another kcf process subscribed it at the same moment: it is there.
+                Err(e) if e.to_string().contains("already been taken") => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(WEBHOOK_TOPICS.len())
     }

@@ -116,7 +116,18 @@ impl BigCommerceClient {
                 }
                 None => {
                     tracing::info!(scope, "registering webhook");
-                    self.create_hook(&wanted).await?
+                    match self.create_hook(&wanted).await {
+                        Ok(h) => h,
+                        // Another kcf process registered it at the same moment (an api and
+                        // a worker starting together): it is there, which is what was wanted.
+                        Err(e @ Error::Conflict { .. }) => self
+                            .hooks()
+                            .await?
+                            .into_iter()
+                            .find(|h| h.scope == *scope && h.destination == destination)
+                            .ok_or(e)?,
+                        Err(e) => return Err(e),
+                    }
                 }
             };
             ensured.push(hook);
