@@ -15,24 +15,11 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{KillOnDrop, erp_session, free_port, psql, wait_ready};
+use common::{
+    KillOnDrop, TOKEN, connector_config, erp_session, free_port, migrate, psql, serve, wait_ready,
+};
 
 const ORDERS: usize = 100;
-const TOKEN: &str = "crash-token";
-
-fn spawn(config: &std::path::Path, db: &str, role: &str) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_kcf"))
-            .arg("--config")
-            .arg(config)
-            .args(["serve", "--role", role, "--database-url", db])
-            .env("KCF_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_workers_killed_at_random_lose_and_duplicate_nothing() {
@@ -85,53 +72,10 @@ async fn soak(dir: &std::path::Path, db: &str) {
             .spawn()
             .unwrap(),
     );
-    let config = dir.join("kcf.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:{api}"
-api_tokens = ["{TOKEN}"]
-[worker]
-concurrency = 4
-loops = 1
-lease_secs = 5
-[retry]
-base_ms = 100
-cap_ms = 1000
-[[connectors]]
-id = "shop"
-[connectors.acumatica]
-base_url = "http://127.0.0.1:{acu}"
-[connectors.acumatica.auth]
-kind = "cookie"
-username = "admin"
-password = "sandbox"
-tenant = "Company"
-[connectors.bigcommerce]
-base_url = "http://127.0.0.1:{bc}"
-store_hash = "sandbox"
-access_token = "sandbox"
-quota = 100000
-[connectors.ingress]
-push_secret = "crash-push"
-webhook_secret = "crash-hook"
-"#
-        ),
-    )
-    .unwrap();
-    let migrate = Command::new(env!("CARGO_BIN_EXE_kcf"))
-        .args(["migrate", "--database-url", db])
-        .output()
-        .unwrap();
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
-    let _api = spawn(&config, db, "api");
-    let mut workers = [spawn(&config, db, "worker"), spawn(&config, db, "worker")];
+    let config = connector_config(dir, api, acu, bc, 4);
+    migrate(db);
+    let _api = serve(&config, db, "api");
+    let mut workers = [serve(&config, db, "worker"), serve(&config, db, "worker")];
     let url = format!("http://127.0.0.1:{api}");
     let http = reqwest::Client::new();
     wait_ready(&http, &url, "the api never became ready").await;
@@ -197,7 +141,7 @@ webhook_secret = "crash-hook"
             // Nothing cleans up after the killed worker: it never signs out. Its Acumatica
             // session is kcf's one kept session, which its replacement and the survivor
             // resume, so the license's four API-user slots never fill.
-            workers[victim] = spawn(&config, db, "worker");
+            workers[victim] = serve(&config, db, "worker");
             kills += 1;
             last_kill = Instant::now();
         }

@@ -17,9 +17,10 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{KillOnDrop, erp_session, free_port, psql, wait_ready};
+use common::{
+    KillOnDrop, TOKEN, connector_config, erp_session, free_port, migrate, psql, serve, wait_ready,
+};
 
-const TOKEN: &str = "fence-token";
 const ACU: &str = "/entity/Default/24.200.001";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,20 +44,6 @@ async fn postgres_a_frozen_worker_loses_its_lease_and_sends_nothing_more() {
     frozen(&dir, &db, "postgres").await;
     psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
     let _ = std::fs::remove_dir_all(dir);
-}
-
-fn spawn(config: &Path, db: &str, role: &str) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_kcf"))
-            .arg("--config")
-            .arg(config)
-            .args(["serve", "--role", role, "--database-url", db])
-            .env("KCF_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
 }
 
 fn signal(child: &KillOnDrop, sig: &str) {
@@ -95,50 +82,11 @@ async fn frozen(dir: &Path, db: &str, backend: &str) {
             .spawn()
             .unwrap(),
     );
-    let config = dir.join("kcf.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:{api}"
-api_tokens = ["{TOKEN}"]
-[worker]
-concurrency = 1
-loops = 1
-lease_secs = 5
-[retry]
-base_ms = 100
-cap_ms = 1000
-[[connectors]]
-id = "shop"
-[connectors.acumatica]
-base_url = "http://127.0.0.1:{acu}"
-[connectors.acumatica.auth]
-kind = "cookie"
-username = "admin"
-password = "sandbox"
-tenant = "Company"
-[connectors.bigcommerce]
-base_url = "http://127.0.0.1:{bc}"
-store_hash = "sandbox"
-access_token = "sandbox"
-quota = 100000
-[connectors.ingress]
-push_secret = "fence-push"
-webhook_secret = "fence-hook"
-"#
-        ),
-    )
-    .unwrap();
-    let migrate = Command::new(env!("CARGO_BIN_EXE_kcf"))
-        .args(["migrate", "--database-url", db])
-        .output()
-        .unwrap();
-    assert!(migrate.status.success());
+    let config = connector_config(dir, api, acu, bc, 1);
+    migrate(db);
     let url = format!("http://127.0.0.1:{api}");
     let http = reqwest::Client::new();
-    let _api = spawn(&config, db, "api");
+    let _api = serve(&config, db, "api");
     wait_ready(&http, &url, "the api never became ready").await;
     let r = http
         .post(format!("{url}/api/v1/connectors/shop/realtime"))
@@ -148,7 +96,7 @@ webhook_secret = "fence-hook"
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let mut first = spawn(&config, db, "worker");
+    let mut first = serve(&config, db, "worker");
 
     let store = format!("http://127.0.0.1:{bc}/stores/sandbox");
     let products: Value = http
@@ -204,7 +152,7 @@ webhook_secret = "fence-hook"
     let frozen_owner = message["lease_owner"].clone();
 
     // Past its lease, another worker takes the message over and applies it.
-    let _second = spawn(&config, db, "worker");
+    let _second = serve(&config, db, "worker");
     let id = message["id"].as_i64().unwrap();
     let deadline = Instant::now() + Duration::from_secs(180);
     let done = loop {

@@ -16,7 +16,7 @@
 
 use std::{
     collections::BTreeMap,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -25,9 +25,11 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{KillOnDrop, erp_session, free_port, wait_ready};
+use common::{
+    KillOnDrop, PUSH_SECRET, TOKEN, connector_config, erp_session, free_port, migrate, serve,
+    wait_ready,
+};
 
-const TOKEN: &str = "outage-token";
 const ACU: &str = "/entity/Default/24.200.001";
 
 fn now_ms() -> i64 {
@@ -152,72 +154,6 @@ impl Drop for PrivatePostgres {
     }
 }
 
-fn spawn(config: &Path, db: &str, role: &str) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_kcf"))
-            .arg("--config")
-            .arg(config)
-            .args(["serve", "--role", role, "--database-url", db])
-            .env("KCF_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn write_config(dir: &Path, api: u16, acu: u16, bc: u16) -> PathBuf {
-    let config = dir.join("kcf.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:{api}"
-api_tokens = ["{TOKEN}"]
-[worker]
-concurrency = 4
-loops = 1
-lease_secs = 5
-[retry]
-base_ms = 100
-cap_ms = 1000
-[[connectors]]
-id = "shop"
-[connectors.acumatica]
-base_url = "http://127.0.0.1:{acu}"
-[connectors.acumatica.auth]
-kind = "cookie"
-username = "admin"
-password = "sandbox"
-tenant = "Company"
-[connectors.bigcommerce]
-base_url = "http://127.0.0.1:{bc}"
-store_hash = "sandbox"
-access_token = "sandbox"
-quota = 100000
-[connectors.ingress]
-push_secret = "outage-push"
-webhook_secret = "outage-hook"
-"#
-        ),
-    )
-    .unwrap();
-    config
-}
-
-fn migrate(db: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kcf"))
-        .args(["migrate", "--database-url", db])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A push notification of one stock item, unique by `n`.
 fn push_body(n: usize) -> Value {
     json!({
@@ -232,7 +168,7 @@ fn push_body(n: usize) -> Value {
 async fn push(http: &reqwest::Client, url: &str, n: usize) -> Option<u16> {
     let sent = http
         .post(format!("{url}/push/acumatica/shop"))
-        .header("X-KCF-Push-Secret", "outage-push")
+        .header("X-KCF-Push-Secret", PUSH_SECRET)
         .json(&push_body(n))
         .timeout(Duration::from_secs(30))
         .send()
@@ -289,10 +225,10 @@ async fn postgres_stopped_mid_run_answers_503_and_loses_nothing() {
     std::fs::create_dir_all(&dir).unwrap();
     let (api, acu, bc) = (free_port(), free_port(), free_port());
     let _sandbox = sandbox(acu, bc);
-    let config = write_config(&dir, api, acu, bc);
+    let config = connector_config(&dir, api, acu, bc, 4);
     migrate(&db);
-    let _api = spawn(&config, &db, "api");
-    let _workers = [spawn(&config, &db, "worker"), spawn(&config, &db, "worker")];
+    let _api = serve(&config, &db, "api");
+    let _workers = [serve(&config, &db, "worker"), serve(&config, &db, "worker")];
     let url = format!("http://127.0.0.1:{api}");
     let http = reqwest::Client::new();
     wait_ready(&http, &url, "the api never became ready").await;
@@ -515,9 +451,9 @@ async fn sqlite_disk_full_answers_503_and_loses_nothing() {
     let disk = Tmpfs::mount("16m");
     let db = format!("sqlite://{}", disk.0.join("kcf.db").display());
     let (api, acu, bc) = (free_port(), free_port(), free_port());
-    let config = write_config(&disk.0, api, acu, bc);
+    let config = connector_config(&disk.0, api, acu, bc, 4);
     migrate(&db);
-    let _api = spawn(&config, &db, "api");
+    let _api = serve(&config, &db, "api");
     let url = format!("http://127.0.0.1:{api}");
     let http = reqwest::Client::new();
     wait_ready(&http, &url, "the api never became ready").await;

@@ -27,9 +27,11 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{KillOnDrop, erp_session, free_port, psql, wait_ready};
+use common::{
+    KillOnDrop, PUSH_SECRET, TOKEN, connector_config, erp_session, free_port, migrate, psql, serve,
+    wait_ready,
+};
 
-const TOKEN: &str = "soak-token";
 const ACU: &str = "/entity/Default/24.200.001";
 const WORKERS: usize = 4;
 
@@ -61,20 +63,6 @@ fn load() -> Load {
             customers: 80,
         }
     }
-}
-
-fn spawn(config: &Path, db: &str, role: &str) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_kcf"))
-            .arg("--config")
-            .arg(config)
-            .args(["serve", "--role", role, "--database-url", db])
-            .env("KCF_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +122,7 @@ impl Fleet {
         let victim = (self.rng.next() % WORKERS as u64) as usize;
         let _ = self.workers[victim].0.kill();
         let _ = self.workers[victim].0.wait();
-        self.workers[victim] = spawn(&self.config, &self.db, "worker");
+        self.workers[victim] = serve(&self.config, &self.db, "worker");
         self.worker_kills += 1;
         self.next_kill = Instant::now() + Duration::from_millis(200 + self.rng.next() % 300);
     }
@@ -146,7 +134,7 @@ impl Fleet {
         let _ = self.api.0.wait();
         self.api_kills += 1;
         tokio::time::sleep(Duration::from_millis(300 + self.rng.next() % 700)).await;
-        self.api = spawn(&self.config, &self.db, "api");
+        self.api = serve(&self.config, &self.db, "api");
     }
 }
 
@@ -168,51 +156,8 @@ async fn soak(dir: &Path, db: &str, backend: &str) {
             .spawn()
             .unwrap(),
     );
-    let config = dir.join("kcf.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:{api}"
-api_tokens = ["{TOKEN}"]
-[worker]
-concurrency = 4
-loops = 1
-lease_secs = 5
-[retry]
-base_ms = 100
-cap_ms = 1000
-[[connectors]]
-id = "shop"
-[connectors.acumatica]
-base_url = "http://127.0.0.1:{acu}"
-[connectors.acumatica.auth]
-kind = "cookie"
-username = "admin"
-password = "sandbox"
-tenant = "Company"
-[connectors.bigcommerce]
-base_url = "http://127.0.0.1:{bc}"
-store_hash = "sandbox"
-access_token = "sandbox"
-quota = 100000
-[connectors.ingress]
-push_secret = "soak-push"
-webhook_secret = "soak-hook"
-"#
-        ),
-    )
-    .unwrap();
-    let migrate = Command::new(env!("CARGO_BIN_EXE_kcf"))
-        .args(["migrate", "--database-url", db])
-        .output()
-        .unwrap();
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
+    let config = connector_config(dir, api, acu, bc, 4);
+    migrate(db);
     let url = format!("http://127.0.0.1:{api}");
     let acu_url = format!("http://127.0.0.1:{acu}");
     let store = format!("http://127.0.0.1:{bc}/stores/sandbox");
@@ -223,8 +168,8 @@ webhook_secret = "soak-hook"
     let mut fleet = Fleet {
         config: config.clone(),
         db: db.to_owned(),
-        api: spawn(&config, db, "api"),
-        workers: (0..WORKERS).map(|_| spawn(&config, db, "worker")).collect(),
+        api: serve(&config, db, "api"),
+        workers: (0..WORKERS).map(|_| serve(&config, db, "worker")).collect(),
         rng: Rng(0x736f_616b_2d6b_6366),
         next_kill: Instant::now(),
         worker_kills: 0,
@@ -244,7 +189,7 @@ webhook_secret = "soak-hook"
         .put(format!("{acu_url}/_sandbox/push/destinations"))
         .json(
             &json!([{ "name": "kcf-shop", "address": format!("{url}/push/acumatica/shop"),
-            "header_name": "X-KCF-Push-Secret", "header_value": "soak-push" }]),
+            "header_name": "X-KCF-Push-Secret", "header_value": PUSH_SECRET }]),
         )
         .send()
         .await

@@ -112,3 +112,85 @@ pub async fn erp_session(acu_url: &str) -> reqwest::Client {
     assert_eq!(login.status(), 204);
     erp
 }
+
+/// The API token of [`connector_config`]'s server.
+pub const TOKEN: &str = "multi-process-token";
+/// The push secret of [`connector_config`]'s connector.
+pub const PUSH_SECRET: &str = "multi-process-push";
+
+/// Writes `dir/kcf.toml`: the api on `api`, and one connector `shop` from the Acumatica
+/// emulator on `acu` to the BigCommerce emulator on `bc` (no quota), with leases of 5 s and
+/// quick retries, so processes killed or frozen are noticed within seconds.
+pub fn connector_config(
+    dir: &std::path::Path,
+    api: u16,
+    acu: u16,
+    bc: u16,
+    concurrency: usize,
+) -> std::path::PathBuf {
+    let config = dir.join("kcf.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:{api}"
+api_tokens = ["{TOKEN}"]
+[worker]
+concurrency = {concurrency}
+loops = 1
+lease_secs = 5
+[retry]
+base_ms = 100
+cap_ms = 1000
+[[connectors]]
+id = "shop"
+[connectors.acumatica]
+base_url = "http://127.0.0.1:{acu}"
+[connectors.acumatica.auth]
+kind = "cookie"
+username = "admin"
+password = "sandbox"
+tenant = "Company"
+[connectors.bigcommerce]
+base_url = "http://127.0.0.1:{bc}"
+store_hash = "sandbox"
+access_token = "sandbox"
+quota = 100000
+[connectors.ingress]
+push_secret = "{PUSH_SECRET}"
+webhook_secret = "multi-process-hook"
+"#
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Starts `kcf serve --role ROLE` with `config` on database `db`.
+pub fn serve(config: &std::path::Path, db: &str, role: &str) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_kcf"))
+            .arg("--config")
+            .arg(config)
+            .args(["serve", "--role", role, "--database-url", db])
+            .env("KCF_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// `kcf migrate` on database `db`.
+pub fn migrate(db: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kcf"))
+        .args(["migrate", "--database-url", db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
