@@ -17,7 +17,7 @@ pub struct Session {
 }
 
 /// An API token as listed (its value is shown once, when it is created).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiToken {
     /// Its id (used to revoke it).
     pub id: i64,

@@ -33,7 +33,7 @@ named_enum! {
 }
 
 /// A batch window for one connector and entity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchRun {
     /// Its id.
     pub id: i64,

@@ -97,7 +97,7 @@ impl Connector {
 
 /// An outage of a connector's other system: nothing is claimed for the connector while it
 /// lasts, and one probe at a time, at growing intervals, finds out when it is back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outage {
     /// Which system is out.
     pub system: Platform,
@@ -139,7 +139,7 @@ impl Removal {
 }
 
 /// How one entity syncs for one connector.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntitySettings {
     /// The connector.
     pub connector: ConnectorId,
@@ -203,7 +203,7 @@ named_enum! {
 }
 
 /// One mapped value pair.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Mapping {
     /// The connector.
     pub connector: ConnectorId,
@@ -216,7 +216,7 @@ pub struct Mapping {
 }
 
 /// The link between a record in the ERP and its counterpart in the store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Binding {
     /// The connector.
     pub connector: ConnectorId,

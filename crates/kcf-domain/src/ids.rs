@@ -153,9 +153,57 @@ fn is_invisible(c: char) -> bool {
         | '\u{FFF9}'..='\u{FFFB}')
 }
 
+/// The OpenAPI schema of a string id: a string with the constraints its check enforces that a
+/// schema can state.
+fn string_schema(
+    description: &str,
+    pattern: Option<&str>,
+    max_length: usize,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .description(Some(description))
+        .pattern(pattern)
+        .min_length(Some(1))
+        .max_length(Some(max_length))
+        .into()
+}
+
+impl utoipa::PartialSchema for ConnectorId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            "a connector id: 1 to 64 of a-z, 0-9, '-' and '_'",
+            Some("^[a-z0-9_-]{1,64}$"),
+            64,
+        )
+    }
+}
+impl utoipa::ToSchema for ConnectorId {}
+
+impl utoipa::PartialSchema for RecordKey {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            "the key of a record in its source system: at most 256 bytes, no control, invisible or direction characters, one script",
+            None,
+            256,
+        )
+    }
+}
+impl utoipa::ToSchema for RecordKey {}
+
 /// A message's id in the store.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 pub struct MessageId(pub i64);

@@ -31,3 +31,7 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use status::{InvalidTransition, MessageStatus, Outcome, Transition};
 pub use time::Timestamp;
+
+/// For [`named_enum!`]'s OpenAPI schema, in crates that do not depend on utoipa themselves.
+#[doc(hidden)]
+pub use utoipa;

@@ -84,7 +84,7 @@ impl NewMessage {
 }
 
 /// A stored message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
     /// Its id.
     pub id: MessageId,
@@ -167,7 +167,7 @@ pub struct Claimed {
 }
 
 /// One status change, with why it happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     /// The message.
     pub message_id: MessageId,
@@ -185,7 +185,7 @@ pub struct HistoryEntry {
 
 /// What kcf last sent to the other system for a message: the record as it was mapped, kept
 /// whether the write then worked or not (the record page's "Mapped to").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SentDocument {
     /// The message.
     pub message_id: MessageId,

@@ -92,6 +92,17 @@ macro_rules! named_enum {
             }
         }
 
+        impl $crate::utoipa::PartialSchema for $name {
+            fn schema() -> $crate::utoipa::openapi::RefOr<$crate::utoipa::openapi::schema::Schema> {
+                $crate::utoipa::openapi::ObjectBuilder::new()
+                    .schema_type($crate::utoipa::openapi::Type::String)
+                    .enum_values(Some(Self::all().iter().map(|m| m.as_str())))
+                    .into()
+            }
+        }
+
+        impl $crate::utoipa::ToSchema for $name {}
+
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())

@@ -4,9 +4,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// An instant, in milliseconds since the Unix epoch (UTC).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
+#[schema(description = "milliseconds since the Unix epoch (UTC)")]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {

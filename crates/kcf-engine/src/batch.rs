@@ -309,7 +309,7 @@ pub async fn message_ids(
 }
 
 /// Where a batch run's work stands, from its messages' statuses.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct RunProgress {
     /// Records listed.
     pub listed: u64,

@@ -20,9 +20,11 @@ pub struct ImportReport {
 /// Whether a record exists: `Ok(true/false)`, or why kcf could not tell.
 type Exists = Result<bool, String>;
 
-/// Parses `erp_key,external_id` lines (a header row is optional; quotes are stripped).
-pub fn parse_csv(text: &str) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
+/// Reads `erp_key,external_id` lines (a header row is optional; quotes are stripped): the
+/// rows, and the lines that are not one, each as (`line N`, why).
+pub fn read_csv(text: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let mut rows = Vec::new();
+    let mut refused = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -41,20 +43,31 @@ pub fn parse_csv(text: &str) -> Result<Vec<(String, String)>, String> {
         }
         match cells.as_slice() {
             [erp, ext] if !erp.is_empty() && !ext.is_empty() => {
-                out.push((erp.clone(), ext.clone()))
+                rows.push((erp.clone(), ext.clone()))
             }
-            _ => {
-                return Err(format!(
-                    "line {}: expected two values, erp_key,external_id, got '{line}'",
-                    n + 1
-                ));
-            }
+            _ => refused.push((
+                format!("line {}", n + 1),
+                format!(
+                    "expected two values, erp_key,external_id, got '{}'",
+                    line.chars().take(200).collect::<String>()
+                ),
+            )),
         }
     }
-    if out.is_empty() {
+    (rows, refused)
+}
+
+/// Parses `erp_key,external_id` lines, refusing the whole text at its first line that is not
+/// a row, or when it holds no row.
+pub fn parse_csv(text: &str) -> Result<Vec<(String, String)>, String> {
+    let (rows, refused) = read_csv(text);
+    if let Some((line, why)) = refused.into_iter().next() {
+        return Err(format!("{line}: {why}"));
+    }
+    if rows.is_empty() {
         return Err("the CSV holds no rows".into());
     }
-    Ok(out)
+    Ok(rows)
 }
 
 impl Engine {

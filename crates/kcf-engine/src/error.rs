@@ -224,6 +224,10 @@ pub enum EngineError {
     /// An external system failed.
     #[error("{0}")]
     External(String),
+    /// Well-formed, but what the other systems hold refuses it (a mapping value neither
+    /// system offers).
+    #[error("{0}")]
+    Conflict(String),
     /// kcf's database failed.
     #[error("kcf's database: {0}")]
     Store(#[from] kcf_store::StoreError),

@@ -19,7 +19,7 @@ use crate::Engine;
 const RECHECKS: usize = 3;
 
 /// What a notification became.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct IntakeReport {
     /// New messages stored.
     pub stored: usize,

@@ -67,14 +67,14 @@ impl Engine {
             .mapping_choices(&mapping.connector, mapping.kind)
             .await?;
         let erp = chosen(&choices.erp, &erp).ok_or_else(|| {
-            EngineError::Invalid(format!(
+            EngineError::Conflict(format!(
                 "'{erp}' is not an ERP {}; choose one of: {}",
                 mapping.kind,
                 listed(&choices.erp)
             ))
         })?;
         let store = chosen(&choices.store, &store).ok_or_else(|| {
-            EngineError::Invalid(format!(
+            EngineError::Conflict(format!(
                 "'{store}' is not one of the store's {} values; choose one of: {}",
                 mapping.kind,
                 listed(&choices.store)

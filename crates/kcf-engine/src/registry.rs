@@ -473,7 +473,7 @@ fn store_form(spec: Option<&ConnectorSpec>) -> Vec<FormField> {
 
 /// Connection settings to change; absent or empty fields keep their value (the secrets
 /// included, which are never shown back).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionChange {
     /// The ERP's URL.
@@ -483,6 +483,7 @@ pub struct ConnectionChange {
     /// Its user.
     pub acumatica_username: Option<String>,
     /// Its password.
+    #[schema(write_only)]
     pub acumatica_password: Option<String>,
     /// Its tenant.
     pub acumatica_tenant: Option<String>,
@@ -493,15 +494,17 @@ pub struct ConnectionChange {
     /// The Shopify shop's URL.
     pub shopify_url: Option<String>,
     /// The Shopify Admin API version.
+    #[schema(pattern = "^$|^[0-9]{4}-[0-9]{2}$")]
     pub api_version: Option<String>,
-    /// The store's access token.
+    /// The store's access token (BigCommerce or Shopify).
+    #[schema(write_only)]
     pub access_token: Option<String>,
 }
 
 impl ConnectionChange {
     /// From a JSON body; an empty body changes nothing.
     pub fn parse(body: &[u8]) -> Result<Self, String> {
-        if body.iter().all(u8::is_ascii_whitespace) {
+        if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
             return Ok(Self::default());
         }
         serde_json::from_slice(body).map_err(|e| format!("invalid connection change: {e}"))

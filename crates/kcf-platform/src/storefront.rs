@@ -48,7 +48,7 @@ pub struct StockWrite {
 }
 
 /// Where a store's rate-limit budget stands (requests, or points for a query-cost limit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Budget {
     /// Per window (or the bucket's size).
     pub quota: u32,

@@ -8,7 +8,7 @@ use axum::{
 };
 use kcf_engine::{EngineError, IntakeError};
 use kcf_store::StoreError;
-use serde_json::json;
+
 
 /// An error answered to a client as `{"error": {"code", "message"}}`.
 #[derive(Debug)]
@@ -22,6 +22,27 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// A 409: the request is well-formed, but what it targets refuses it as it stands (a
+    /// message's status, a connector's store or stored credentials, an entity's options).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message: message.into(),
+        }
+    }
+
+    /// A 422: every field is one the document allows, but together, or for this target, they
+    /// make no sense (From after To, a cron expression that names no time, settings that do
+    /// not fit this connector or entity). OpenAPI cannot state such rules; this says which.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "unprocessable",
+            message: message.into(),
+        }
+    }
+
     /// A 400 with a message.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self {
@@ -173,11 +194,31 @@ fn plain_words(text: &str, status: StatusCode) -> String {
     out
 }
 
+/// The body of every refusal: `{"error": {"code", "message"}}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// What is wrong.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A short machine-readable code (`bad_request`, `not_found`, `unavailable`, …).
+    code: &'static str,
+    /// What is wrong, in plain words.
+    message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            Json(json!({ "error": { "code": self.code, "message": self.message } })),
+            Json(ErrorBody {
+                error: ErrorDetail {
+                    code: self.code,
+                    message: self.message,
+                },
+            }),
         )
             .into_response()
     }
@@ -190,11 +231,7 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownConnector(_) | StoreError::NotFound { .. } => {
                 Self::not_found(e.to_string())
             }
-            StoreError::BindingConflict(m) => Self {
-                status: StatusCode::CONFLICT,
-                code: "conflict",
-                message: m,
-            },
+            StoreError::BindingConflict(m) | StoreError::Conflict(m) => Self::conflict(m),
             other => Self::internal("kcf's database is unavailable", &other),
         }
     }
@@ -205,6 +242,7 @@ impl From<EngineError> for ApiError {
         match e {
             EngineError::UnknownConnector(_) => Self::not_found(e.to_string()),
             EngineError::Invalid(m) | EngineError::Setup(m) => Self::bad_request(m),
+            EngineError::Conflict(m) => Self::conflict(m),
             EngineError::External(m) => Self {
                 status: StatusCode::BAD_GATEWAY,
                 code: "external",

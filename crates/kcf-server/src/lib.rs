@@ -17,7 +17,7 @@ pub mod wiring;
 
 use std::sync::Arc;
 
-use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
+use axum::{Router, extract::DefaultBodyLimit, middleware};
 use kcf_domain::Secret;
 use kcf_engine::Engine;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -75,9 +75,7 @@ pub fn metrics_recorder() -> Option<PrometheusHandle> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ingress::router())
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .merge(ops::documented().split_for_parts().0)
         .nest("/api/v1", api::routes(state.clone()))
         .merge(ui::routes().layer(middleware::from_fn_with_state(state.clone(), auth::ui)))
         .merge(ui::public())

@@ -7,12 +7,28 @@ use kcf_domain::{Entity, MessageStatus, Timestamp};
 
 use crate::AppState;
 
+/// The operations routes with their documentation.
+pub fn documented() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
 /// `GET /healthz`: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(),
+    responses((status = 200, description = "The process is up", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// `GET /readyz`: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(),
+    responses(
+        (status = 200, description = "The database answers", body = String, content_type = "text/plain"),
+        (status = 503, description = "The database does not answer", body = String, content_type = "text/plain"),
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.engine.store.connectors().await {
         Ok(_) => (StatusCode::OK, "ready".to_owned()),
@@ -28,6 +44,8 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// `kcf_messages` counts every message under way or needing a person, and
 /// `kcf_messages_done_last_day` the ones processed, skipped, filtered or deleted in the last
 /// 24 hours (so a scrape stays fast with millions stored).
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let since = Timestamp::now().minus(Duration::from_secs(86_400));
     if let (Ok(counts), Ok(connectors)) = (

@@ -64,6 +64,7 @@ async fn every_documented_operation_is_served(backend: &str) {
         .unwrap();
     assert_eq!(served, kcf_server::openapi::document());
     for (method, path) in kcf_server::openapi::operations() {
+        let path = path.as_str();
         let url = format!("{}{}", h.url(), concrete(path));
         let method: Method = method.to_uppercase().parse().unwrap();
         let public = matches!(path, "/healthz" | "/readyz" | "/metrics");

@@ -39,6 +39,10 @@ pub enum StoreError {
     /// Bad input to a store call (page size, empty batch…).
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// The request is well-formed but the record's state refuses it (a manual action on a
+    /// message whose status does not take it).
+    #[error("{0}")]
+    Conflict(String),
     /// A stored value that this build cannot read.
     #[error("corrupt row: column {column}: {detail}")]
     Corrupt {

@@ -49,7 +49,7 @@ impl Default for PageRequest {
 }
 
 /// One page of results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
@@ -58,7 +58,7 @@ pub struct Page<T> {
 }
 
 /// How many messages an entity has in a status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusCount {
     /// The connector.
     pub connector: ConnectorId,
@@ -71,12 +71,27 @@ pub struct StatusCount {
 }
 
 /// What a manual action did to each message it named.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActionReport {
     /// Messages whose status changed.
     pub changed: Vec<MessageId>,
-    /// Messages left alone, with why.
+    /// Messages left alone, with why: `[id, reason]` pairs.
+    #[schema(schema_with = refusals)]
     pub refused: Vec<(MessageId, String)>,
+}
+
+/// `[id, reason]` pairs, as a schema every OpenAPI 3.1 tool reads (an array of two, each an
+/// id or a reason).
+fn refusals() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type, schema::SchemaType};
+    let pair = ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::Integer, Type::String])),
+        )
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ArrayBuilder::new().items(pair).build()
 }
 
 /// What became of a failed attempt.

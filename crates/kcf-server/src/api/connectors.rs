@@ -2,36 +2,38 @@
 
 use super::*;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/connectors", get(connectors))
-        .route("/connectors/{id}/state", post(set_state))
-        .route("/connectors/{id}/realtime", post(start_realtime))
-        .route("/connectors/{id}/entities", get(entity_settings))
-        .route(
-            "/connectors/{id}/entities/{entity}",
-            axum::routing::patch(update_entity),
-        )
-        .route("/connectors/{id}/test", post(test_connection))
-        .route(
-            "/connectors/{id}/connection",
-            axum::routing::patch(update_connection),
-        )
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(connectors))
+        .routes(routes!(set_state))
+        .routes(routes!(start_realtime))
+        .routes(routes!(entity_settings))
+        .routes(routes!(update_entity))
+        .routes(routes!(test_connection))
+        .routes(routes!(update_connection))
 }
 
 /// A connector as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct ConnectorView {
     id: ConnectorId,
     name: String,
     state: ConnectorState,
+    /// Until when it sends nothing to the store (a rate limit or an outage).
     paused_until: Option<Timestamp>,
+    /// Why, in words.
     pause_reason: Option<String>,
+    /// Whether it runs in this process (its settings are complete).
     configured: bool,
-    rate_limit: Option<serde_json::Value>,
+    /// The store's rate-limit budget, when it runs here.
+    rate_limit: Option<kcf_platform::Budget>,
+    /// Set while the other system is out.
     outage: Option<kcf_domain::Outage>,
 }
 
+/// Connectors with their state, pause and rate-limit budget.
+#[utoipa::path(get, path = "/connectors", tag = "connectors",
+    responses((status = 200, description = "Every connector", body = Vec<ConnectorView>)))]
 pub(super) async fn connectors(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ConnectorView>>, ApiError> {
@@ -41,7 +43,7 @@ pub(super) async fn connectors(
         out.push(ConnectorView {
             rate_limit: runtime
                 .as_ref()
-                .map(|r| serde_json::json!(r.store.budget())),
+                .map(|r| r.store.budget()),
             configured: runtime.is_some(),
             id: c.id,
             name: c.name,
@@ -54,45 +56,83 @@ pub(super) async fn connectors(
     Ok(Json(out))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StateBody {
     state: ConnectorState,
 }
 
-pub(super) async fn set_state(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Json(body): Json<StateBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = connector_id(&id)?;
-    state.engine.change_state(&id, body.state).await?;
-    Ok(Json(serde_json::json!({ "id": id, "state": body.state })))
+/// A connector's new state.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct StateChanged {
+    id: ConnectorId,
+    state: ConnectorState,
 }
 
-#[derive(Debug, Deserialize)]
+/// Pause, resume (running) or stop a connector.
+#[utoipa::path(post, path = "/connectors/{id}/state", tag = "connectors", params(ConnectorPath),
+    request_body = StateBody,
+    responses((status = 200, description = "The state it is in now", body = StateChanged)))]
+pub(super) async fn set_state(
+    State(state): State<AppState>,
+    Path(ConnectorPath { id }): Path<ConnectorPath>,
+    Json(body): Json<StateBody>,
+) -> Result<Json<StateChanged>, ApiError> {
+    let id = connector_id(&id)?;
+    state.engine.change_state(&id, body.state).await?;
+    Ok(Json(StateChanged {
+        id,
+        state: body.state,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RealtimeBody {
     /// The public URL of this server's store-webhook receiver (`/webhooks/…/{id}`).
+    #[schema(pattern = "^https?://[^\\u0000-\\u0020\\u007f]+$", max_length = 2048)]
     webhook_url: String,
 }
 
-pub(super) async fn start_realtime(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Json(body): Json<RealtimeBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = connector_id(&id)?;
-    if !(body.webhook_url.starts_with("http://") || body.webhook_url.starts_with("https://")) {
-        return Err(ApiError::bad_request("webhook_url must be an http(s) URL"));
-    }
-    let hooks = state.engine.start_realtime(&id, &body.webhook_url).await?;
-    Ok(Json(serde_json::json!({ "id": id, "hooks": hooks })))
+/// The store's webhooks, registered.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct RealtimeStarted {
+    id: ConnectorId,
+    /// How many subscriptions the store holds for kcf.
+    hooks: usize,
 }
 
+/// Start real-time: register the store's webhooks (idempotent).
+#[utoipa::path(post, path = "/connectors/{id}/realtime", tag = "connectors", params(ConnectorPath),
+    request_body = RealtimeBody,
+    responses((status = 200, description = "The webhooks are registered", body = RealtimeStarted)))]
+pub(super) async fn start_realtime(
+    State(state): State<AppState>,
+    Path(ConnectorPath { id }): Path<ConnectorPath>,
+    Json(body): Json<RealtimeBody>,
+) -> Result<Json<RealtimeStarted>, ApiError> {
+    let id = connector_id(&id)?;
+    let url = body.webhook_url.as_str();
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    if url.chars().count() > 2048
+        || rest.is_none_or(|r| r.is_empty() || r.chars().any(|c| c <= ' ' || c == '\u{7f}'))
+    {
+        return Err(ApiError::bad_request(
+            "webhook_url must be an http(s) URL of at most 2,048 characters, without spaces or control characters",
+        ));
+    }
+    let hooks = state.engine.start_realtime(&id, url).await?;
+    Ok(Json(RealtimeStarted { id, hooks }))
+}
+
+/// Entity settings of a connector.
+#[utoipa::path(get, path = "/connectors/{id}/entities", tag = "connectors", params(ConnectorPath),
+    responses((status = 200, description = "One per entity", body = Vec<EntitySettings>)))]
 pub(super) async fn entity_settings(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(ConnectorPath { id }): Path<ConnectorPath>,
 ) -> Result<Json<Vec<EntitySettings>>, ApiError> {
     let id = connector_id(&id)?;
     if state.engine.store.connector(&id).await?.is_none() {
@@ -102,7 +142,7 @@ pub(super) async fn entity_settings(
 }
 
 /// A change to one entity's settings; absent fields stay as they are.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EntityPatch {
     active: Option<bool>,
@@ -110,24 +150,57 @@ pub(super) struct EntityPatch {
     realtime: Option<bool>,
     auto_process: Option<bool>,
     paused: Option<bool>,
-    /// A cron expression; empty to remove the schedule.
+    /// A cron expression (UTC); empty to remove the schedule.
     schedule: Option<String>,
+    #[schema(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::api::integral::option")]
     max_attempts: Option<u32>,
-    /// Field toggles to set (field → syncs or not); other fields stay.
+    /// Field toggles to set (field → syncs or not); other fields stay. Which fields an
+    /// entity has: `product` name, price, weight, visibility, categories (409 for a field the
+    /// entity does not have).
+    #[schema(schema_with = field_toggles)]
     fields: Option<std::collections::BTreeMap<String, bool>>,
-    /// What a deletion in the ERP does in the store (keep, hide, delete).
+    /// What a deletion in the ERP does in the store: product and template-item take hide or
+    /// delete, category keep, hide or delete; other entities answer 409.
     on_removal: Option<Removal>,
 }
 
+/// `fields`: toggles named by any entity's fields.
+fn field_toggles() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type, schema::AdditionalProperties};
+    let mut names: Vec<&str> = Entity::all()
+        .iter()
+        .flat_map(|e| e.info().toggles.iter().copied())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Object,
+            Type::Null,
+        ]))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names)),
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(
+            ObjectBuilder::new().schema_type(Type::Boolean).into(),
+        )))
+        .build()
+}
+
+
+/// Change one entity's settings (absent fields stay).
+#[utoipa::path(patch, path = "/connectors/{id}/entities/{entity}", tag = "connectors", params(EntityPath),
+    request_body = EntityPatch,
+    responses((status = 200, description = "The settings now", body = EntitySettings)))]
 pub(super) async fn update_entity(
     State(state): State<AppState>,
-    Path((id, entity)): Path<(String, String)>,
+    Path(path): Path<EntityPath>,
     Json(patch): Json<EntityPatch>,
 ) -> Result<Json<EntitySettings>, ApiError> {
-    let id = connector_id(&id)?;
-    let entity: Entity = entity
-        .parse()
-        .map_err(|e: kcf_domain::UnknownName| ApiError::bad_request(e.to_string()))?;
+    let (id, entity) = path.parse()?;
     let mut settings = state
         .engine
         .store
@@ -156,7 +229,7 @@ pub(super) async fn update_entity(
         if v.is_empty() {
             settings.schedule = None;
         } else {
-            kcf_engine::schedule::check_schedule(&v).map_err(ApiError::bad_request)?;
+            kcf_engine::schedule::check_schedule(&v).map_err(ApiError::unprocessable)?;
             settings.schedule = Some(v);
         }
     }
@@ -172,7 +245,15 @@ pub(super) async fn update_entity(
         let known = entity.info().toggles;
         for (field, on) in fields {
             if !known.contains(&field.as_str()) {
-                return Err(ApiError::bad_request(if known.is_empty() {
+                let anywhere = Entity::all()
+                    .iter()
+                    .any(|e| e.info().toggles.contains(&field.as_str()));
+                let refuse = if anywhere {
+                    ApiError::unprocessable
+                } else {
+                    ApiError::bad_request
+                };
+                return Err(refuse(if known.is_empty() {
                     format!("{entity} has no field toggles yet")
                 } else {
                     format!(
@@ -187,7 +268,7 @@ pub(super) async fn update_entity(
     if let Some(v) = patch.on_removal {
         let choices = entity.info().removals;
         if !choices.contains(&v) {
-            return Err(ApiError::bad_request(if choices.is_empty() {
+            return Err(ApiError::unprocessable(if choices.is_empty() {
                 format!("{entity} has no removal setting: a deletion in the ERP is only recorded")
             } else {
                 let names: Vec<&str> = choices.iter().map(|c| c.as_str()).collect();
@@ -203,11 +284,27 @@ pub(super) async fn update_entity(
     Ok(Json(settings))
 }
 
+/// What Test Connection found: `ok`, and per system (`acumatica`, `bigcommerce`, …) "ok" or
+/// what went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct TestReport {
+    /// Both answered.
+    ok: bool,
+    /// Per system: "ok" or the error.
+    #[serde(flatten)]
+    answers: std::collections::BTreeMap<String, String>,
+}
+
+/// Test Connection: sign in to the ERP and call the store, with the saved settings or, given a
+/// body, with those changes (not saved).
+#[utoipa::path(post, path = "/connectors/{id}/test", tag = "connectors", params(ConnectorPath),
+    request_body(content = Option<ConnectionChange>, description = "changes to try instead of the saved settings; none to test those"),
+    responses((status = 200, description = "What each system answered", body = TestReport)))]
 pub(super) async fn test_connection(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(ConnectorPath { id }): Path<ConnectorPath>,
     body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TestReport>, ApiError> {
     let id = connector_id(&id)?;
     let conn = running(&state, &id)?;
     let change = ConnectionChange::parse(&body).map_err(ApiError::bad_request)?;
@@ -216,33 +313,65 @@ pub(super) async fn test_connection(
     } else {
         let spec = change
             .apply(conn.spec.clone())
-            .map_err(ApiError::bad_request)?;
-        Engine::test_unsaved(spec).await?
+            .map_err(ApiError::unprocessable)?;
+        Engine::test_unsaved(spec).await.map_err(settings_refused)?
     };
-    let mut report = serde_json::Map::new();
-    report.insert("ok".into(), answers.ok().into());
-    for (platform, answer) in [answers.erp, answers.store] {
-        report.insert(
-            platform.as_str().into(),
-            answer.unwrap_or_else(|| "ok".into()).into(),
-        );
+    Ok(Json(TestReport {
+        ok: answers.ok(),
+        answers: [answers.erp, answers.store]
+            .into_iter()
+            .map(|(platform, answer)| {
+                (
+                    platform.as_str().to_owned(),
+                    answer.unwrap_or_else(|| "ok".into()),
+                )
+            })
+            .collect(),
+    }))
+}
+
+/// Settings kcf cannot run a connector with (a token a header cannot carry, a URL that is no
+/// URL) are the request's to fix: 422, whatever the engine calls them.
+fn settings_refused(e: kcf_engine::EngineError) -> ApiError {
+    match e {
+        kcf_engine::EngineError::Invalid(m) | kcf_engine::EngineError::Setup(m) => {
+            ApiError::unprocessable(m)
+        }
+        other => other.into(),
     }
-    Ok(Json(serde_json::Value::Object(report)))
+}
+
+/// Connection settings saved.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Saved {
+    saved: bool,
 }
 
 /// Changes the connection settings; the connector restarts with them and they are stored
 /// encrypted.
+#[utoipa::path(patch, path = "/connectors/{id}/connection", tag = "connectors", params(ConnectorPath),
+    request_body = ConnectionChange,
+    responses((status = 200, description = "Saved; the connector runs with them", body = Saved)))]
 pub(super) async fn update_connection(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(ConnectorPath { id }): Path<ConnectorPath>,
     body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Saved>, ApiError> {
     let id = connector_id(&id)?;
     let conn = running(&state, &id)?;
+    if !body.trim_ascii().starts_with(b"{") {
+        return Err(ApiError::bad_request(
+            "send the changes as a JSON object, such as {\"acumatica_username\": \"admin\"}",
+        ));
+    }
     let change = ConnectionChange::parse(&body).map_err(ApiError::bad_request)?;
     let spec = change
         .apply(conn.spec.clone())
-        .map_err(ApiError::bad_request)?;
-    state.engine.add_connector(spec).await?;
-    Ok(Json(serde_json::json!({ "saved": true })))
+        .map_err(ApiError::unprocessable)?;
+    state
+        .engine
+        .add_connector(spec)
+        .await
+        .map_err(settings_refused)?;
+    Ok(Json(Saved { saved: true }))
 }

@@ -3,6 +3,7 @@
 //! each with its own router; the shared helpers (ids, the message lookup, dates) are here.
 
 mod batches;
+pub(crate) mod integral;
 mod connectors;
 mod links;
 mod messages;
@@ -14,8 +15,9 @@ use axum::{
     Extension, Json, Router,
     extract::{Path, Query, State},
     middleware,
-    routing::{get, post},
 };
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use kcf_domain::{
     ApiToken, BatchMode, BatchRun, Binding, ConnectorId, ConnectorState, Entity, EntitySettings,
@@ -35,18 +37,68 @@ use crate::{
     error::ApiError,
 };
 
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
+/// The API's routes with their documentation: the OpenAPI document is generated from these
+/// same handlers (`crate::openapi`), so what is served and what is documented cannot differ.
+pub fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(connectors::router())
         .merge(messages::router())
         .merge(batches::router())
         .merge(links::router())
         .merge(tokens::router())
-        .route(
-            "/openapi.json",
-            get(|| async { Json(crate::openapi::document()) }),
-        )
-        .layer(middleware::from_fn_with_state(state, crate::auth::api))
+        .routes(routes!(openapi_json))
+}
+
+/// The API under `/api/v1`, behind the token or session check.
+pub fn routes(state: AppState) -> Router<AppState> {
+    let (router, _) = documented().split_for_parts();
+    router.layer(middleware::from_fn_with_state(state, crate::auth::api))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "api",
+    responses((status = 200, description = "The OpenAPI 3.1 document of kcf's HTTP interface", body = Object)))]
+async fn openapi_json() -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
+}
+
+/// A connector id in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct ConnectorPath {
+    /// The connector.
+    #[param(value_type = ConnectorId)]
+    id: String,
+}
+
+/// A connector and an entity in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct EntityPath {
+    /// The connector.
+    #[param(value_type = ConnectorId)]
+    id: String,
+    /// The entity.
+    #[param(value_type = Entity)]
+    entity: String,
+}
+
+impl EntityPath {
+    fn parse(&self) -> Result<(ConnectorId, Entity), ApiError> {
+        let entity = self
+            .entity
+            .parse()
+            .map_err(|e: kcf_domain::UnknownName| ApiError::bad_request(e.to_string()))?;
+        Ok((connector_id(&self.id)?, entity))
+    }
+}
+
+/// A numeric id in a path (a message, a batch run, a token).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct IdPath {
+    /// The id.
+    id: i64,
 }
 
 fn connector_id(s: &str) -> Result<ConnectorId, ApiError> {
@@ -105,3 +157,4 @@ fn running(
 }
 
 pub(crate) use kcf_engine::ConnectionChange;
+

@@ -22,8 +22,9 @@ impl Dates {
     fn for_list(f: &MessageFilter, now: Timestamp) -> Self {
         match (f.created_from, f.created_to) {
             (Some(from), Some(to)) => {
+                // Saturating: the window's ends come from a client and may be any i64.
                 let end = to.0.min(now.0);
-                if end - from.0 <= now.0 - end {
+                if end.saturating_sub(from.0) <= now.0.saturating_sub(end) {
                     Self::First
                 } else {
                     Self::Checked
@@ -226,4 +227,19 @@ pub(crate) async fn sent(c: &mut Conn, id: MessageId) -> Result<Option<SentDocum
         .fetch_optional(&mut *c)
         .await?;
     row.as_ref().map(rows::sent).transpose()
+}
+
+#[cfg(test)]
+mod date_plan_tests {
+    use super::*;
+
+    #[test]
+    fn a_window_at_the_ends_of_time_does_not_overflow() {
+        let f = MessageFilter {
+            created_from: Some(Timestamp(i64::MIN + 1)),
+            created_to: Some(Timestamp(16)),
+            ..MessageFilter::default()
+        };
+        assert_eq!(Dates::for_list(&f, Timestamp(1_800_000_000_000)), Dates::Checked);
+    }
 }

@@ -524,7 +524,7 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         ops::act_one(&mut tx, id, &action, Timestamp::now())
             .await?
-            .map_err(StoreError::Invalid)?;
+            .map_err(StoreError::Conflict)?;
         if let Some(b) = binding {
             ops::put_binding(&mut tx, b).await?;
         }

@@ -480,7 +480,7 @@ impl Store for SqliteStore {
                 async move {
                     ops::act_one(c, id, &action, Timestamp::now())
                         .await?
-                        .map_err(StoreError::Invalid)?;
+                        .map_err(StoreError::Conflict)?;
                     if let Some(b) = &binding {
                         ops::put_binding(c, b).await?;
                     }
