@@ -20,9 +20,12 @@ pub struct ImportReport {
 /// Whether a record exists: `Ok(true/false)`, or why kcf could not tell.
 type Exists = Result<bool, String>;
 
+/// Pairs of text: (ERP key, store id) for a row, (`line N`, why) for a refusal.
+pub type Pairs = Vec<(String, String)>;
+
 /// Reads `erp_key,external_id` lines (a header row is optional; quotes are stripped): the
 /// rows, and the lines that are not one, each as (`line N`, why).
-pub fn read_csv(text: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+pub fn read_csv(text: &str) -> (Pairs, Pairs) {
     let mut rows = Vec::new();
     let mut refused = Vec::new();
     for (n, line) in text.lines().enumerate() {

@@ -9,7 +9,6 @@ use axum::{
 use kcf_engine::{EngineError, IntakeError};
 use kcf_store::StoreError;
 
-
 /// An error answered to a client as `{"error": {"code", "message"}}`.
 #[derive(Debug)]
 pub struct ApiError {

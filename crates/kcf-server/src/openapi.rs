@@ -114,10 +114,12 @@ fn add_receivers(doc: &mut Value) {
     let schemas = &mut doc["components"]["schemas"];
     if let (Value::Object(schemas), Value::Object(more)) = (
         schemas,
-        serde_json::to_value(utoipa::openapi::ComponentsBuilder::new()
-            .schema_from::<kcf_engine::IntakeReport>()
-            .schema_from::<kcf_domain::ConnectorId>()
-            .build())
+        serde_json::to_value(
+            utoipa::openapi::ComponentsBuilder::new()
+                .schema_from::<kcf_engine::IntakeReport>()
+                .schema_from::<kcf_domain::ConnectorId>()
+                .build(),
+        )
         .unwrap_or_default()["schemas"]
             .take(),
     ) {
@@ -164,14 +166,23 @@ fn add_common_answers(doc: &mut Value) {
         if public {
             return;
         }
-        add("400", "The request is not one kcf takes: what is wrong, in words");
+        add(
+            "400",
+            "The request is not one kcf takes: what is wrong, in words",
+        );
         add("401", "No credentials, or wrong or revoked ones");
         add("503", "kcf's database did not answer: try again");
         if unsafe_method && path.starts_with("/api/") {
-            add("403", "A browser's cross-site write (Sec-Fetch-Site, Origin)");
+            add(
+                "403",
+                "A browser's cross-site write (Sec-Fetch-Site, Origin)",
+            );
         }
         if path.contains('{') || path == "/api/v1/batches" {
-            add("404", "The path (or the body's connector) names nothing kcf has");
+            add(
+                "404",
+                "The path (or the body's connector) names nothing kcf has",
+            );
         }
         if has_body {
             add("413", "The body is over the 1 MiB limit");

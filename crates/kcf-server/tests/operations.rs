@@ -545,8 +545,9 @@ async fn mappings_are_checked_and_chosen_by_name(backend: &str) {
     assert_eq!(status, 200, "{saved}");
     assert_eq!(saved["store_value"], awaiting.to_string(), "{saved}");
     // A store status that does not exist, or an ERP status that does not, is refused.
+    // (409: the request is well-formed; what the systems hold refuses it.)
     let (status, e) = put("Open", "Awaiting Shipmnt").await;
-    assert_eq!(status, 400, "{e}");
+    assert_eq!(status, 409, "{e}");
     assert!(
         e["error"]["message"]
             .as_str()
@@ -555,7 +556,7 @@ async fn mappings_are_checked_and_chosen_by_name(backend: &str) {
         "{e}"
     );
     let (status, e) = put("Opne", "Shipped").await;
-    assert_eq!(status, 400, "{e}");
+    assert_eq!(status, 409, "{e}");
     assert!(
         e["error"]["message"]
             .as_str()
@@ -578,7 +579,7 @@ async fn mappings_are_checked_and_chosen_by_name(backend: &str) {
         (&json!("WHOLESALE"), &json!("2"))
     );
     let (status, e) = put_kind("customer-class", "GOLD", "2").await;
-    assert_eq!(status, 400, "{e}");
+    assert_eq!(status, 409, "{e}");
     assert!(
         e["error"]["message"]
             .as_str()
@@ -599,7 +600,7 @@ async fn mappings_are_checked_and_chosen_by_name(backend: &str) {
         "{saved}"
     );
     let (status, e) = put_kind("ship-via", "DHL", "Express").await;
-    assert_eq!(status, 400, "{e}");
+    assert_eq!(status, 409, "{e}");
     let (status, saved) = put_kind("ship-via", "UPS", "UPS Ground (store)").await;
     assert_eq!(
         (status, &saved["store_value"]),

@@ -400,7 +400,8 @@ async fn stored_credentials_never_follow_a_new_address(backend: &str) {
             let (status, body) = h
                 .api(method.clone(), path, Some(json!({ field: there })))
                 .await;
-            assert_eq!(status, 400, "{path} {field}: {body}");
+            // Well-formed, but not for this connector as it stands: 422.
+            assert_eq!(status, 422, "{path} {field}: {body}");
             let words = body["error"]["message"].as_str().unwrap_or_default();
             assert!(words.contains(secret), "{path} {field}: {body}");
         }

@@ -1227,7 +1227,7 @@ async fn record_actions_and_connection_through_the_api(store: StoreKind, backend
             Some(json!({ "acumatica_url": "not a url" })),
         )
         .await;
-    assert_eq!(status, 400, "{e}");
+    assert_eq!(status, 422, "{e}");
     let (status, e) = h
         .api(
             Method::PATCH,

@@ -86,8 +86,7 @@ fn refusals() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type, schema::SchemaType};
     let pair = ArrayBuilder::new()
         .items(
-            ObjectBuilder::new()
-                .schema_type(SchemaType::from_iter([Type::Integer, Type::String])),
+            ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::Integer, Type::String])),
         )
         .min_items(Some(2))
         .max_items(Some(2));

@@ -157,24 +157,26 @@ impl utoipa::PartialSchema for ProcessBody {
                     .enum_values(Some([true])),
             )
             .required("all")
-            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ))
             .description(Some("all of them"));
         let ids = ObjectBuilder::new()
             .property(
                 "ids",
                 ArrayBuilder::new()
-                    .items(
-                        ObjectBuilder::new()
-                            .schema_type(Type::Integer)
-                            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                                utoipa::openapi::KnownFormat::Int64,
-                            ))),
-                    )
+                    .items(ObjectBuilder::new().schema_type(Type::Integer).format(Some(
+                        utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::Int64,
+                        ),
+                    )))
                     .min_items(Some(1))
                     .max_items(Some(10_000)),
             )
             .required("ids")
-            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ))
             .description(Some("these"));
         OneOfBuilder::new().item(all).item(ids).into()
     }

@@ -41,9 +41,7 @@ pub(super) async fn connectors(
     for c in state.engine.store.connectors().await? {
         let runtime = state.engine.runtime(&c.id);
         out.push(ConnectorView {
-            rate_limit: runtime
-                .as_ref()
-                .map(|r| r.store.budget()),
+            rate_limit: runtime.as_ref().map(|r| r.store.budget()),
             configured: runtime.is_some(),
             id: c.id,
             name: c.name,
@@ -189,7 +187,6 @@ fn field_toggles() -> utoipa::openapi::Object {
         )))
         .build()
 }
-
 
 /// Change one entity's settings (absent fields stay).
 #[utoipa::path(patch, path = "/connectors/{id}/entities/{entity}", tag = "connectors", params(EntityPath),

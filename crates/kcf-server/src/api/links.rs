@@ -35,7 +35,10 @@ pub(super) async fn mappings(
 pub(super) struct MappingBody {
     kind: MappingKind,
     /// Not blank (Unicode white space), no control characters; one the ERP offers (else 409).
-    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
+    #[schema(
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        max_length = 200
+    )]
     erp_value: String,
     /// Blank to remove the mapping; else one the store offers (else 409).
     #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
@@ -108,9 +111,9 @@ pub(super) async fn put_mapping(
 #[into_params(parameter_in = Query)]
 pub(super) struct BindingQuery {
     /// Words in the ERP key or the store id.
-        q: Option<String>,
+    q: Option<String>,
     /// The last ERP key of the previous page.
-        after: Option<String>,
+    after: Option<String>,
     /// Page size.
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
@@ -134,13 +137,7 @@ pub(super) async fn bindings(
         state
             .engine
             .store
-            .bindings(
-                &id,
-                entity,
-                text,
-                q.after.as_deref(),
-                limit,
-            )
+            .bindings(&id, entity, text, q.after.as_deref(), limit)
             .await?,
     ))
 }

@@ -25,12 +25,14 @@ pub(super) struct ListQuery {
     /// Only real-time, batch or manual ones.
     mode: Option<Mode>,
     /// Statuses, comma-separated (`failed,aborted`); empty for all.
-    #[param(pattern = "^ *$|^ *(pending|processing|processed|failed|aborted|skipped|filtered|invalid|deleted) *(, *(pending|processing|processed|failed|aborted|skipped|filtered|invalid|deleted) *)*$")]
+    #[param(
+        pattern = "^ *$|^ *(pending|processing|processed|failed|aborted|skipped|filtered|invalid|deleted) *(, *(pending|processing|processed|failed|aborted|skipped|filtered|invalid|deleted) *)*$"
+    )]
     status: Option<String>,
     /// Words in the description, key or payload.
-        text: Option<String>,
+    text: Option<String>,
     /// Exactly this record key.
-        record_key: Option<String>,
+    record_key: Option<String>,
     /// Only those a batch run listed.
     batch_run: Option<i64>,
     /// Created at or after (epoch ms).
@@ -57,12 +59,14 @@ pub(super) struct CountQuery {
     /// Only real-time, batch or manual ones.
     mode: Option<Mode>,
     /// Statuses, comma-separated (`failed,aborted`); empty for all.
-    #[param(pattern = "^ *$|^ *(pending|processing|processed|failed|aborted|skipped|filtered|invalid|deleted) *(, *(pending|processing|processed|failed|aborted|skipped|filtered|invalid|deleted) *)*$")]
+    #[param(
+        pattern = "^ *$|^ *(pending|processing|processed|failed|aborted|skipped|filtered|invalid|deleted) *(, *(pending|processing|processed|failed|aborted|skipped|filtered|invalid|deleted) *)*$"
+    )]
     status: Option<String>,
     /// Words in the description, key or payload.
-        text: Option<String>,
+    text: Option<String>,
     /// Exactly this record key.
-        record_key: Option<String>,
+    record_key: Option<String>,
     /// Only those a batch run listed.
     batch_run: Option<i64>,
     /// Created at or after (epoch ms).
@@ -213,7 +217,10 @@ pub(super) async fn message(
 pub(super) struct SetProcessedBody {
     /// The other system's id for the record (product id, order number, …).
     /// Not blank, no control characters.
-    #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    #[schema(
+        max_length = 256,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     external_id: String,
 }
 

@@ -3,8 +3,8 @@
 //! each with its own router; the shared helpers (ids, the message lookup, dates) are here.
 
 mod batches;
-pub(crate) mod integral;
 mod connectors;
+pub(crate) mod integral;
 mod links;
 mod messages;
 mod tokens;
@@ -157,4 +157,3 @@ fn running(
 }
 
 pub(crate) use kcf_engine::ConnectionChange;
-

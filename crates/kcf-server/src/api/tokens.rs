@@ -30,11 +30,13 @@ pub(crate) struct NewToken {
 pub(super) struct TokenBody {
     /// What it is for: 1 to 100 characters, not blank, no control characters (the pattern says
     /// so with Unicode's white space and control characters spelled out).
-    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     name: String,
 }
-
-
 
 /// Creates an API token for `me`.
 pub(crate) async fn create_token(

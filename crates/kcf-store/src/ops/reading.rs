@@ -230,16 +230,12 @@ pub(crate) async fn sent(c: &mut Conn, id: MessageId) -> Result<Option<SentDocum
 }
 
 #[cfg(test)]
-mod date_plan_tests {
-    use super::*;
-
-    #[test]
-    fn a_window_at_the_ends_of_time_does_not_overflow() {
-        let f = MessageFilter {
-            created_from: Some(Timestamp(i64::MIN + 1)),
-            created_to: Some(Timestamp(16)),
-            ..MessageFilter::default()
-        };
-        assert_eq!(Dates::for_list(&f, Timestamp(1_800_000_000_000)), Dates::Checked);
-    }
+#[test]
+fn a_date_window_at_the_ends_of_time_does_not_overflow() {
+    let f = MessageFilter {
+        created_from: Some(Timestamp(i64::MIN + 1)),
+        created_to: Some(Timestamp(16)),
+        ..MessageFilter::default()
+    };
+    assert_eq!(Dates::for_list(&f, Timestamp(1_800_000_000_000)), Dates::Checked);
 }
