@@ -11,7 +11,7 @@
 //! is in the ERP once, every store customer once, every shipment in the store once), no
 //! message is left Processing, and per record the last change wins. Resends are counted.
 //!
-//! The default run is short (about a thousand notifications); `KCF_SOAK=long` runs the
+//! The default run is short (about a thousand notifications); `KCF_TEST_SOAK=long` runs the
 //! issue's 10,000.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -46,12 +46,13 @@ struct Load {
 }
 
 fn load() -> Load {
-    if std::env::var("KCF_SOAK").is_ok_and(|v| v == "long") {
+    if std::env::var("KCF_TEST_SOAK").is_ok_and(|v| v == "long") {
+        // 6,000 price changes, 2,500 orders, 500 shipments, 1,000 customers: 10,000.
         Load {
             products: 500,
             changes: 12,
-            orders: 1_500,
-            shipped: 300,
+            orders: 2_500,
+            shipped: 500,
             customers: 1_000,
         }
     } else {
