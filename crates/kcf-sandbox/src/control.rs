@@ -38,6 +38,9 @@ pub struct Faults {
     /// `Retry-After` (whole seconds, rounded up) and, as BigCommerce does on every 429, as
     /// `X-Rate-Limit-Time-Reset-Ms`.
     pub throttle_reset_ms: u64,
+    /// Send an injected 429's `Retry-After` as an HTTP date (RFC 9110's IMF-fixdate, whole
+    /// seconds) instead of seconds, and no reset header beside it.
+    pub throttle_date: bool,
     /// Share of requests that hang for `timeout_ms` and then fail.
     pub timeout_rate: f64,
     /// How long a hanging request hangs, in milliseconds.
@@ -84,6 +87,11 @@ impl FromStr for Faults {
                 "latency" => f.latency_ms = millis()?,
                 "timeout" => f.timeout_ms = millis()?,
                 "throttle_reset" => f.throttle_reset_ms = millis()?,
+                "throttle_date" => {
+                    f.throttle_date = value
+                        .parse()
+                        .map_err(|_| format!("{key}: '{value}' is not true or false"))?
+                }
                 "error_rate" => f.error_rate = rate()?,
                 "throttle_rate" => f.throttle_rate = rate()?,
                 "timeout_rate" => f.timeout_rate = rate()?,
@@ -93,7 +101,7 @@ impl FromStr for Faults {
                 other => {
                     return Err(format!(
                         "unknown fault '{other}'; known: latency, timeout, error_rate, throttle_rate, \
-                         throttle_reset, timeout_rate, malformed_rate, drop_notifications, duplicate_notifications"
+                         throttle_reset, throttle_date, timeout_rate, malformed_rate, drop_notifications, duplicate_notifications"
                     ));
                 }
             }
@@ -296,14 +304,29 @@ pub async fn observe(
             faults.throttle_reset_ms
         };
         let headers = r.headers_mut();
-        headers.insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from(reset.div_ceil(1000)),
-        );
-        headers.insert(
-            "x-rate-limit-time-reset-ms",
-            header::HeaderValue::from(reset),
-        );
+        if faults.throttle_date {
+            // The second the wait ends, as an HTTP date (rounded up: never earlier than asked).
+            let at = jiff::Timestamp::now()
+                .as_millisecond()
+                .saturating_add(i64::try_from(reset).unwrap_or(i64::MAX))
+                .div_euclid(1000)
+                .saturating_add(1);
+            let date = jiff::Timestamp::from_second(at)
+                .map(|t| t.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string())
+                .unwrap_or_default();
+            if let Ok(v) = header::HeaderValue::from_str(&date) {
+                headers.insert(header::RETRY_AFTER, v);
+            }
+        } else {
+            headers.insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(reset.div_ceil(1000)),
+            );
+            headers.insert(
+                "x-rate-limit-time-reset-ms",
+                header::HeaderValue::from(reset),
+            );
+        }
         r
     } else {
         let response = next.run(request).await;

@@ -263,7 +263,7 @@ impl ShopifyClient {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok());
+            .and_then(retry_after_secs);
         let body = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
@@ -273,7 +273,7 @@ impl ShopifyClient {
         };
         tracing::debug!(name, status, "shopify");
         if status == 429 {
-            let wait = std::time::Duration::from_secs_f64(retry_after.unwrap_or(1.0).max(0.0));
+            let wait = std::time::Duration::from_secs_f64(retry_after.unwrap_or(1.0));
             inner.limiter.observe(ticket, None, false);
             inner.limiter.pause_until(Timestamp::now().plus(wait));
             return Err(Error::RateLimited { retry_after: wait });
@@ -386,5 +386,37 @@ pub fn refused(payload: &Value, what: &str) -> Result<(), Error> {
             what: what.to_owned(),
             errors,
         })
+    }
+}
+
+/// `Retry-After` in seconds: a number (Shopify sends `1.0`), or an HTTP date (RFC 9110 allows
+/// both) turned into the seconds from now to it; `None` when it is neither.
+fn retry_after_secs(value: &str) -> Option<f64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then_some(secs.min(3_600.0));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let ms = at.as_millisecond() - jiff::Timestamp::now().as_millisecond();
+    Some((ms.max(0) as f64 / 1000.0).min(3_600.0))
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        assert_eq!(super::retry_after_secs("2.5"), Some(2.5));
+        assert_eq!(super::retry_after_secs("-1"), None);
+        assert_eq!(super::retry_after_secs("soon"), None);
+        let later = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(30))
+            .unwrap();
+        let date = later.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        let secs = super::retry_after_secs(&date).unwrap();
+        assert!((28.0..=30.0).contains(&secs), "{date}: {secs}");
+        assert_eq!(
+            super::retry_after_secs("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(0.0)
+        );
     }
 }
