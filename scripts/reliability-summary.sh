@@ -21,7 +21,7 @@ trap 'rm -f "$table"' EXIT
         echo "| \`$name\` | 1 | $failures | $checked |"
     done
     # A reliability test that failed before it recorded its figures.
-    grep -E '^test [^ ]*(killed_at_random|schemathesis|faults_|bad_push|bad_webhooks|outage|cut_short|nul_or_long|slow_clients|dump|credentials)[^ ]* \.\.\. FAILED$' "$output" \
+    grep -E '^test [^ ]*(killed_at_random|schemathesis|dropped_mid_way|names_a_date|no_secret|faults_|bad_push|bad_webhooks|outage|cut_short|nul_or_long|slow_clients|dump|credentials)[^ ]* \.\.\. FAILED$' "$output" \
         | awk '{print $2}' | while read -r name; do
             [ -e "$figures/$name.txt" ] || echo "| \`$name\` | 1 | 1 | failed before recording its figures |"
         done || true

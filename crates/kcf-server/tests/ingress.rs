@@ -9,6 +9,7 @@ use common::{Harness, Options};
 use serde_json::json;
 
 both_backends!(
+    a_body_dropped_mid_way_stores_nothing,
     bad_push_notifications_are_refused_and_not_stored,
     bad_webhooks_are_refused_and_not_stored,
     api_needs_a_token_and_says_what_is_wrong,
@@ -757,5 +758,69 @@ async fn a_hostile_corpus_gets_4xx_and_stores_nothing(backend: &str) {
     }
     assert!(tried >= 150, "{tried} inputs");
     assert_eq!(stored(&h).await, 0, "nothing refused is stored");
+    h.stop().await;
+}
+
+/// A sender whose connection drops in the middle of an authenticated notification's body
+/// (after its headers, the secret included): nothing of it is stored, kcf goes on serving, and
+/// the sender's resend is stored once.
+async fn a_body_dropped_mid_way_stores_nothing(backend: &str) {
+    use tokio::io::AsyncWriteExt;
+    let h = quiet(backend).await;
+    let conn = h.engine.runtime(&h.id).unwrap();
+    let header = conn.spec.ingress.push_header.clone();
+    let secret = conn.spec.ingress.push_secret.expose().to_owned();
+    let addr = h.url().trim_start_matches("http://").to_owned();
+    let push = format!("/push/acumatica/{}", h.id);
+    let mut dropped = 0;
+    for (n, share) in [1usize, 2, 3, 5, 9].into_iter().enumerate() {
+        let body = push_body(&format!("dropped-{n}"), &format!("SKU-00000{n}"));
+        let cut = body.len() * share / 10;
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(
+            format!(
+                "POST {push} HTTP/1.1\r\nHost: x\r\n{header}: {secret}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        c.write_all(&body.as_bytes()[..cut]).await.unwrap();
+        c.flush().await.unwrap();
+        // The connection closes with the body cut at `share` tenths.
+        drop(c);
+        dropped += 1;
+    }
+    let r = h
+        .http
+        .get(format!("{}/healthz", h.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "kcf serves on");
+    // The sender resends the last one whole: stored, once.
+    let body = push_body("dropped-4", "SKU-000004");
+    for _ in 0..2 {
+        let r = h
+            .http
+            .post(format!("{}{push}", h.url()))
+            .header(&header, &secret)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    assert_eq!(stored(&h).await, 1, "only the whole resend is stored");
+    common::report(
+        &format!("{backend}::a_body_dropped_mid_way_stores_nothing"),
+        &format!(
+            "{dropped} authenticated notifications whose connection dropped at 10 to 90 % of \
+             the body: none stored; the whole resend stored once"
+        ),
+    );
     h.stop().await;
 }
