@@ -67,6 +67,20 @@ impl Engine {
         })
     }
 
+    /// The stored connectors whose sealed credentials this key does not open (it is not the
+    /// key they were sealed with).
+    pub async fn connectors_this_key_cannot_open(&self) -> Result<Vec<ConnectorId>, EngineError> {
+        let mut out = Vec::new();
+        for c in self.store.connectors().await? {
+            if let Some(sealed) = &c.sealed_credentials
+                && self.vault.open(c.id.as_str(), sealed).is_err()
+            {
+                out.push(c.id);
+            }
+        }
+        Ok(out)
+    }
+
     /// Brings up every stored connector this process does not run yet, from its sealed
     /// credentials; a connector that cannot be restored is reported, not fatal.
     pub async fn restore_connectors(&self) -> Result<Vec<(ConnectorId, EngineError)>, EngineError> {

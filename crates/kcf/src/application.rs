@@ -20,6 +20,9 @@ pub struct Build<'a> {
     pub connectors: Vec<ConnectorSpec>,
     /// Also bring up the connectors stored by earlier runs.
     pub restore: bool,
+    /// Seal the given connectors under this key even when it does not open what earlier runs
+    /// stored (their key was lost); otherwise such a key is refused.
+    pub reseal: bool,
 }
 
 /// kcf, assembled.
@@ -48,6 +51,29 @@ impl Application {
             None => None,
         };
         let engine = Engine::with_vault(store, vault);
+        if let Some(dir) = b.key_dir
+            && !b.reseal
+        {
+            let locked = engine.connectors_this_key_cannot_open().await?;
+            if !locked.is_empty() {
+                let names: Vec<&str> = locked.iter().map(|c| c.as_str()).collect();
+                let key = if std::env::var_os(kcf_engine::vault::KEY_ENV).is_some() {
+                    kcf_engine::vault::KEY_ENV.to_owned()
+                } else {
+                    dir.join(kcf_engine::vault::KEY_FILE).display().to_string()
+                };
+                anyhow::bail!(
+                    "the credentials key ({key}) does not open the stored settings of connector \
+                     {}: it is not the key they were sealed with. Start kcf with that key (restore \
+                     the key file from a backup, or set {} to it); kcf does not seal them again \
+                     under another key by itself. If that key is lost, start once with --reseal: \
+                     the configuration file's connectors are sealed under this key, and stored \
+                     settings it cannot open must be entered again.",
+                    names.join(", "),
+                    kcf_engine::vault::KEY_ENV
+                );
+            }
+        }
         for spec in b.connectors {
             let id = spec.id.clone();
             engine.add_connector(spec).await?;

@@ -171,6 +171,7 @@ async fn kcf(args: &BenchIngestArgs, scratch: &Scratch) -> anyhow::Result<Phase>
     let engine = crate::application::Application::build(crate::application::Build {
         store: &scratch.config,
         key_dir: None,
+        reseal: false,
         admin: None,
         connectors: vec![spec],
         restore: false,

@@ -61,6 +61,7 @@ pub async fn run(args: &BenchShopifyArgs) -> anyhow::Result<()> {
     let engine = crate::application::Application::build(crate::application::Build {
         store: &store_config,
         key_dir: None,
+        reseal: false,
         admin: None,
         connectors: vec![spec],
         restore: false,

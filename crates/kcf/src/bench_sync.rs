@@ -100,6 +100,7 @@ async fn setup(seed: SeedSize, quota: Option<(u32, Duration)>) -> anyhow::Result
     let engine = crate::application::Application::build(crate::application::Build {
         store: &store_config,
         key_dir: None,
+        reseal: false,
         admin: None,
         connectors: vec![spec],
         restore: false,

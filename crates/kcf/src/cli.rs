@@ -89,6 +89,11 @@ pub struct ServeArgs {
     /// The database (overrides the configuration).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// The credentials key was lost: seal the configuration file's connectors under the
+    /// current key anyway (stored settings it cannot open must be entered again). Without
+    /// it, a key that does not open the stored settings is refused.
+    #[arg(long)]
+    pub reseal: bool,
 }
 
 /// A process role.

@@ -44,6 +44,7 @@ pub async fn run(
         admin: Some(admin.as_deref()),
         connectors: specs,
         restore: true,
+        reseal: args.reseal,
     })
     .await?;
     if let Some(generated) = &application.admin_password {

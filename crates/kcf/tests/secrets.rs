@@ -44,6 +44,155 @@ async fn postgres_no_secret_reaches_the_log_at_trace_level() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_key_that_does_not_open_the_stored_settings_is_refused() {
+    let dir = std::env::temp_dir().join(format!("kcf-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("kcf.db").display());
+    wrong_key(&dir, &db, "sqlite").await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_key_that_does_not_open_the_stored_settings_is_refused() {
+    let dir = std::env::temp_dir().join(format!("kcf-key-pg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = format!("kcf_key_{}", std::process::id());
+    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    psql(&format!("CREATE DATABASE {name}")).await;
+    let admin = kcf_testkit::postgres_admin_url();
+    let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    wrong_key(&dir, &db, "postgres").await;
+    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `kcf serve` with `key` (none: the key file next to the config); `Ok(stderr)` when it
+/// refused to start, `Err(())` when it served (then stopped).
+async fn start_with(
+    dir: &Path,
+    db: &str,
+    api: u16,
+    key: Option<&str>,
+    extra: &[&str],
+) -> Result<String, ()> {
+    let err = dir.join("serve.err");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kcf"));
+    cmd.arg("--config")
+        .arg(dir.join("kcf.toml"))
+        .args(["serve", "--database-url", db])
+        .args(extra)
+        .env("KCF_LOG", "warn")
+        .env_remove("KCF_SECRET_KEY")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap());
+    if let Some(key) = key {
+        cmd.env("KCF_SECRET_KEY", key);
+    }
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            assert!(!status.success(), "kcf serve exited successfully");
+            return Ok(std::fs::read_to_string(&err).unwrap_or_default());
+        }
+        let ready = http
+            .get(format!("http://127.0.0.1:{api}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if ready || Instant::now() > deadline {
+            common::terminate(&mut child, "kcf serve").await;
+            return Err(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A key that is not the one the stored settings were sealed with (another key in the
+/// environment, or the key file gone) is refused at start with a message that says so and
+/// what to do, and nothing is sealed again under it; the right key starts; `--reseal` is the
+/// explicit way past a lost key.
+async fn wrong_key(dir: &Path, db: &str, backend: &str) {
+    kcf_sandbox::install_crypto_provider();
+    let api = free_port();
+    std::fs::write(
+        dir.join("kcf.toml"),
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:{api}"
+[[connectors]]
+id = "shop"
+[connectors.acumatica]
+base_url = "http://127.0.0.1:9"
+[connectors.acumatica.auth]
+kind = "cookie"
+username = "admin"
+password = "{ERP_PASSWORD}"
+tenant = "Company"
+[connectors.bigcommerce]
+base_url = "http://127.0.0.1:9"
+store_hash = "sandbox"
+access_token = "{STORE_TOKEN}"
+"#
+        ),
+    )
+    .unwrap();
+    let key = |b: u8| base64::engine::general_purpose::STANDARD.encode([b; 32]);
+    let (right, other) = (key(1), key(2));
+    migrate(db);
+    // The first start seals the connector's settings under the right key.
+    assert!(
+        start_with(dir, db, api, Some(&right), &[]).await.is_err(),
+        "the first start serves"
+    );
+    let mut refusals = 0;
+    for (what, k) in [
+        ("another key", Some(other.as_str())),
+        ("no key (the file gone)", None),
+    ] {
+        let said = start_with(dir, db, api, k, &[])
+            .await
+            .unwrap_or_else(|()| panic!("{backend}: kcf started with {what}"));
+        assert!(
+            said.contains("does not open the stored settings of connector shop")
+                && said.contains("--reseal"),
+            "{what}: {said}"
+        );
+        assert!(
+            !said.contains(&right) && !said.contains(&other),
+            "a key in the message"
+        );
+        refusals += 1;
+    }
+    // Nothing was sealed again under the wrong keys: the right one still opens them.
+    assert!(
+        start_with(dir, db, api, Some(&right), &[]).await.is_err(),
+        "the right key starts"
+    );
+    // A lost key: --reseal starts with another one, and from then on that one is the key.
+    assert!(
+        start_with(dir, db, api, Some(&other), &["--reseal"])
+            .await
+            .is_err()
+    );
+    assert!(start_with(dir, db, api, Some(&other), &[]).await.is_err());
+    assert!(
+        start_with(dir, db, api, Some(&right), &[]).await.is_ok(),
+        "the old key is refused now"
+    );
+    common::report(
+        &format!("{backend}_a_key_that_does_not_open_the_stored_settings_is_refused"),
+        &format!(
+            "{refusals} starts with a key that is not the sealing one (another key, the key file \
+             gone) refused with what to do; the right key starts after them; --reseal moves to \
+             a new key"
+        ),
+    );
+}
+
 /// The canaries, each unlike anything else the process could print.
 const ERP_PASSWORD: &str = "canary-erp-password-7f3a91";
 const STORE_TOKEN: &str = "canary-store-token-2b8e44";
