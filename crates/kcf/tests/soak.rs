@@ -145,9 +145,15 @@ async fn soak(dir: &Path, db: &str, backend: &str) {
     let (api, acu, bc) = (free_port(), free_port(), free_port());
     // Slowed a little so kills land in the middle of applies; the store's webhook retries
     // a hundred times sooner than BigCommerce's (60 s, 180 s, …).
+    let seed = if load.products <= 50 {
+        "small".to_owned()
+    } else {
+        load.products.to_string()
+    };
     let _sandbox = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_kcf"))
-            .args(["sandbox", "--seed", "small", "--faults", "latency=5ms"])
+            // At least as many products as the load changes (the small seed has 50).
+            .args(["sandbox", "--seed", &seed, "--faults", "latency=5ms"])
             .args(["--bigcommerce-quota", "0", "--webhook-time-scale", "0.01"])
             .args(["--acumatica-port", &acu.to_string()])
             .args(["--bigcommerce-port", &bc.to_string()])
