@@ -149,8 +149,7 @@ fn add_security(doc: &mut Value) {
 /// What any route can answer besides its own answers, by the rules of the layers that give
 /// them: the credentials check (401), the same-origin check on writes (403), a path that
 /// names nothing (404), the body limit and the JSON extractor (413, 415), a request kcf
-/// cannot read (400), the database not answering (503), and the other systems not answering
-/// for the routes that call them (502).
+/// cannot read (400), and the database not answering (503).
 fn add_common_answers(doc: &mut Value) {
     for_each_operation(doc, |path, method, op| {
         let public = op["security"].as_array().is_some_and(Vec::is_empty);
@@ -188,19 +187,7 @@ fn add_common_answers(doc: &mut Value) {
             add("413", "The body is over the 1 MiB limit");
             add("415", "The body is not sent as application/json");
         }
-        if path.starts_with("/api/") && (unsafe_method || path.contains("/bindings/")) {
-            add("502", "The ERP or the store did not answer, or refused");
-        }
-        if unsafe_method && path.starts_with("/api/") {
-            add(
-                "409",
-                "What the request targets refuses it as it stands: a message whose status does not take the action, a link in use, a mapping value neither system offers",
-            );
-            add(
-                "422",
-                "Every field is one this document allows, but together or for this target they make no sense: From after To, a window over 3,660 days, a cron expression that names no time, connection settings that do not fit the connector (a new address without its credentials), an option the entity does not have",
-            );
-        }
+        // 409, 422 and 502 are the handlers' own: each states them in its `#[utoipa::path]`.
     });
 }
 

@@ -83,9 +83,11 @@ async fn schemathesis_finds_nothing_in_the_served_document(backend: &str) {
     // "Test cases:\n  2324 generated, 0 found ..., 44 skipped"
     let generated = out
         .lines()
-        .find_map(|l| l.trim().split_once(" generated"))
-        .map(|(n, _)| n.trim().to_owned())
-        .unwrap_or_else(|| "?".into());
+        .filter_map(|l| l.trim().split_once(" generated,"))
+        .map(|(n, _)| n.trim())
+        .find(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("?")
+        .to_owned();
     let operations = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("Tested: "))

@@ -58,7 +58,9 @@ fn when() -> utoipa::openapi::Schema {
 
 /// List what the source changed in [from, to) as batch messages.
 #[utoipa::path(post, path = "/batches", tag = "batches", request_body = BatchBody,
-    responses((status = 200, description = "The run, listed", body = BatchView)))]
+    responses((status = 200, description = "The run, listed", body = BatchView),
+        (status = 422, description = "From is not before To, or the window is over 3,660 days (mode full has no limit)", body = crate::error::ErrorBody),
+        (status = 502, description = "The source system did not answer the listing, or refused it", body = crate::error::ErrorBody)))]
 pub(super) async fn prepare_batch(
     State(state): State<AppState>,
     Json(body): Json<BatchBody>,

@@ -103,7 +103,8 @@ pub(super) struct RealtimeStarted {
 /// Start real-time: register the store's webhooks (idempotent).
 #[utoipa::path(post, path = "/connectors/{id}/realtime", tag = "connectors", params(ConnectorPath),
     request_body = RealtimeBody,
-    responses((status = 200, description = "The webhooks are registered", body = RealtimeStarted)))]
+    responses((status = 200, description = "The webhooks are registered", body = RealtimeStarted),
+        (status = 502, description = "The store did not answer, or refused", body = crate::error::ErrorBody)))]
 pub(super) async fn start_realtime(
     State(state): State<AppState>,
     Path(ConnectorPath { id }): Path<ConnectorPath>,
@@ -191,7 +192,8 @@ fn field_toggles() -> utoipa::openapi::Object {
 /// Change one entity's settings (absent fields stay).
 #[utoipa::path(patch, path = "/connectors/{id}/entities/{entity}", tag = "connectors", params(EntityPath),
     request_body = EntityPatch,
-    responses((status = 200, description = "The settings now", body = EntitySettings)))]
+    responses((status = 200, description = "The settings now", body = EntitySettings),
+        (status = 422, description = "A cron expression that names no time, or a field or removal choice this entity does not have", body = crate::error::ErrorBody)))]
 pub(super) async fn update_entity(
     State(state): State<AppState>,
     Path(path): Path<EntityPath>,
@@ -296,7 +298,8 @@ pub(super) struct TestReport {
 /// body, with those changes (not saved).
 #[utoipa::path(post, path = "/connectors/{id}/test", tag = "connectors", params(ConnectorPath),
     request_body(content = Option<ConnectionChange>, description = "changes to try instead of the saved settings; none to test those"),
-    responses((status = 200, description = "What each system answered", body = TestReport)))]
+    responses((status = 200, description = "What each system answered", body = TestReport),
+        (status = 422, description = "Changes that do not fit this connector: a new address without its credentials, another store's fields, settings kcf cannot use", body = crate::error::ErrorBody)))]
 pub(super) async fn test_connection(
     State(state): State<AppState>,
     Path(ConnectorPath { id }): Path<ConnectorPath>,
@@ -348,7 +351,8 @@ pub(super) struct Saved {
 /// encrypted.
 #[utoipa::path(patch, path = "/connectors/{id}/connection", tag = "connectors", params(ConnectorPath),
     request_body = ConnectionChange,
-    responses((status = 200, description = "Saved; the connector runs with them", body = Saved)))]
+    responses((status = 200, description = "Saved; the connector runs with them", body = Saved),
+        (status = 422, description = "Changes that do not fit this connector: a new address without its credentials, another store's fields, settings kcf cannot use", body = crate::error::ErrorBody)))]
 pub(super) async fn update_connection(
     State(state): State<AppState>,
     Path(ConnectorPath { id }): Path<ConnectorPath>,

@@ -66,7 +66,9 @@ fn blank(s: &str) -> bool {
 /// Set one mapping; a blank store_value removes it.
 #[utoipa::path(put, path = "/connectors/{id}/mappings", tag = "links", params(ConnectorPath),
     request_body = MappingBody,
-    responses((status = 200, description = "The mapping set, or whether one was removed", body = MappingSet)))]
+    responses((status = 200, description = "The mapping set, or whether one was removed", body = MappingSet),
+        (status = 409, description = "A value the ERP or the store does not offer (the answer lists those it does)", body = crate::error::ErrorBody),
+        (status = 502, description = "The ERP or the store did not answer when asked for its values", body = crate::error::ErrorBody)))]
 pub(super) async fn put_mapping(
     State(state): State<AppState>,
     Path(ConnectorPath { id }): Path<ConnectorPath>,

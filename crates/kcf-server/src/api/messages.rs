@@ -228,7 +228,8 @@ pub(super) struct SetProcessedBody {
 /// records the binding.
 #[utoipa::path(post, path = "/messages/{id}/set-processed", tag = "messages", params(IdPath),
     request_body = SetProcessedBody,
-    responses((status = 200, description = "The binding recorded", body = Binding)))]
+    responses((status = 200, description = "The binding recorded", body = Binding),
+        (status = 409, description = "The message's status does not take Set as Processed, or the other system's record is linked to another one", body = crate::error::ErrorBody)))]
 pub(super) async fn set_processed_api(
     State(state): State<AppState>,
     Extension(me): Extension<Principal>,
@@ -262,7 +263,8 @@ pub(super) struct Queued {
 
 /// Resync: queue a new manual message for the same record and payload, processed now.
 #[utoipa::path(post, path = "/messages/{id}/resync", tag = "messages", params(IdPath),
-    responses((status = 200, description = "The new message's id", body = Queued)))]
+    responses((status = 200, description = "The new message's id", body = Queued),
+        (status = 409, description = "The record's link is in use by another one", body = crate::error::ErrorBody)))]
 pub(super) async fn resync_api(
     State(state): State<AppState>,
     Extension(me): Extension<Principal>,
