@@ -18,32 +18,25 @@ use serde_json::{Value, json};
 mod common;
 
 use common::{
-    KillOnDrop, TOKEN, connector_config, erp_session, free_port, migrate, psql, serve, wait_ready,
+    KillOnDrop, TOKEN, connector_config, erp_session, free_port, migrate, serve, wait_ready,
 };
 
 const ACU: &str = "/entity/Default/24.200.001";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_frozen_worker_loses_its_lease_and_sends_nothing_more() {
-    let dir = std::env::temp_dir().join(format!("kcf-fence-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}", dir.join("kcf.db").display());
-    frozen(&dir, &db, "sqlite").await;
-    let _ = std::fs::remove_dir_all(dir);
+    common::on_scratch_db("sqlite", "fence", |dir, db| async move {
+        frozen(&dir, &db, "sqlite").await
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_frozen_worker_loses_its_lease_and_sends_nothing_more() {
-    let dir = std::env::temp_dir().join(format!("kcf-fence-pg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let name = format!("kcf_fence_{}", std::process::id());
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-    psql(&format!("CREATE DATABASE {name}")).await;
-    let admin = kcf_testkit::postgres_admin_url();
-    let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    frozen(&dir, &db, "postgres").await;
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-    let _ = std::fs::remove_dir_all(dir);
+    common::on_scratch_db("postgres", "fence", |dir, db| async move {
+        frozen(&dir, &db, "postgres").await
+    })
+    .await;
 }
 
 fn signal(child: &KillOnDrop, sig: &str) {

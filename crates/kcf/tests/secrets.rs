@@ -18,53 +18,39 @@ use std::{
 };
 
 use base64::Engine as _;
-use common::{KillOnDrop, free_port, migrate, psql, wait_ready};
+use common::{KillOnDrop, free_port, migrate, wait_ready};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_no_secret_reaches_the_log_at_trace_level() {
-    let dir = std::env::temp_dir().join(format!("kcf-canary-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}", dir.join("kcf.db").display());
-    canaries(&dir, &db, "sqlite").await;
-    let _ = std::fs::remove_dir_all(dir);
+    common::on_scratch_db("sqlite", "canary", |dir, db| async move {
+        canaries(&dir, &db, "sqlite").await
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_no_secret_reaches_the_log_at_trace_level() {
-    let dir = std::env::temp_dir().join(format!("kcf-canary-pg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let name = format!("kcf_canary_{}", std::process::id());
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-    psql(&format!("CREATE DATABASE {name}")).await;
-    let admin = kcf_testkit::postgres_admin_url();
-    let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    canaries(&dir, &db, "postgres").await;
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-    let _ = std::fs::remove_dir_all(dir);
+    common::on_scratch_db("postgres", "canary", |dir, db| async move {
+        canaries(&dir, &db, "postgres").await
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_key_that_does_not_open_the_stored_settings_is_refused() {
-    let dir = std::env::temp_dir().join(format!("kcf-key-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}", dir.join("kcf.db").display());
-    wrong_key(&dir, &db, "sqlite").await;
-    let _ = std::fs::remove_dir_all(dir);
+    common::on_scratch_db("sqlite", "key", |dir, db| async move {
+        wrong_key(&dir, &db, "sqlite").await
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_key_that_does_not_open_the_stored_settings_is_refused() {
-    let dir = std::env::temp_dir().join(format!("kcf-key-pg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let name = format!("kcf_key_{}", std::process::id());
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-    psql(&format!("CREATE DATABASE {name}")).await;
-    let admin = kcf_testkit::postgres_admin_url();
-    let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    wrong_key(&dir, &db, "postgres").await;
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-    let _ = std::fs::remove_dir_all(dir);
+    common::on_scratch_db("postgres", "key", |dir, db| async move {
+        wrong_key(&dir, &db, "postgres").await
+    })
+    .await;
 }
 
 /// `kcf serve` with `key` (none: the key file next to the config); `Ok(stderr)` when it

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 mod common;
 
 use common::{
-    KillOnDrop, PUSH_SECRET, TOKEN, connector_config, erp_session, free_port, migrate, psql, serve,
+    KillOnDrop, PUSH_SECRET, TOKEN, connector_config, erp_session, free_port, migrate, serve,
     wait_ready,
 };
 
@@ -68,25 +68,18 @@ fn load() -> Load {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_soak_with_worker_and_api_kills_loses_nothing() {
-    let dir = std::env::temp_dir().join(format!("kcf-soak-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}", dir.join("kcf.db").display());
-    soak(&dir, &db, "sqlite").await;
-    let _ = std::fs::remove_dir_all(dir);
+    common::on_scratch_db("sqlite", "soak", |dir, db| async move {
+        soak(&dir, &db, "sqlite").await
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_soak_with_worker_and_api_kills_loses_nothing() {
-    let dir = std::env::temp_dir().join(format!("kcf-soak-pg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let name = format!("kcf_soak_{}", std::process::id());
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-    psql(&format!("CREATE DATABASE {name}")).await;
-    let admin = kcf_testkit::postgres_admin_url();
-    let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    soak(&dir, &db, "postgres").await;
-    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-    let _ = std::fs::remove_dir_all(dir);
+    common::on_scratch_db("postgres", "soak", |dir, db| async move {
+        soak(&dir, &db, "postgres").await
+    })
+    .await;
 }
 
 /// The fixed-seed random numbers that pick victims and moments.

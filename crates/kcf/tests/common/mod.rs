@@ -194,3 +194,32 @@ pub fn migrate(db: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `body(dir, database_url)` on a scratch database of `backend`: a fresh temporary
+/// directory, holding the SQLite file, or a fresh PostgreSQL database named after `name`;
+/// both removed afterwards (left behind if the body panics, for a look).
+pub async fn on_scratch_db<F, Fut>(backend: &str, name: &str, body: F)
+where
+    F: FnOnce(std::path::PathBuf, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let id = std::process::id();
+    let dir = std::env::temp_dir().join(format!("kcf-{name}-{backend}-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    match backend {
+        "sqlite" => {
+            let db = format!("sqlite://{}", dir.join("kcf.db").display());
+            body(dir.clone(), db).await;
+        }
+        _ => {
+            let database = format!("kcf_{name}_{id}");
+            psql(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
+            psql(&format!("CREATE DATABASE {database}")).await;
+            let admin = kcf_testkit::postgres_admin_url();
+            let db = format!("{}/{database}", admin.rsplit_once('/').unwrap().0);
+            body(dir.clone(), db).await;
+            psql(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
