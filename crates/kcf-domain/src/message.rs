@@ -106,11 +106,16 @@ pub struct Message {
     pub dedup_key: Option<String>,
     /// Where it is in its life.
     pub status: MessageStatus,
-    /// Attempts started so far (a claim starts one).
+    /// Attempts spent so far. A claim starts one; a try put off, a release at shutdown and a
+    /// worker that died holding it give it back.
     pub attempts: u32,
     /// Tries put off because the other system was out or busy (they spend no attempt).
     #[serde(default)]
     pub postponed: u32,
+    /// Workers that died holding it, in a row (they spend no attempt). At twice the entity's
+    /// max attempts the message is aborted as one that kills every worker that takes it.
+    #[serde(default)]
+    pub crashes: u32,
     /// When it may next be claimed.
     pub next_attempt_at: Timestamp,
     /// A person asked for it to be processed (it is claimed even when auto-process is off).

@@ -445,7 +445,7 @@ async fn finish(
             let reason = format!("{message} (waits; not counted as an attempt)");
             engine
                 .store
-                .postpone(&c.lease, &reason, Timestamp::now().plus(after))
+                .postpone(&c.lease, &reason, Timestamp::now().plus(waiting_for(after, m.postponed)))
                 .await
                 .map(|_| ())
         }
@@ -468,5 +468,26 @@ async fn finish(
     if outcome_label == "processed" {
         let age = (Timestamp::now().0 - m.created_at.0).max(0) as f64 / 1000.0;
         metrics::histogram!("kcf_end_to_end_seconds", "entity" => entity.to_owned(), "mode" => m.mode.as_str()).record(age);
+    }
+}
+
+/// How long a message that must wait (the overselling guard holding stock back) is put off:
+/// the processor's wait, doubled with each try put off up to 8 times it (so 2, 4, 8, 16 s).
+/// A flood of store orders can hold thousands of stock messages for minutes; claiming each
+/// one every two seconds all that time would keep the queue busy with no work done.
+fn waiting_for(after: Duration, postponed: u32) -> Duration {
+    after.saturating_mul(1 << postponed.min(3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_grows_with_each_try_put_off_then_holds() {
+        let two = Duration::from_secs(2);
+        let waits: Vec<u64> = (0..6).map(|n| waiting_for(two, n).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 16, 16]);
+        assert_eq!(waiting_for(Duration::MAX, 5), Duration::MAX);
     }
 }

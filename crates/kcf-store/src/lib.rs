@@ -49,6 +49,12 @@ pub struct StoreConfig {
     pub busy_timeout: Duration,
     /// Backoff for failed messages.
     pub retry: RetryPolicy,
+    /// How long a message waits after a worker died holding it, by deaths in a row (used
+    /// without jitter): by default 5 s, doubling up to 5 min. A message that kills every
+    /// worker that takes it is stopped at twice its max attempts in a row, so no sooner than
+    /// about twenty minutes after the first death; a fleet dying for other reasons (a crash
+    /// loop, a kill storm) is waited out instead of its messages being aborted.
+    pub crash_backoff: RetryPolicy,
 }
 
 impl StoreConfig {
@@ -59,6 +65,7 @@ impl StoreConfig {
             max_connections: 8,
             busy_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
+            crash_backoff: CRASH_BACKOFF,
         }
     }
 
@@ -71,6 +78,12 @@ impl StoreConfig {
         }
     }
 }
+
+/// The default of [`StoreConfig::crash_backoff`].
+pub const CRASH_BACKOFF: RetryPolicy = RetryPolicy {
+    base: Duration::from_secs(5),
+    cap: Duration::from_secs(5 * 60),
+};
 
 /// Opens (creating and migrating as needed) the store `config.url` names.
 pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>> {

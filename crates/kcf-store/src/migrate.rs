@@ -55,6 +55,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "sign_in",
         sql: include_str!("../migrations/sqlite/0008_sign_in.sql"),
     },
+    Migration {
+        version: 9,
+        name: "crashes",
+        sql: include_str!("../migrations/sqlite/0009_crashes.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -97,6 +102,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "sign_in",
         sql: include_str!("../migrations/postgres/0008_sign_in.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "crashes",
+        sql: include_str!("../migrations/postgres/0009_crashes.sql"),
     },
 ];
 

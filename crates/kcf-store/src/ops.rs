@@ -10,8 +10,8 @@ use std::time::Duration;
 use kcf_domain::{
     BatchRun, BatchStatus, Binding, Claimed, Connector, ConnectorId, ConnectorState, Entity,
     EntitySettings, Enqueued, HistoryEntry, Lease, ManualAction, Mapping, MappingKind, Message,
-    MessageId, MessageStatus, NewBatchRun, NewMessage, Outcome, SentDocument, Timestamp,
-    Transition,
+    MessageId, MessageStatus, NewBatchRun, NewMessage, Outcome, RetryPolicy, SentDocument,
+    Timestamp, Transition,
 };
 use sqlx::{AssertSqlSafe, QueryBuilder, types::Json};
 

@@ -88,6 +88,7 @@ pub(crate) fn message(r: &impl Columns) -> Result<Message> {
         attempts: u32::try_from(r.i64("attempts")?)
             .map_err(|e| StoreError::corrupt("attempts", e))?,
         postponed: u32::try_from(r.i64("postponed")?).unwrap_or(u32::MAX),
+        crashes: u32::try_from(r.i64("crashes")?).unwrap_or(u32::MAX),
         next_attempt_at: r.time("next_attempt_at")?,
         manual: r.flag("manual")?,
         lease_owner: r.opt_text("lease_owner")?,

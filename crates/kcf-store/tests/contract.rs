@@ -48,6 +48,7 @@ contract_tests!(
     claim_complete_and_history,
     stale_lease_holder_changes_nothing,
     expired_leases_are_rescued,
+    deaths_between_other_outcomes_never_abort,
     one_in_flight_per_record_key_in_order,
     failures_back_off_then_abort,
     retry_after_is_honoured,
@@ -412,9 +413,15 @@ async fn expired_leases_are_rescued(db: &TestDb) {
             .contains("lease expired: worker w1"),
         "{m:?}"
     );
-    // Rescued work is due at once. A dead worker is seldom the message's fault: expiries
-    // get twice the attempts (here 4) before the message is stopped.
+    // A dead worker is seldom the message's fault: the death spends no attempt.
+    assert_eq!((m.attempts, m.crashes), (0, 1), "{m:?}");
+    // Rescued work waits a moment, longer with each death in a row (the test store's crash
+    // backoff: 10 ms doubling to 40 ms), so a dying fleet is waited out.
+    let mut waits = vec![m.next_attempt_at.0 - m.updated_at.0];
+    // A message whose workers die twice its max attempts in a row (here 4) is stopped as
+    // one that kills every worker that takes it.
     for (n, worker) in ["w2", "w3", "w4"].into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
         s.claim(worker, 1, LEASE).await.unwrap().remove(0);
         tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
         assert_eq!(s.reap_expired(100).await.unwrap(), 1);
@@ -424,9 +431,55 @@ async fn expired_leases_are_rescued(db: &TestDb) {
             MessageStatus::Aborted
         };
         assert_eq!(status_of(s, id).await, expected, "after expiry {}", n + 2);
+        let m = s.message(id).await.unwrap().unwrap();
+        waits.push(m.next_attempt_at.0 - m.updated_at.0);
     }
+    assert_eq!(waits, [10, 20, 40, 40], "ms waited after each death");
+    let m = s.message(id).await.unwrap().unwrap();
+    assert!(
+        m.last_error.as_deref().unwrap().contains("(4 in a row"),
+        "{m:?}"
+    );
     let history = s.history(id).await.unwrap();
     assert_eq!(history.last().unwrap().actor, "reaper");
+}
+
+/// The long kill -9 soak's finding: a message put off every few seconds (the overselling
+/// guard holding stock back) is claimed hundreds of times under a kill storm, and deaths
+/// counted in all aborted it. Only deaths in a row count: any outcome between them resets.
+async fn deaths_between_other_outcomes_never_abort(db: &TestDb) {
+    let s = &*db.store;
+    const LEASE: Duration = Duration::from_millis(700);
+    let c = connector(s, "main").await;
+    let mut settings = EntitySettings::default_for(c.clone(), Entity::Product);
+    settings.max_attempts = 1;
+    s.put_entity_settings(&settings).await.unwrap();
+    let id = s.enqueue(msg(&c, "W1")).await.unwrap().id;
+    // Six deaths (three times the two in a row that would stop it), each after a try put off.
+    for death in 1..=6 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let claimed = s.claim("w", 1, lease_time()).await.unwrap().remove(0);
+        assert!(s.postpone(&claimed.lease, "waits", Timestamp::now()).await.unwrap());
+        s.claim(&format!("dies-{death}"), 1, LEASE).await.unwrap().remove(0);
+        tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
+        assert_eq!(s.reap_expired(100).await.unwrap(), 1, "death {death}");
+        let m = s.message(id).await.unwrap().unwrap();
+        assert_eq!(
+            (m.status, m.attempts, m.crashes),
+            (MessageStatus::Failed, 0, 1),
+            "death {death}"
+        );
+    }
+    // It still gets its one real attempt, and a failure then ends it as usual.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let claimed = s.claim("w", 1, lease_time()).await.unwrap().remove(0);
+    assert_eq!(claimed.lease.attempt, 1);
+    assert_eq!(
+        s.fail(&claimed.lease, "400 Bad Request", None).await.unwrap(),
+        FailOutcome::Aborted
+    );
+    let m = s.message(id).await.unwrap().unwrap();
+    assert_eq!((m.attempts, m.crashes), (1, 0));
 }
 
 async fn one_in_flight_per_record_key_in_order(db: &TestDb) {

@@ -93,6 +93,7 @@ impl TestDb {
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = StoreConfig::new(format!("sqlite://{}", dir.join("kcf.db").display()));
         config.retry = retry;
+        config.crash_backoff = FAST_RETRY;
         let store = kcf_store::open(&config).await.expect("open sqlite store");
         Self {
             store,
@@ -117,6 +118,7 @@ impl TestDb {
             .unwrap_or(&admin_url);
         let mut config = StoreConfig::new(format!("{base}/{name}"));
         config.retry = retry;
+        config.crash_backoff = FAST_RETRY;
         let store = kcf_store::open(&config).await.expect("open postgres store");
         Self {
             store,

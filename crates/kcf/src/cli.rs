@@ -141,6 +141,9 @@ pub struct SandboxArgs {
     /// license's SM604000 limits would apply it.
     #[arg(long, value_name = "PER_MINUTE[,CONCURRENT]")]
     pub acumatica_throttle: Option<String>,
+    /// API users the Acumatica license lets sign in at once (each kcf process signs in once).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub acumatica_sessions: usize,
     /// The BigCommerce store's request quota per 30 s window (BigCommerce: 150); 0 turns the
     /// limit off.
     #[arg(long, value_name = "N")]
@@ -355,6 +358,9 @@ pub enum BenchCommand {
     Ingest(BenchIngestArgs),
     /// Shopify stock writes against the query-cost bucket: the share of it kcf uses.
     ShopifyStock(BenchShopifyArgs),
+    /// A full product batch through the sandbox, kcf in processes of its own: the rate, peak
+    /// memory, and the scale-out over worker processes.
+    Batch(BenchBatchArgs),
 }
 
 /// `kcf bench shopify-stock`.
@@ -454,6 +460,37 @@ pub enum BenchBackend {
     Sqlite,
     /// A temporary database on a PostgreSQL server.
     Postgres,
+}
+
+/// `kcf bench batch`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchBatchArgs {
+    /// Which backend.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Postgres)]
+    pub backend: BenchBackend,
+    /// Products in the sandbox, all of them in the batch.
+    #[arg(long, default_value_t = 20_000)]
+    pub products: usize,
+    /// Worker process counts to measure one after the other, on fresh databases (0: the one
+    /// `kcf serve` process that does everything).
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4])]
+    pub workers: Vec<usize>,
+    /// Messages each worker process applies at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Milliseconds the sandbox adds to every answer.
+    #[arg(long, default_value_t = 5)]
+    pub latency_ms: u64,
+    /// Give up on a run after this many minutes.
+    #[arg(long, default_value_t = 120)]
+    pub max_minutes: u64,
+    /// For PostgreSQL: a server URL whose user may create and drop databases.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
 }
 
 /// `kcf bench queue`.

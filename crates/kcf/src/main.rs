@@ -2,6 +2,7 @@
 
 mod application;
 mod bench;
+mod bench_batch;
 mod bench_ingest;
 mod bench_sandbox;
 mod bench_shopify;
@@ -143,6 +144,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(cli::BenchCommand::Ingest(args)) => {
             bench_ingest::run(&args).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Bench(cli::BenchCommand::Batch(args)) => {
+            bench_batch::run(&args).await?;
             ExitCode::SUCCESS
         }
         Command::Bench(cli::BenchCommand::Ui(args)) => {

@@ -113,6 +113,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         acu_listener,
         kcf_sandbox::EmulatorConfig::Acumatica(AcumaticaConfig {
             throttle,
+            max_sessions: args.acumatica_sessions.max(1),
             state_file: acu_state,
             ..AcumaticaConfig::default()
         }),

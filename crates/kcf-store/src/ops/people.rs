@@ -29,6 +29,7 @@ pub(crate) async fn act_one(
         "UPDATE messages SET status = $2, manual = $3,
              attempts = CASE WHEN $4 THEN 0 ELSE attempts END,
              postponed = CASE WHEN $4 THEN 0 ELSE postponed END,
+             crashes = CASE WHEN $4 THEN 0 ELSE crashes END,
              next_attempt_at = CASE WHEN $4 THEN $5 ELSE next_attempt_at END,
              updated_at = $5, transition_seq = transition_seq + 1,
              status_actor = $6, status_reason = $7

@@ -117,7 +117,7 @@ pub(crate) async fn complete(
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE messages SET status = $3, lease_owner = NULL, lease_token = NULL,
-             lease_expires_at = NULL,
+             lease_expires_at = NULL, crashes = 0,
              last_error = CASE WHEN $3 = 'invalid' THEN $5 ELSE NULL END, updated_at = $4,
              transition_seq = transition_seq + 1, status_actor = lease_owner, status_reason = $5
          WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
@@ -149,7 +149,7 @@ pub(crate) async fn complete_many(
     });
     q.push(
         ") UPDATE messages SET status = u.status, lease_owner = NULL, lease_token = NULL,
-             lease_expires_at = NULL, last_error = NULL, updated_at = ",
+             lease_expires_at = NULL, crashes = 0, last_error = NULL, updated_at = ",
     )
     .push_bind(now.0)
     .push(
@@ -170,11 +170,16 @@ const FAILED_OR_ABORTED: &str = "CASE WHEN attempts >= COALESCE((SELECT s.max_at
         WHERE s.connector = messages.connector AND s.entity = messages.entity), 5)
     THEN 'aborted' ELSE 'failed' END";
 
-/// The same for a lease that expired: the worker died (a deploy, a kill, another job's OOM),
-/// which is seldom the message's fault, so it is given twice the attempts before it is
-/// stopped as a message that kills every worker that takes it. (The soak, killing a worker
-/// every 200-500 ms, aborted slow orders after 5 such deaths.)
-const FAILED_OR_ABORTED_AFTER_A_CRASH: &str = "CASE WHEN attempts >= 2 * COALESCE((SELECT s.max_attempts
+/// The same for a lease that expired. The worker died (a deploy, a kill, another job's OOM),
+/// which is seldom the message's fault: the death spends no attempt, and the message is
+/// stopped only when the workers that take it die twice its max attempts **in a row**
+/// (`crashes`, reset by any outcome a worker records), the mark of a message that kills
+/// every worker that takes it.
+///
+/// Counting deaths in all, the long kill -9 soak (a worker killed every 200-500 ms for
+/// twenty minutes) aborted stock messages that the overselling guard puts off every few
+/// seconds: each claim was one more exposure to a kill, and ten of hundreds were enough.
+const FAILED_OR_ABORTED_AFTER_A_CRASH: &str = "CASE WHEN crashes + 1 >= 2 * COALESCE((SELECT s.max_attempts
         FROM entity_settings s
         WHERE s.connector = messages.connector AND s.entity = messages.entity), 5)
     THEN 'aborted' ELSE 'failed' END";
@@ -188,8 +193,9 @@ pub(crate) async fn fail(
 ) -> Result<FailOutcome> {
     let sql = format!(
         "UPDATE messages SET status = {FAILED_OR_ABORTED}, next_attempt_at = $3, last_error = $4,
-             lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = $5,
-             transition_seq = transition_seq + 1, status_actor = lease_owner, status_reason = $4
+             lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, crashes = 0,
+             updated_at = $5, transition_seq = transition_seq + 1, status_actor = lease_owner,
+             status_reason = $4
          WHERE id = $1 AND lease_token = $2 AND status = 'processing'
          RETURNING status"
     );
@@ -211,7 +217,7 @@ pub(crate) async fn fail(
 pub(crate) async fn release(c: &mut Conn, lease: &Lease, now: Timestamp) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE messages SET status = 'pending', attempts = attempts - 1, lease_owner = NULL,
-             lease_token = NULL, lease_expires_at = NULL, updated_at = $3,
+             lease_token = NULL, lease_expires_at = NULL, crashes = 0, updated_at = $3,
              transition_seq = transition_seq + 1, status_actor = lease_owner,
              status_reason = 'released by the worker (shutting down)'
          WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
@@ -235,9 +241,9 @@ pub(crate) async fn postpone(
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE messages SET status = 'failed', attempts = attempts - 1, next_attempt_at = $3,
-             postponed = postponed + 1, last_error = $4, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-             updated_at = $5, transition_seq = transition_seq + 1, status_actor = lease_owner,
-             status_reason = $4
+             postponed = postponed + 1, last_error = $4, lease_owner = NULL, lease_token = NULL,
+             lease_expires_at = NULL, crashes = 0, updated_at = $5,
+             transition_seq = transition_seq + 1, status_actor = lease_owner, status_reason = $4
          WHERE id = $1 AND lease_token = $2 AND status = 'processing'",
     )
     .bind(lease.id.0)
@@ -289,13 +295,31 @@ pub(crate) async fn adopt_batch_messages(
     Ok(keys)
 }
 
-pub(crate) async fn reap_expired(c: &mut Conn, limit: u32, now: Timestamp) -> Result<u64> {
+/// What a reaped message says: whose lease ran out, and how many in a row.
+const EXPIRED: &str = "'lease expired: worker ' || COALESCE(lease_owner, '?')
+    || ' stopped answering (' || CAST(crashes + 1 AS TEXT) || ' in a row; not counted as an attempt)'";
+
+/// Deaths in a row whose wait [`reap_expired`] spells out; later ones wait the last step.
+const CRASH_STEPS: u32 = 8;
+
+pub(crate) async fn reap_expired(
+    c: &mut Conn,
+    limit: u32,
+    backoff: &RetryPolicy,
+    now: Timestamp,
+) -> Result<u64> {
+    // The wait after the n-th death in a row, `backoff.ceiling(n)`: a CASE over the message's
+    // `crashes` (the deaths before this one), its steps bound as parameters $3, $4, ….
+    let mut wait = String::from("CASE crashes");
+    for step in 0..CRASH_STEPS - 1 {
+        wait.push_str(&format!(" WHEN {step} THEN ${}", step + 3));
+    }
+    wait.push_str(&format!(" ELSE ${} END", CRASH_STEPS + 2));
     let sql = format!(
-        "UPDATE messages SET status = {FAILED_OR_ABORTED_AFTER_A_CRASH}, next_attempt_at = $1,
-             last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?')
-                          || ' stopped answering',
-             status_reason = 'lease expired: worker ' || COALESCE(lease_owner, '?')
-                          || ' stopped answering',
+        "UPDATE messages SET status = {FAILED_OR_ABORTED_AFTER_A_CRASH}, next_attempt_at = $1 + {wait},
+             attempts = attempts - 1, crashes = crashes + 1,
+             last_error = {EXPIRED},
+             status_reason = {EXPIRED},
              lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = $1,
              transition_seq = transition_seq + 1, status_actor = 'reaper'
          WHERE id IN (
@@ -303,6 +327,10 @@ pub(crate) async fn reap_expired(c: &mut Conn, limit: u32, now: Timestamp) -> Re
              WHERE status = 'processing' AND lease_expires_at < $1
              ORDER BY lease_expires_at LIMIT $2 {SKIP_LOCKED})"
     );
-    let done = sqlx::query(AssertSqlSafe(sql)).bind(now.0).bind(i64::from(limit)).execute(&mut *c).await?;
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.0).bind(i64::from(limit));
+    for step in 1..=CRASH_STEPS {
+        q = q.bind(i64::try_from(backoff.ceiling(step).as_millis()).unwrap_or(i64::MAX));
+    }
+    let done = q.execute(&mut *c).await?;
     Ok(done.rows_affected())
 }

@@ -65,6 +65,7 @@ const MIGRATION_LOCK: i64 = 0x6b63_665f_6d69_6772;
 pub struct PgStore {
     pool: PgPool,
     retry: RetryPolicy,
+    crash_backoff: RetryPolicy,
     wake: Arc<Notify>,
     stats: Arc<Statistics>,
     notifier: Arc<Notifier>,
@@ -224,6 +225,7 @@ impl PgStore {
             generation: Arc::default(),
             pool,
             retry: config.retry,
+            crash_backoff: config.crash_backoff,
             wake,
             stats,
             notifier,
@@ -483,7 +485,7 @@ impl Store for PgStore {
 
     async fn reap_expired(&self, limit: u32) -> Result<u64> {
         let mut c = self.conn().await?;
-        let reaped = ops::reap_expired(&mut c, limit, Timestamp::now()).await?;
+        let reaped = ops::reap_expired(&mut c, limit, &self.crash_backoff, Timestamp::now()).await?;
         if reaped > 0 {
             self.wake_workers();
         }

@@ -51,6 +51,7 @@ pub struct SqliteStore {
     writer: Writer,
     batcher: crate::batcher::Batcher,
     retry: RetryPolicy,
+    crash_backoff: RetryPolicy,
     wake: Arc<Notify>,
     generation: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -142,6 +143,7 @@ impl SqliteStore {
             writer,
             batcher,
             retry: config.retry,
+            crash_backoff: config.crash_backoff,
             wake: Arc::new(Notify::new()),
             generation: Arc::default(),
         };
@@ -423,10 +425,11 @@ impl Store for SqliteStore {
     }
 
     async fn reap_expired(&self, limit: u32) -> Result<u64> {
+        let backoff = self.crash_backoff;
         let reaped = self
             .writer
             .write(move |c| {
-                async move { ops::reap_expired(c, limit, Timestamp::now()).await }.boxed()
+                async move { ops::reap_expired(c, limit, &backoff, Timestamp::now()).await }.boxed()
             })
             .await?;
         if reaped > 0 {
