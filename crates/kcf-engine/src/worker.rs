@@ -445,7 +445,11 @@ async fn finish(
             let reason = format!("{message} (waits; not counted as an attempt)");
             engine
                 .store
-                .postpone(&c.lease, &reason, Timestamp::now().plus(waiting_for(after, m.postponed)))
+                .postpone(
+                    &c.lease,
+                    &reason,
+                    Timestamp::now().plus(waiting_for(after, m.postponed)),
+                )
                 .await
                 .map(|_| ())
         }

@@ -60,6 +60,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "crashes",
         sql: include_str!("../migrations/sqlite/0009_crashes.sql"),
     },
+    Migration {
+        version: 10,
+        name: "text",
+        sql: include_str!("../migrations/sqlite/0010_text.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -107,6 +112,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "crashes",
         sql: include_str!("../migrations/postgres/0009_crashes.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "text",
+        sql: include_str!("../migrations/postgres/0010_text.sql"),
     },
 ];
 

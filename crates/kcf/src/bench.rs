@@ -120,7 +120,7 @@ pub async fn queue(args: &BenchQueueArgs) -> anyhow::Result<()> {
 async fn run(args: &BenchQueueArgs, config: &StoreConfig) -> anyhow::Result<()> {
     let n = args.messages.max(1_000);
     let store = kcf_store::open(config).await?;
-    if let Ok(sql) = std::env::var("KCF_BENCH_EXPERIMENT_SQL") {
+    if let Ok(sql) = std::env::var("KCF_TEST_EXPERIMENT_SQL") {
         let mut c = sqlx::PgConnection::connect(&config.url).await?;
         c.execute(sqlx::AssertSqlSafe(sql)).await?;
     }

@@ -36,7 +36,9 @@ impl Drop for Proc {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn kcf() -> anyhow::Result<Command> {
@@ -95,11 +97,13 @@ pub async fn run(args: &BenchBatchArgs) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3_600))
         .build()?;
-    wait_for(&http, &format!("http://127.0.0.1:{bc}/_sandbox/faults"), "the sandbox").await?;
-    println!(
-        "sandbox ready in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    wait_for(
+        &http,
+        &format!("http://127.0.0.1:{bc}/_sandbox/faults"),
+        "the sandbox",
+    )
+    .await?;
+    println!("sandbox ready in {:.1} s", started.elapsed().as_secs_f64());
     let mut rows = Vec::new();
     for &workers in &args.workers {
         let scratch = Scratch::create(args.backend, &args.postgres_url).await?;
@@ -115,7 +119,8 @@ pub async fn run(args: &BenchBatchArgs) -> anyhow::Result<()> {
             row.done,
             row.took.as_secs_f64(),
             row.rate(),
-            row.steady.map_or("–".to_owned(), |s| format!("{s:.0} msg/s")),
+            row.steady
+                .map_or("–".to_owned(), |s| format!("{s:.0} msg/s")),
             row.failed,
             row.api_peak_kib as f64 / 1024.0,
             row.worker_peak_kib as f64 / 1024.0,
@@ -124,7 +129,9 @@ pub async fn run(args: &BenchBatchArgs) -> anyhow::Result<()> {
     }
     if let Some(first) = rows.first() {
         println!();
-        println!("| processes | listed | listing s | processed | msg/s | steady msg/s | × first | failed | peak RSS MB (api / worker) |");
+        println!(
+            "| processes | listed | listing s | processed | msg/s | steady msg/s | × first | failed | peak RSS MB (api / worker) |"
+        );
         println!("|---|---|---|---|---|---|---|---|---|");
         for r in &rows {
             println!(
@@ -161,10 +168,8 @@ async fn one(
     acu: u16,
     bc: u16,
 ) -> anyhow::Result<Row> {
-    let dir = std::env::temp_dir().join(format!(
-        "kcf-bench-batch-{}-{workers}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("kcf-bench-batch-{}-{workers}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = measure(args, http, scratch, workers, acu, bc, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);

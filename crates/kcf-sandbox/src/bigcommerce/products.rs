@@ -363,11 +363,32 @@ pub(super) async fn list(
     let page = params.page()?;
     let descending = params.get("direction") == Some("desc");
     let data = bc.read();
-    let mut found: Vec<&Product> = data
-        .products
-        .values()
-        .filter(|p| matches(p, &filter))
-        .collect();
+    let mut found: Vec<&Product> = match (&filter.ids, &filter.skus) {
+        // A lookup by ids or SKUs reads those products, not the whole catalogue (a batch
+        // of a million products looks each group of ten up by SKU).
+        (ids, skus) if ids.is_some() || skus.is_some() => {
+            let mut wanted: Vec<u64> = match (ids, skus) {
+                (Some(ids), _) => ids.clone(),
+                (None, Some(skus)) => skus
+                    .iter()
+                    .filter_map(|s| data.product_skus.get(s).copied())
+                    .collect(),
+                (None, None) => Vec::new(),
+            };
+            wanted.sort_unstable();
+            wanted.dedup();
+            wanted
+                .iter()
+                .filter_map(|id| data.products.get(id))
+                .filter(|p| matches(p, &filter))
+                .collect()
+        }
+        _ => data
+            .products
+            .values()
+            .filter(|p| matches(p, &filter))
+            .collect(),
+    };
     // Stable order: the sort key, then the id, so pages never overlap or skip.
     match params.get("sort").unwrap_or("id") {
         "id" => {}

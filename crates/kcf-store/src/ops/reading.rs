@@ -81,7 +81,7 @@ fn push_filter_with(q: &mut QueryBuilder<Db>, f: &MessageFilter, dates: Dates) {
 
 /// `AND (record_key or description contains text)`, case-insensitive, through the backend's
 /// trigram index: SQLite's FTS5 `messages_text` table (for 3 characters or more), PostgreSQL's
-/// pg_trgm index on `record_key || ' ' || description`.
+/// pg_trgm index on `message_text` (`record_key || ' ' || description`, one row per message).
 fn push_message_text(q: &mut QueryBuilder<Db>, text: &str) {
     if text.is_empty() {
         return;
@@ -98,8 +98,11 @@ fn push_message_text(q: &mut QueryBuilder<Db>, text: &str) {
     } else {
         // Backslash is PostgreSQL's default LIKE escape.
         let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        q.push(format_args!(" AND (record_key || ' ' || description) {LIKE} "))
-            .push_bind(format!("%{escaped}%"));
+        q.push(format_args!(
+            " AND id IN (SELECT t.id FROM message_text t WHERE t.text {LIKE} "
+        ))
+        .push_bind(format!("%{escaped}%"))
+        .push(")");
     }
 }
 

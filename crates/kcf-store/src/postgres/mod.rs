@@ -485,7 +485,8 @@ impl Store for PgStore {
 
     async fn reap_expired(&self, limit: u32) -> Result<u64> {
         let mut c = self.conn().await?;
-        let reaped = ops::reap_expired(&mut c, limit, &self.crash_backoff, Timestamp::now()).await?;
+        let reaped =
+            ops::reap_expired(&mut c, limit, &self.crash_backoff, Timestamp::now()).await?;
         if reaped > 0 {
             self.wake_workers();
         }
