@@ -70,6 +70,12 @@ impl StoreError {
         }
     }
 
+    /// True when PostgreSQL broke a deadlock by failing this transaction (SQLSTATE 40P01):
+    /// nothing of it was written, and the same work done again goes through.
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40P01"))
+    }
+
     /// True when the database could not be reached at all (no connection within the
     /// timeout, the connection lost or refused), as opposed to a statement it refused.
     pub fn is_unreachable(&self) -> bool {

@@ -97,12 +97,14 @@ pub async fn run(args: &BenchBatchArgs) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3_600))
         .build()?;
-    wait_for(
-        &http,
-        &format!("http://127.0.0.1:{bc}/_sandbox/faults"),
-        "the sandbox",
-    )
-    .await?;
+    for port in [acu, bc] {
+        wait_for(
+            &http,
+            &format!("http://127.0.0.1:{port}/_sandbox/faults"),
+            "the sandbox",
+        )
+        .await?;
+    }
     println!("sandbox ready in {:.1} s", started.elapsed().as_secs_f64());
     let mut rows = Vec::new();
     for &workers in &args.workers {
@@ -244,6 +246,9 @@ async fn measure(
     let listing = t.elapsed();
     let run = view["run"]["id"].as_i64().context("the run's id")?;
     let listed = view["progress"]["listed"].as_u64().unwrap_or(0);
+    if listed == 0 {
+        bail!("the listing found nothing: {view}");
+    }
 
     let pids: Vec<u32> = std::iter::once(api.0.id())
         .chain(fleet.iter().map(|p| p.0.id()))
