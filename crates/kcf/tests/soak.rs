@@ -347,7 +347,7 @@ async fn soak(dir: &Path, db: &str, backend: &str) {
             // The license's sessions may all be taken for a while (killed workers' sessions
             // are freed by the ERP's idle timeout): then it tries again on the next round.
             eprintln!("the SalesOrder list answered {sales}; signing in again");
-            erp = sign_in_again(&acu_url).await;
+            erp = erp_session(&acu_url).await;
             continue;
         }
         let per = sales_of(&sales);
@@ -450,7 +450,7 @@ async fn soak(dir: &Path, db: &str, backend: &str) {
 
     // Every store order in the ERP exactly once. (The test's own ERP session has been idle
     // through the drain, past the ERP's idle timeout.)
-    let erp = sign_in_again(&acu_url).await;
+    let erp = erp_session(&acu_url).await;
     let sales: Value = erp
         .get(format!(
             "{acu_url}{ACU}/SalesOrder?$select=OrderNbr,ExternalRef"
@@ -581,34 +581,6 @@ async fn soak(dir: &Path, db: &str, backend: &str) {
 }
 
 /// Ships a sales order whole in the ERP: create the shipment, add a package, confirm.
-/// A new ERP session, waiting (up to a minute) while the license's sessions are all taken:
-/// killed workers' sessions are freed only by the ERP's idle timeout.
-async fn sign_in_again(acu_url: &str) -> reqwest::Client {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let erp = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        let login = erp
-            .post(format!("{acu_url}/entity/auth/login"))
-            .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
-            .send()
-            .await;
-        match login {
-            Ok(r) if r.status() == 204 => return erp,
-            other => {
-                let why = other.map_or_else(|e| e.to_string(), |r| r.status().to_string());
-                assert!(
-                    Instant::now() < deadline,
-                    "cannot sign in to the ERP: {why}"
-                );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    }
-}
-
 async fn ship(erp: &reqwest::Client, acu_url: &str, so: &Value, tracking: &str) {
     let keys = json!({ "OrderType": so["OrderType"], "OrderNbr": so["OrderNbr"] });
     action(erp, acu_url, "/SalesOrder/SalesOrderCreateShipment", keys).await;

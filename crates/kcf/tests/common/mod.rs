@@ -97,20 +97,34 @@ pub async fn terminate(child: &mut KillOnDrop, what: &str) {
     }
 }
 
-/// A cookie session on the Acumatica sandbox at `acu_url`.
+/// A cookie session on the Acumatica sandbox at `acu_url`, signing in again as a real client
+/// would while the license is full.
 pub async fn erp_session(acu_url: &str) -> reqwest::Client {
-    let erp = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login = erp
-        .post(format!("{acu_url}/entity/auth/login"))
-        .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 204);
-    erp
+    // Waits (up to a minute) while the license's sessions are all taken: killed workers'
+    // sessions are freed only by the ERP's idle timeout.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let erp = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let login = erp
+            .post(format!("{acu_url}/entity/auth/login"))
+            .json(&json!({ "name": "admin", "password": "sandbox", "tenant": "Company" }))
+            .send()
+            .await;
+        match login {
+            Ok(r) if r.status() == 204 => return erp,
+            other => {
+                let why = other.map_or_else(|e| e.to_string(), |r| r.status().to_string());
+                assert!(
+                    Instant::now() < deadline,
+                    "cannot sign in to the ERP: {why}"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
 }
 
 /// The API token of [`connector_config`]'s server.
