@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use kcf_domain::{Claimed, Entity, Outcome, SentDocument, Timestamp};
-use kcf_store::FailOutcome;
+use kcf_store::{Completion, FailOutcome};
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
@@ -244,8 +244,41 @@ async fn process_group(
     let elapsed = started.elapsed().as_secs_f64();
     // What was sent is kept first, so a message never reads finished without it.
     keep_sent(&engine, &ctx, &group).await;
+    // The group's finished messages (processed, skipped, invalid…) are recorded in one
+    // statement: a batch of ten products is one commit, not ten in a row.
+    let mut completions = Vec::new();
+    let mut others = Vec::new();
     for (c, result) in group.iter().zip(results) {
-        finish(&engine, &ctx, c, result, elapsed, &policy).await;
+        match result {
+            Ok(applied) => {
+                tracing::debug!(id = %c.message.id, key = %c.message.record_key, note = %applied.note, "applied");
+                completions.push((
+                    c,
+                    Completion::new(c.lease.clone(), applied.outcome).with_note(applied.note),
+                ));
+            }
+            Err(ApplyError::Invalid(error)) => {
+                tracing::warn!(id = %c.message.id, key = %c.message.record_key, %error, "cannot be synced");
+                completions.push((
+                    c,
+                    Completion::new(c.lease.clone(), Outcome::Invalid).with_note(error),
+                ));
+            }
+            Err(error) => others.push((c, error)),
+        }
+    }
+    if !completions.is_empty() {
+        ctx.conn.health.answered();
+        let items: Vec<Completion> = completions.iter().map(|(_, item)| item.clone()).collect();
+        if let Err(e) = engine.store.complete_many(&items).await {
+            tracing::error!(messages = items.len(), error = %e, "recording the outcomes failed; the leases will expire and the messages be retried");
+        }
+        for (c, item) in &completions {
+            account(&c.message, item.outcome.as_str(), elapsed);
+        }
+    }
+    for (c, error) in others {
+        finish(&engine, &ctx, c, error, elapsed, &policy).await;
     }
     guard.leases.clear();
 }
@@ -327,35 +360,26 @@ async fn with_heartbeat<F: std::future::Future<Output = Vec<ApplyResult>>>(
     }
 }
 
+/// Records a message's failed apply: a retry, a wait, an outage, a release.
 async fn finish(
     engine: &Engine,
     ctx: &Ctx,
     c: &Claimed,
-    result: ApplyResult,
+    error: ApplyError,
     elapsed: f64,
     policy: &OutagePolicy,
 ) {
     let m = &c.message;
-    match &result {
-        Err(ApplyError::Unavailable { .. } | ApplyError::SignInRefused { .. }) => {}
+    match &error {
+        ApplyError::Unavailable { .. } | ApplyError::SignInRefused { .. } => {}
         // Waiting says nothing about the other system: it must not end a streak of failures
         // (a stock write waiting every 2 s for an order would keep an outage from being seen).
-        Err(ApplyError::Store(_) | ApplyError::Waiting { .. }) => {}
+        ApplyError::Store(_) | ApplyError::Waiting { .. } => {}
         _ => ctx.conn.health.answered(),
     }
-    let entity = m.entity.as_str();
     let outcome_label;
-    let stored = match result {
-        Ok(applied) => {
-            outcome_label = applied.outcome.as_str();
-            tracing::debug!(id = %m.id, key = %m.record_key, note = %applied.note, "applied");
-            engine
-                .store
-                .complete(&c.lease, applied.outcome, Some(&applied.note))
-                .await
-                .map(|_| ())
-        }
-        Err(ApplyError::Invalid(error)) => {
+    let stored = match error {
+        ApplyError::Invalid(error) => {
             outcome_label = "invalid";
             tracing::warn!(id = %m.id, key = %m.record_key, %error, "cannot be synced");
             engine
@@ -364,7 +388,7 @@ async fn finish(
                 .await
                 .map(|_| ())
         }
-        Err(ApplyError::Retry { message, after }) => {
+        ApplyError::Retry { message, after } => {
             outcome_label = "failed";
             tracing::info!(id = %m.id, key = %m.record_key, error = %message, "attempt failed");
             match engine.store.fail(&c.lease, &message, after).await {
@@ -376,7 +400,7 @@ async fn finish(
                 Err(e) => Err(e),
             }
         }
-        Err(ApplyError::RateLimited { message, until }) => {
+        ApplyError::RateLimited { message, until } => {
             outcome_label = "rate-limited";
             // Every worker of this connector, in every process, waits for the reset.
             let _ = engine
@@ -392,11 +416,11 @@ async fn finish(
                 .await
                 .map(|_| ())
         }
-        Err(ApplyError::Unavailable {
+        ApplyError::Unavailable {
             system,
             message,
             after,
-        }) => {
+        } => {
             outcome_label = "unavailable";
             let (in_a_row, failing_for) = ctx.conn.health.unavailable();
             let now = Timestamp::now();
@@ -424,7 +448,7 @@ async fn finish(
                 .await
                 .map(|_| ())
         }
-        Err(ApplyError::SignInRefused { system, message }) => {
+        ApplyError::SignInRefused { system, message } => {
             outcome_label = "sign-in-refused";
             if let Err(e) = engine
                 .enter_outage(ctx.id(), system, &message, true, policy)
@@ -439,7 +463,7 @@ async fn finish(
                 .await
                 .map(|_| ())
         }
-        Err(ApplyError::Waiting { message, after }) => {
+        ApplyError::Waiting { message, after } => {
             outcome_label = "waiting";
             tracing::debug!(id = %m.id, key = %m.record_key, reason = %message, "waits");
             let reason = format!("{message} (waits; not counted as an attempt)");
@@ -453,7 +477,7 @@ async fn finish(
                 .await
                 .map(|_| ())
         }
-        Err(ApplyError::Store(e)) => {
+        ApplyError::Store(e) => {
             outcome_label = "released";
             tracing::error!(id = %m.id, error = %e, "database error while applying; released");
             engine.store.release(&c.lease).await.map(|_| ())
@@ -462,6 +486,12 @@ async fn finish(
     if let Err(e) = stored {
         tracing::error!(id = %m.id, error = %e, "recording the outcome failed; the lease will expire and the message be retried");
     }
+    account(m, outcome_label, elapsed);
+}
+
+/// The metrics of one message's outcome.
+fn account(m: &kcf_domain::Message, outcome_label: &str, elapsed: f64) {
+    let entity = m.entity.as_str();
     let labels = [
         ("connector", m.connector.to_string()),
         ("entity", entity.to_owned()),

@@ -26,7 +26,8 @@ use kcf_domain::{
 
 pub use error::{Result, StoreError};
 pub use query::{
-    ActionReport, BindingKey, FailOutcome, MAX_PAGE, MessageFilter, Page, PageRequest, StatusCount,
+    ActionReport, BindingKey, Completion, FailOutcome, MAX_PAGE, MessageFilter, Page, PageRequest,
+    StatusCount,
 };
 
 /// Which database a store runs on.
@@ -192,8 +193,9 @@ pub trait Store: Send + Sync + Debug {
     async fn heartbeat(&self, lease: &Lease, extend: Duration) -> Result<Option<Timestamp>>;
     /// Finishes a message; false when the lease was no longer ours (nothing changed).
     async fn complete(&self, lease: &Lease, outcome: Outcome, note: Option<&str>) -> Result<bool>;
-    /// Finishes many messages in one transaction; one answer per item, in order.
-    async fn complete_many(&self, items: &[(Lease, Outcome)]) -> Result<Vec<bool>>;
+    /// Finishes many messages in one statement, each as `complete` would; one answer per
+    /// item, in order (false: that lease was no longer ours).
+    async fn complete_many(&self, items: &[Completion]) -> Result<Vec<bool>>;
     /// Records a failed attempt: a retry after a full-jitter backoff (at least `retry_after`,
     /// when the other system said so), or Aborted after the entity's max attempts.
     async fn fail(
@@ -242,6 +244,10 @@ pub trait Store: Send + Sync + Debug {
     async fn overview_counts(&self, done_since: Timestamp) -> Result<Vec<StatusCount>>;
     /// Every status change of a message, oldest first.
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>>;
+    /// Of these messages, the ones a later message of the same record has since been
+    /// processed: a failure that is history rather than a failure. One statement; each check
+    /// reads only that entity's processed messages newer than the one checked.
+    async fn superseded(&self, ids: &[MessageId]) -> Result<Vec<MessageId>>;
     /// Keeps what was sent for each message, replacing what an earlier attempt sent.
     async fn record_sent(&self, documents: &[SentDocument]) -> Result<()>;
     /// What was last sent for a message, if anything was.

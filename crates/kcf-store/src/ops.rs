@@ -16,7 +16,7 @@ use kcf_domain::{
 use sqlx::{AssertSqlSafe, QueryBuilder, types::Json};
 
 use crate::{
-    BindingKey, FailOutcome, MessageFilter, Page, PageRequest, Result, StatusCount, StoreError,
+    BindingKey, Completion, FailOutcome, MessageFilter, Page, PageRequest, Result, StatusCount, StoreError,
     rows,
 };
 

@@ -93,6 +93,35 @@ fn refusals() -> utoipa::openapi::schema::Array {
     ArrayBuilder::new().items(pair).build()
 }
 
+/// One finished lease for [`crate::Store::complete_many`]: its outcome and, as for
+/// `complete`, a note (the reason in the history; the error of an Invalid message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The lease being finished.
+    pub lease: kcf_domain::Lease,
+    /// How it ended.
+    pub outcome: kcf_domain::Outcome,
+    /// Why, in plain words (`None`: nothing to say).
+    pub note: Option<String>,
+}
+
+impl Completion {
+    /// A completion without a note.
+    pub fn new(lease: kcf_domain::Lease, outcome: kcf_domain::Outcome) -> Self {
+        Self {
+            lease,
+            outcome,
+            note: None,
+        }
+    }
+
+    /// The same with a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
 /// What became of a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FailOutcome {

@@ -12,11 +12,13 @@ use std::{
 
 use common::{TestDb, cid, connector, msg};
 use kcf_domain::{
-    BatchMode, BatchStatus, Binding, ConnectorState, Entity, EntitySettings, ManualAction, Mapping,
-    MappingKind, MessageId, MessageStatus, Mode, NewBatchRun, Outcome, SentDocument, Timestamp,
-    Transition,
+    BatchMode, BatchStatus, Binding, ConnectorId, ConnectorState, Entity, EntitySettings,
+    ManualAction, Mapping, MappingKind, MessageId, MessageStatus, Mode, NewBatchRun, Outcome,
+    SentDocument, Timestamp, Transition,
 };
-use kcf_store::{BindingKey, FailOutcome, MessageFilter, PageRequest, Store, StoreError};
+use kcf_store::{
+    BindingKey, Completion, FailOutcome, MessageFilter, PageRequest, Store, StoreError,
+};
 
 macro_rules! contract_tests {
     ($($name:ident),* $(,)?) => {
@@ -65,6 +67,7 @@ contract_tests!(
     migrations_are_idempotent_and_concurrent,
     enqueue_wakes_an_idle_worker_elsewhere,
     complete_many_is_fenced_per_item,
+    superseded_failures_are_found_per_record,
     drain_with_four_workers,
     users_sessions_and_api_tokens,
     sign_in_failures_are_counted_per_window,
@@ -1319,7 +1322,7 @@ async fn retention_prunes_finished_messages_in_chunks(db: &TestDb) {
     let claimed = s.claim("w", 20, lease_time()).await.unwrap();
     let items: Vec<_> = claimed
         .iter()
-        .map(|c| (c.lease.clone(), Outcome::Processed))
+        .map(|c| Completion::new(c.lease.clone(), Outcome::Processed))
         .collect();
     s.complete_many(&items).await.unwrap();
     let kept = claimed[0].message.id;
@@ -1406,19 +1409,61 @@ async fn complete_many_is_fenced_per_item(db: &TestDb) {
     let claimed = s.claim("w", 3, lease_time()).await.unwrap();
     let mut items: Vec<_> = claimed
         .iter()
-        .map(|c| (c.lease.clone(), Outcome::Processed))
+        .map(|c| Completion::new(c.lease.clone(), Outcome::Processed))
         .collect();
-    items[1].0.token = "not-the-token".into();
-    items[2].1 = Outcome::Filtered;
+    items[0] = items[0].clone().with_note("updated product 77");
+    items[1].lease.token = "not-the-token".into();
+    items[2].outcome = Outcome::Invalid;
+    items[2].note = Some("no SKU".into());
     assert_eq!(s.complete_many(&items).await.unwrap(), [true, false, true]);
     assert_eq!(
         status_of(s, claimed[1].message.id).await,
         MessageStatus::Processing
     );
+    // Each item's note is kept as `complete` keeps it: the reason in the history, and the
+    // error of an Invalid message.
+    let first = s.message(claimed[0].message.id).await.unwrap().unwrap();
+    assert_eq!(first.status, MessageStatus::Processed);
+    assert_eq!(first.last_error, None);
+    let history = s.history(first.id).await.unwrap();
     assert_eq!(
-        status_of(s, claimed[2].message.id).await,
-        MessageStatus::Filtered
+        history.last().and_then(|h| h.reason.as_deref()),
+        Some("updated product 77")
     );
+    let third = s.message(claimed[2].message.id).await.unwrap().unwrap();
+    assert_eq!(third.status, MessageStatus::Invalid);
+    assert_eq!(third.last_error.as_deref(), Some("no SKU"));
+    let history = s.history(third.id).await.unwrap();
+    assert_eq!(
+        history.last().and_then(|h| h.reason.as_deref()),
+        Some("no SKU")
+    );
+}
+
+/// A failure is superseded only by a later processed message of the same record on the same
+/// connector: not by an older one, a pending one, or one on another connector.
+async fn superseded_failures_are_found_per_record(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let other = connector(s, "other").await;
+    async fn run(s: &dyn Store, c: &ConnectorId, key: &str, outcome: Outcome) -> MessageId {
+        s.enqueue(msg(c, key)).await.unwrap();
+        let claimed = s.claim("w", 1, lease_time()).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        let item = Completion::new(claimed[0].lease.clone(), outcome).with_note("done");
+        assert_eq!(s.complete_many(&[item]).await.unwrap(), [true]);
+        claimed[0].message.id
+    }
+    run(s, &c, "K2", Outcome::Processed).await;
+    let f1 = run(s, &c, "K1", Outcome::Invalid).await;
+    let f2 = run(s, &c, "K2", Outcome::Invalid).await;
+    let f3 = run(s, &c, "K3", Outcome::Invalid).await;
+    run(s, &c, "K1", Outcome::Processed).await;
+    run(s, &other, "K2", Outcome::Processed).await;
+    s.enqueue(msg(&c, "K3")).await.unwrap();
+    assert_eq!(s.superseded(&[f1, f2, f3]).await.unwrap(), [f1]);
+    assert_eq!(s.superseded(&[f3, f2]).await.unwrap(), []);
+    assert_eq!(s.superseded(&[]).await.unwrap(), []);
 }
 
 /// 4 workers, each with its own store (its own connections), drain 10,000 messages over
@@ -1475,7 +1520,7 @@ async fn drain_with_four_workers(db: &TestDb) {
                 }
                 let items: Vec<_> = claimed
                     .iter()
-                    .map(|c| (c.lease.clone(), Outcome::Processed))
+                    .map(|c| Completion::new(c.lease.clone(), Outcome::Processed))
                     .collect();
                 {
                     let mut l = ledger.lock().unwrap();

@@ -309,7 +309,7 @@ async fn drain(
                 }
                 let items: Vec<_> = claimed
                     .iter()
-                    .map(|c| (c.lease.clone(), Outcome::Processed))
+                    .map(|c| kcf_store::Completion::new(c.lease.clone(), Outcome::Processed))
                     .collect();
                 store.complete_many(&items).await?;
                 done.fetch_add(items.len(), std::sync::atomic::Ordering::Relaxed);
@@ -368,7 +368,7 @@ async fn latency(
                 }
                 let items: Vec<_> = claimed
                     .iter()
-                    .map(|c| (c.lease.clone(), Outcome::Processed))
+                    .map(|c| kcf_store::Completion::new(c.lease.clone(), Outcome::Processed))
                     .collect();
                 store.complete_many(&items).await?;
             }

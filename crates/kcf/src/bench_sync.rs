@@ -1,9 +1,11 @@
 //! `kcf bench sync`: kcf end to end against the emulators, in one process.
 //!
-//! 1. Latency at idle: a stock item changed in Acumatica until the store product shows it,
-//!    and an order placed in the store until its sales order exists, each measured by polling
-//!    the other side; the baseline is the same change's own API call plus one read of the
-//!    other side, without kcf in between.
+//! 1. Latency: a stock item changed in Acumatica until the store product shows it, and an
+//!    order placed in the store until its sales order exists, each measured by polling the
+//!    other side; the baseline is the same change's own API call plus one read of the other
+//!    side, without kcf in between. Measured at idle, then (`--load`) while other stock items
+//!    change at a fraction of the capacity measured just before: the changes per second kcf
+//!    carries end to end, from the ERP's push to the store's write.
 //! 2. Throughput under the store's rate limit: a batch of N already-linked products against
 //!    a quota of 150 requests per window, as a fraction of the quota kcf actually used.
 
@@ -148,17 +150,7 @@ async fn setup(seed: SeedSize, quota: Option<(u32, Duration)>) -> anyhow::Result
 
 impl Setup {
     async fn put_item(&self, sku: &str, price: f64) -> anyhow::Result<()> {
-        let r = self
-            .erp
-            .put(format!("{}/entity/Default/24.200.001/StockItem", self.acu.url()))
-            .json(&json!({ "InventoryID": { "value": sku }, "Description": { "value": format!("Bench {sku}") },
-                "DefaultPrice": { "value": price }, "ItemStatus": { "value": "Active" } }))
-            .send()
-            .await?;
-        if !r.status().is_success() {
-            bail!("PUT StockItem: {}", r.status());
-        }
-        Ok(())
+        put_stock_item(&self.erp, &self.acu.url(), sku, price).await
     }
 
     async fn store_get(&self, path: &str) -> anyhow::Result<Value> {
@@ -211,31 +203,65 @@ pub async fn run(args: &BenchSyncArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Stock items changed by the background load and the capacity run (all linked to their
+/// store products before the run, as in a connector that has been syncing for a while).
+const LOAD_ITEMS: usize = 2_000;
+
 async fn latency(args: &BenchSyncArgs) -> anyhow::Result<()> {
-    let s = setup(SeedSize::Small, None).await?;
+    let s = setup(SeedSize::Products(LOAD_ITEMS), None).await?;
+    link_catalogue(&s).await?;
     // Warm up: sessions, the first binding.
     s.put_item("BENCH-LAT", 1.0).await?;
     wait_price(&s, "BENCH-LAT", 1.0, Duration::from_secs(30)).await?;
+    let mut round = 0;
+    probes(&s, args.samples, "at idle", &mut round).await?;
+    if args.load > 0.0 {
+        let capacity = capacity(&s).await?;
+        let rate = capacity * args.load;
+        println!(
+            "  capacity  {LOAD_ITEMS} stock items changed at once, all in the store: {capacity:.0} changes/s end to end"
+        );
+        let load = Load::start(&s, rate);
+        let label = format!("at {:.0} % load", args.load * 100.0);
+        probes(&s, args.samples, &label, &mut round).await?;
+        let (sent, took) = load.stop().await?;
+        println!(
+            "  load      {sent} other stock items changed during the probes: {:.1} changes/s ({:.1} % of capacity)",
+            sent as f64 / took.as_secs_f64(),
+            100.0 * sent as f64 / took.as_secs_f64() / capacity
+        );
+    }
+    s.stop().await;
+    Ok(())
+}
+
+/// Both directions' latency probes, `samples` each, labelled `when`.
+async fn probes(s: &Setup, samples: usize, when: &str, round: &mut usize) -> anyhow::Result<()> {
     let mut kcf = Vec::new();
     let mut base = Vec::new();
-    for n in 0..args.samples {
-        let price = 2.0 + n as f64;
+    for _ in 0..samples {
+        *round += 1;
+        let price = 2.0 + *round as f64;
         let t = Instant::now();
         s.put_item("BENCH-LAT", price).await?;
         let _ = s.product_price("BENCH-LAT").await?;
         base.push(t.elapsed());
         let t = Instant::now();
         s.put_item("BENCH-LAT", price + 0.5).await?;
-        wait_price(&s, "BENCH-LAT", price + 0.5, Duration::from_secs(30)).await?;
+        wait_price(s, "BENCH-LAT", price + 0.5, Duration::from_secs(30)).await?;
         kcf.push(t.elapsed());
     }
-    report("stock item → store product", &mut kcf, &mut base);
+    report(
+        &format!("{when}: stock item → store product"),
+        &mut kcf,
+        &mut base,
+    );
 
     let mut kcf = Vec::new();
     let mut base = Vec::new();
     let product = s.store_get("/v3/catalog/products?sku=SKU-000001").await?;
     let product_id = product["data"][0]["id"].clone();
-    for n in 0..args.samples {
+    for n in 0..samples {
         let body = json!({
             "customer_id": 0, "status_id": 11,
             "billing_address": { "first_name": "B", "last_name": "L", "street_1": "1 Main", "city": "Austin",
@@ -275,8 +301,140 @@ async fn latency(args: &BenchSyncArgs) -> anyhow::Result<()> {
         }
         kcf.push(t.elapsed());
     }
-    report("store order → sales order", &mut kcf, &mut base);
-    s.stop().await;
+    report(
+        &format!("{when}: store order → sales order"),
+        &mut kcf,
+        &mut base,
+    );
+    Ok(())
+}
+
+/// Messages not finished yet (pending, processing or failed), over the whole store.
+async fn open_messages(s: &Setup) -> anyhow::Result<u64> {
+    let counts = s
+        .engine
+        .store
+        .count_by_status(&MessageFilter::default())
+        .await?;
+    Ok(counts
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.status,
+                kcf_domain::MessageStatus::Pending
+                    | kcf_domain::MessageStatus::Processing
+                    | kcf_domain::MessageStatus::Failed
+            )
+        })
+        .map(|c| c.count)
+        .sum())
+}
+
+/// The stock changes per second kcf carries end to end: every one of `LOAD_ITEMS` items
+/// changed in the ERP as fast as 16 callers can, timed until nothing is left open and the
+/// last item shows its new price in the store.
+async fn capacity(s: &Setup) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (erp, url, next) = (s.erp.clone(), s.acu.url(), next.clone());
+        callers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i > LOAD_ITEMS {
+                    return anyhow::Ok(());
+                }
+                put_stock_item(&erp, &url, &format!("SKU-{i:06}"), 500.0 + i as f64).await?;
+            }
+        });
+    }
+    while let Some(done) = callers.join_next().await {
+        done??;
+    }
+    let last = format!("SKU-{LOAD_ITEMS:06}");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if open_messages(s).await? == 0
+            && s.product_price(&last).await? == Some(500.0 + LOAD_ITEMS as f64)
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the capacity run did not finish within 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(LOAD_ITEMS as f64 / t.elapsed().as_secs_f64())
+}
+
+/// A steady background load: one stock item changed in the ERP every `1 / rate` seconds,
+/// round the `LOAD_ITEMS` items, each change in a task of its own so a slow answer does not
+/// lower the rate.
+struct Load {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<(u64, Duration)>>,
+}
+
+impl Load {
+    fn start(s: &Setup, rate: f64) -> Self {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let (erp, url) = (s.erp.clone(), s.acu.url());
+        let period = Duration::from_secs_f64(1.0 / rate.max(0.1));
+        let task = tokio::spawn(async move {
+            let t = Instant::now();
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut changes = tokio::task::JoinSet::new();
+            let mut sent = 0u64;
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    _ = tick.tick() => {
+                        let i = (sent as usize % LOAD_ITEMS) + 1;
+                        let price = 1_000.0 + sent as f64;
+                        let (erp, url) = (erp.clone(), url.clone());
+                        changes.spawn(async move {
+                            put_stock_item(&erp, &url, &format!("SKU-{i:06}"), price).await
+                        });
+                        sent += 1;
+                    }
+                }
+                while let Some(done) = changes.try_join_next() {
+                    done??;
+                }
+            }
+            let took = t.elapsed();
+            while let Some(done) = changes.join_next().await {
+                done??;
+            }
+            Ok((sent, took))
+        });
+        Load { stop, task }
+    }
+
+    /// Stops the load; the changes made and over how long.
+    async fn stop(self) -> anyhow::Result<(u64, Duration)> {
+        let _ = self.stop.send(true);
+        self.task.await?
+    }
+}
+
+async fn put_stock_item(
+    erp: &reqwest::Client,
+    acu: &str,
+    sku: &str,
+    price: f64,
+) -> anyhow::Result<()> {
+    let r = erp
+        .put(format!("{acu}/entity/Default/24.200.001/StockItem"))
+        .json(&json!({ "InventoryID": { "value": sku }, "Description": { "value": format!("Bench {sku}") },
+            "DefaultPrice": { "value": price }, "ItemStatus": { "value": "Active" } }))
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        bail!("PUT StockItem {sku}: {}", r.status());
+    }
     Ok(())
 }
 
@@ -309,12 +467,9 @@ fn report(what: &str, kcf: &mut [Duration], base: &mut [Duration]) {
     );
 }
 
-async fn throughput(args: &BenchSyncArgs) -> anyhow::Result<()> {
-    let window = Duration::from_millis(args.window_ms);
-    let quota = 150;
-    let s = setup(SeedSize::Products(args.products), Some((quota, window))).await?;
-    // The products and categories are already linked (as after an import of existing
-    // bindings), so each change costs one request per ten products.
+/// Binds every store product to its ERP item by SKU and every store category to its ERP
+/// category by name, as after an import of existing bindings; the products bound.
+async fn link_catalogue(s: &Setup) -> anyhow::Result<usize> {
     let mut page = 1;
     let mut linked = 0;
     loop {
@@ -385,6 +540,16 @@ async fn throughput(args: &BenchSyncArgs) -> anyhow::Result<()> {
                 .await?;
         }
     }
+    Ok(linked)
+}
+
+async fn throughput(args: &BenchSyncArgs) -> anyhow::Result<()> {
+    let window = Duration::from_millis(args.window_ms);
+    let quota = 150;
+    let s = setup(SeedSize::Products(args.products), Some((quota, window))).await?;
+    // The products and categories are already linked (as after an import of existing
+    // bindings), so each change costs one request per ten products.
+    let linked = link_catalogue(&s).await?;
     // Start on a fresh window, so the set-up's requests do not count.
     tokio::time::sleep(window + Duration::from_millis(200)).await;
     let before: Value = s

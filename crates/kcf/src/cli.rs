@@ -442,6 +442,10 @@ pub struct BenchSyncArgs {
     /// The store's rate-limit window in ms (BigCommerce: 30000; the quota stays 150).
     #[arg(long, default_value_t = 30_000)]
     pub window_ms: u64,
+    /// The latency probes again while other stock items change at this fraction of the
+    /// capacity measured just before (0 to skip).
+    #[arg(long, default_value_t = 0.1)]
+    pub load: f64,
 }
 
 /// Which ingress `kcf bench ingest` loads.

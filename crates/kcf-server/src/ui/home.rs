@@ -84,31 +84,13 @@ pub(super) async fn home(
         .await?
         .items;
     // A failure that a later message of the same record fixed is history, not a failure.
-    let mut still = Vec::new();
-    for m in failures {
-        if still.len() == 10 {
-            break;
-        }
-        let later = store
-            .list_messages(
-                &MessageFilter {
-                    connector: Some(m.connector.clone()),
-                    entity: Some(m.entity),
-                    record_key: Some(m.record_key.as_str().to_owned()),
-                    statuses: vec![MessageStatus::Processed],
-                    ..MessageFilter::default()
-                },
-                PageRequest {
-                    before: None,
-                    limit: 1,
-                },
-            )
-            .await?
-            .items;
-        if !later.iter().any(|l| l.id > m.id) {
-            still.push(m);
-        }
-    }
+    let ids: Vec<_> = failures.iter().map(|m| m.id).collect();
+    let fixed = store.superseded(&ids).await?;
+    let still: Vec<_> = failures
+        .into_iter()
+        .filter(|m| !fixed.contains(&m.id))
+        .take(10)
+        .collect();
     let failures = still;
     let (flash, flash_bad) = flash_ctx(&f);
     Ok(render(

@@ -191,6 +191,30 @@ pub(crate) async fn overview_counts(c: &mut Conn, done_since: Timestamp) -> Resu
     rows.iter().map(rows::status_count).collect()
 }
 
+pub(crate) async fn superseded(c: &mut Conn, ids: &[MessageId]) -> Result<Vec<MessageId>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The later message is looked up on the list index (connector, entity, status, id) from
+    // the failure's id upwards: without that lower bound, a failure nothing fixed read every
+    // processed message of its entity (5.7 s for the home page's 40 at 1,000,000 messages).
+    let mut q = QueryBuilder::<Db>::new(
+        "SELECT f.id FROM messages f
+         WHERE EXISTS (
+             SELECT 1 FROM messages l
+             WHERE l.connector = f.connector AND l.entity = f.entity
+               AND l.status = 'processed' AND l.id > f.id AND l.record_key = f.record_key)
+           AND f.id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(id.0);
+    }
+    q.push(") ORDER BY f.id");
+    let found: Vec<i64> = q.build_query_scalar().fetch_all(&mut *c).await?;
+    Ok(found.into_iter().map(MessageId).collect())
+}
+
 pub(crate) async fn history(c: &mut Conn, id: MessageId) -> Result<Vec<HistoryEntry>> {
     let rows = sqlx::query("SELECT * FROM message_history WHERE message_id = $1 ORDER BY id")
         .bind(id.0)

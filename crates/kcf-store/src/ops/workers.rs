@@ -132,36 +132,39 @@ pub(crate) async fn complete(
     Ok(done.rows_affected() == 1)
 }
 
-/// Finishes many leases in one statement; one answer per item, in order.
+/// Finishes many leases in one statement, each as `complete` would; one answer per item,
+/// in order.
 pub(crate) async fn complete_many(
     c: &mut Conn,
-    items: &[(Lease, Outcome)],
+    items: &[Completion],
     now: Timestamp,
 ) -> Result<Vec<bool>> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = QueryBuilder::<Db>::new("WITH u (id, token, status) AS (");
-    q.push_values(items, |mut row, (lease, outcome)| {
-        row.push_bind(lease.id.0)
-            .push_bind(lease.token.as_str())
-            .push_bind(MessageStatus::from(*outcome).as_str());
+    let mut q = QueryBuilder::<Db>::new("WITH u (id, token, status, note) AS (");
+    q.push_values(items, |mut row, item| {
+        row.push_bind(item.lease.id.0)
+            .push_bind(item.lease.token.as_str())
+            .push_bind(MessageStatus::from(item.outcome).as_str())
+            .push_bind(crate::text::clean_opt(item.note.as_deref()));
     });
     q.push(
         ") UPDATE messages SET status = u.status, lease_owner = NULL, lease_token = NULL,
-             lease_expires_at = NULL, crashes = 0, last_error = NULL, updated_at = ",
+             lease_expires_at = NULL, crashes = 0,
+             last_error = CASE WHEN u.status = 'invalid' THEN u.note ELSE NULL END, updated_at = ",
     )
     .push_bind(now.0)
     .push(
         ", transition_seq = messages.transition_seq + 1, status_actor = messages.lease_owner,
-             status_reason = NULL
+             status_reason = u.note
          FROM u
          WHERE messages.id = u.id AND messages.lease_token = u.token
            AND messages.status = 'processing'
          RETURNING messages.id",
     );
     let done: Vec<i64> = q.build_query_scalar().fetch_all(&mut *c).await?;
-    Ok(items.iter().map(|(lease, _)| done.contains(&lease.id.0)).collect())
+    Ok(items.iter().map(|item| done.contains(&item.lease.id.0)).collect())
 }
 
 /// The status a lease holder's failure leads to, decided against the entity's max attempts.

@@ -450,7 +450,7 @@ impl Store for PgStore {
         .await
     }
 
-    async fn complete_many(&self, items: &[(Lease, Outcome)]) -> Result<Vec<bool>> {
+    async fn complete_many(&self, items: &[crate::Completion]) -> Result<Vec<bool>> {
         ops::complete_many(&mut *self.conn().await?, items, Timestamp::now()).await
     }
 
@@ -561,6 +561,10 @@ impl Store for PgStore {
 
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {
         ops::history(&mut *self.conn().await?, id).await
+    }
+
+    async fn superseded(&self, ids: &[MessageId]) -> Result<Vec<MessageId>> {
+        ops::superseded(&mut *self.conn().await?, ids).await
     }
 
     async fn record_sent(&self, documents: &[SentDocument]) -> Result<()> {

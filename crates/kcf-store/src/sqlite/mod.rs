@@ -38,6 +38,9 @@ const LIKE: &str = "LIKE";
 const DONE_SCAN: &str = "messages INDEXED BY messages_retention";
 /// Message text search goes through the FTS5 trigram table `messages_text`.
 const FTS5: bool = true;
+/// SQLite page cache sizes (negative: KiB) of the one writer connection and of each reader.
+const WRITER_CACHE_KIB: &str = "-16000";
+const READER_CACHE_KIB: &str = "-2000";
 
 mod ops {
     use super::{CLAIM_SCAN, Conn, DONE_SCAN, Db, FTS5, LIKE, LOCK_ROW, SKIP_LOCKED};
@@ -109,14 +112,26 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(config.busy_timeout)
             .foreign_keys(true)
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
-        let write_conn = options.connect().await.map_err(open_error)?;
+            .pragma("temp_store", "memory");
+        // The page cache is per connection and grows to its limit as a long run touches the
+        // file: 32 MB on each of the readers made one kcf process 363 MB at 20,000 products.
+        // The writer keeps a larger one (it walks the indexes every write touches); the
+        // readers keep SQLite's default 2 MB, the OS page cache holding the file for them.
+        let write_conn = options
+            .clone()
+            .pragma("cache_size", WRITER_CACHE_KIB)
+            .connect()
+            .await
+            .map_err(open_error)?;
         let writer = Writer::start(write_conn);
         let readers = SqlitePoolOptions::new()
             .max_connections(config.max_connections.max(1))
             .acquire_timeout(config.busy_timeout)
-            .connect_with(options.read_only(true))
+            .connect_with(
+                options
+                    .pragma("cache_size", READER_CACHE_KIB)
+                    .read_only(true),
+            )
             .await
             .map_err(open_error)?;
         let batcher = {
@@ -379,7 +394,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn complete_many(&self, items: &[(Lease, Outcome)]) -> Result<Vec<bool>> {
+    async fn complete_many(&self, items: &[crate::Completion]) -> Result<Vec<bool>> {
         let items = items.to_vec();
         self.writer
             .write(move |c| {
@@ -516,6 +531,10 @@ impl Store for SqliteStore {
 
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {
         ops::history(&mut *self.read().await?, id).await
+    }
+
+    async fn superseded(&self, ids: &[MessageId]) -> Result<Vec<MessageId>> {
+        ops::superseded(&mut *self.read().await?, ids).await
     }
 
     async fn record_sent(&self, documents: &[SentDocument]) -> Result<()> {
