@@ -195,22 +195,25 @@ pub(crate) async fn superseded(c: &mut Conn, ids: &[MessageId]) -> Result<Vec<Me
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    // The later message is looked up on the list index (connector, entity, status, id) from
-    // the failure's id upwards: without that lower bound, a failure nothing fixed read every
-    // processed message of its entity (5.7 s for the home page's 40 at 1,000,000 messages).
+    // Per failure, the later message is looked up on the list index (connector, entity, id)
+    // from the failure's id upwards: without that lower bound, a failure nothing fixed read
+    // every processed message of its entity (5.7 s for the home page's 40 at 1,000,000
+    // messages). A scalar subquery, because PostgreSQL planned the same `EXISTS` as a hash
+    // semi-join over all processed messages (0.8 s).
     let mut q = QueryBuilder::<Db>::new(
-        "SELECT f.id FROM messages f
-         WHERE EXISTS (
-             SELECT 1 FROM messages l
-             WHERE l.connector = f.connector AND l.entity = f.entity
-               AND l.status = 'processed' AND l.id > f.id AND l.record_key = f.record_key)
-           AND f.id IN (",
+        "SELECT t.id FROM (
+             SELECT f.id, (
+                 SELECT l.id FROM messages l
+                 WHERE l.connector = f.connector AND l.entity = f.entity
+                   AND l.status = 'processed' AND l.id > f.id AND l.record_key = f.record_key
+                 LIMIT 1) AS later
+             FROM messages f WHERE f.id IN (",
     );
     let mut list = q.separated(", ");
     for id in ids {
         list.push_bind(id.0);
     }
-    q.push(") ORDER BY f.id");
+    q.push(")) t WHERE t.later IS NOT NULL ORDER BY t.id");
     let found: Vec<i64> = q.build_query_scalar().fetch_all(&mut *c).await?;
     Ok(found.into_iter().map(MessageId).collect())
 }

@@ -2,7 +2,7 @@
 //! `LISTEN/NOTIFY` to wake idle workers, so any number of workers on any number of hosts can
 //! share one database.
 
-use std::{sync::Arc, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use kcf_domain::{
@@ -179,19 +179,25 @@ impl Drop for Listener {
 impl PgStore {
     /// Connects to and migrates the database `config.url` names.
     pub async fn open(config: &StoreConfig) -> Result<Self> {
+        let open_error = |e: sqlx::Error| StoreError::Open {
+            backend: "PostgreSQL",
+            target: redact_url(&config.url),
+            setting: "database_url",
+            detail: e.to_string(),
+            hint: "Is PostgreSQL running and reachable there? Check host, port, user, \
+                   password and database name (create the database first with createdb).",
+        };
+        // No JIT: kcf's statements are short, and a cost estimate above `jit_above_cost` (a
+        // correlated subquery at a million rows) made PostgreSQL spend 10+ ms compiling one.
+        let options = sqlx::postgres::PgConnectOptions::from_str(&config.url)
+            .map_err(open_error)?
+            .options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections.max(2))
             .acquire_timeout(config.busy_timeout)
-            .connect(&config.url)
+            .connect_with(options)
             .await
-            .map_err(|e| StoreError::Open {
-                backend: "PostgreSQL",
-                target: redact_url(&config.url),
-                setting: "database_url",
-                detail: e.to_string(),
-                hint: "Is PostgreSQL running and reachable there? Check host, port, user, \
-                       password and database name (create the database first with createdb).",
-            })?;
+            .map_err(open_error)?;
         let wake = Arc::new(Notify::new());
         let listener = Arc::new(Listener(tokio::spawn(listen(pool.clone(), wake.clone()))));
         let stats = Arc::new(Statistics::new());
