@@ -271,7 +271,18 @@ async fn process_group(
         ctx.conn.health.answered();
         let items: Vec<Completion> = completions.iter().map(|(_, item)| item.clone()).collect();
         if let Err(e) = engine.store.complete_many(&items).await {
-            tracing::error!(messages = items.len(), error = %e, "recording the outcomes failed; the leases will expire and the messages be retried");
+            // One by one then: a single row's completion cannot meet another statement's
+            // locks in a cycle, and a lost completion would cost a lease's time and a retry.
+            tracing::warn!(messages = items.len(), error = %e, "recording the group's outcomes at once failed; recording them one by one");
+            for item in &items {
+                if let Err(e) = engine
+                    .store
+                    .complete(&item.lease, item.outcome, item.note.as_deref())
+                    .await
+                {
+                    tracing::error!(id = %item.lease.id, error = %e, "recording the outcome failed; the lease will expire and the message be retried");
+                }
+            }
         }
         for (c, item) in &completions {
             account(&c.message, item.outcome.as_str(), elapsed);

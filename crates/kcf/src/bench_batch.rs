@@ -198,18 +198,27 @@ async fn measure(
     if !out.status.success() {
         bail!("kcf migrate: {}", String::from_utf8_lossy(&out.stderr));
     }
+    // `--log-dir`: each kcf process's warnings and errors go to a file there.
+    let log_dir = &args.log_dir;
     let serve = |role: &str| -> anyhow::Result<Proc> {
-        Ok(Proc(
-            kcf()?
-                .arg("--config")
-                .arg(&config)
-                .args(["serve", "--role", role, "--database-url", &db])
-                .env("KCF_LOG", "error")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .context("starting kcf serve")?,
-        ))
+        let mut command = kcf()?;
+        command
+            .arg("--config")
+            .arg(&config)
+            .args(["serve", "--role", role, "--database-url", &db])
+            .stdout(Stdio::null());
+        match log_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let n = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                let file = std::fs::File::create(dir.join(format!("{role}-{n}.log")))?;
+                command.env("KCF_LOG", "warn").stderr(file)
+            }
+            None => command.env("KCF_LOG", "error").stderr(Stdio::null()),
+        };
+        Ok(Proc(command.spawn().context("starting kcf serve")?))
     };
     let api = serve(if workers == 0 { "all" } else { "api" })?;
     let fleet = (0..workers)

@@ -495,6 +495,10 @@ pub struct BenchBatchArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pub postgres_url: String,
+    /// Keep each kcf process's warnings and errors in a file here (`{role}-{n}.log`), to see
+    /// why a run went slow; without it they are dropped.
+    #[arg(long)]
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 /// `kcf bench queue`.

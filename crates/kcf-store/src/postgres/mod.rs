@@ -457,7 +457,19 @@ impl Store for PgStore {
     }
 
     async fn complete_many(&self, items: &[crate::Completion]) -> Result<Vec<bool>> {
-        ops::complete_many(&mut *self.conn().await?, items, Timestamp::now()).await
+        // One statement over many rows can meet a manual action (Process All's chunks of 500)
+        // holding some of them while it waits for one of these: PostgreSQL then stops one of
+        // the two. The statement changed nothing, so it is simply tried again.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match ops::complete_many(&mut *self.conn().await?, items, Timestamp::now()).await {
+                Err(e) if e.is_deadlock() && tries < 5 => {
+                    tracing::info!(tries, "completing a group met a deadlock; trying again");
+                }
+                done => return done,
+            }
+        }
     }
 
     async fn fail(
