@@ -246,30 +246,27 @@ async fn process_group(
     keep_sent(&engine, &ctx, &group).await;
     // The group's finished messages (processed, skipped, invalid…) are recorded in one
     // statement: a batch of ten products is one commit, not ten in a row.
-    let mut completions = Vec::new();
+    let (mut items, mut completed) = (Vec::new(), Vec::new());
     let mut others = Vec::new();
     for (c, result) in group.iter().zip(results) {
         match result {
             Ok(applied) => {
                 tracing::debug!(id = %c.message.id, key = %c.message.record_key, note = %applied.note, "applied");
-                completions.push((
-                    c,
+                completed.push(c);
+                items.push(
                     Completion::new(c.lease.clone(), applied.outcome).with_note(applied.note),
-                ));
+                );
             }
             Err(ApplyError::Invalid(error)) => {
                 tracing::warn!(id = %c.message.id, key = %c.message.record_key, %error, "cannot be synced");
-                completions.push((
-                    c,
-                    Completion::new(c.lease.clone(), Outcome::Invalid).with_note(error),
-                ));
+                completed.push(c);
+                items.push(Completion::new(c.lease.clone(), Outcome::Invalid).with_note(error));
             }
             Err(error) => others.push((c, error)),
         }
     }
-    if !completions.is_empty() {
+    if !items.is_empty() {
         ctx.conn.health.answered();
-        let items: Vec<Completion> = completions.iter().map(|(_, item)| item.clone()).collect();
         if let Err(e) = engine.store.complete_many(&items).await {
             // One by one then: a single row's completion cannot meet another statement's
             // locks in a cycle, and a lost completion would cost a lease's time and a retry.
@@ -284,7 +281,7 @@ async fn process_group(
                 }
             }
         }
-        for (c, item) in &completions {
+        for (c, item) in completed.iter().zip(&items) {
             account(&c.message, item.outcome.as_str(), elapsed);
         }
     }

@@ -316,7 +316,12 @@ async fn open_messages(s: &Setup) -> anyhow::Result<u64> {
         .store
         .count_by_status(&MessageFilter::default())
         .await?;
-    Ok(counts
+    Ok(open_of(&counts))
+}
+
+/// How many of these counts are of messages not finished yet.
+fn open_of(counts: &[kcf_store::StatusCount]) -> u64 {
+    counts
         .iter()
         .filter(|c| {
             matches!(
@@ -327,7 +332,7 @@ async fn open_messages(s: &Setup) -> anyhow::Result<u64> {
             )
         })
         .map(|c| c.count)
-        .sum())
+        .sum()
 }
 
 /// The stock changes per second kcf carries end to end: every one of `LOAD_ITEMS` items
@@ -579,19 +584,7 @@ async fn throughput(args: &BenchSyncArgs) -> anyhow::Result<()> {
                 ..MessageFilter::default()
             })
             .await?;
-        let open: u64 = counts
-            .iter()
-            .filter(|c| {
-                matches!(
-                    c.status,
-                    kcf_domain::MessageStatus::Pending
-                        | kcf_domain::MessageStatus::Processing
-                        | kcf_domain::MessageStatus::Failed
-                )
-            })
-            .map(|c| c.count)
-            .sum();
-        if open == 0 {
+        if open_of(&counts) == 0 {
             break;
         }
         if t.elapsed() > Duration::from_secs(3600) {
