@@ -248,6 +248,10 @@ pub trait Store: Send + Sync + Debug {
     /// processed: a failure that is history rather than a failure. One statement; each check
     /// reads only that entity's processed messages newer than the one checked.
     async fn superseded(&self, ids: &[MessageId]) -> Result<Vec<MessageId>>;
+    /// Messages stored but not yet in the text search index, which is written after the
+    /// message, off the ingest path (search still finds them, by a scan of that short tail).
+    /// On PostgreSQL counted up to 210,000.
+    async fn search_lag(&self) -> Result<u64>;
     /// Keeps what was sent for each message, replacing what an earlier attempt sent.
     async fn record_sent(&self, documents: &[SentDocument]) -> Result<()>;
     /// What was last sent for a message, if anything was.

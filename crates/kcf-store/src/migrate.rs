@@ -65,6 +65,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "text",
         sql: include_str!("../migrations/sqlite/0010_text.sql"),
     },
+    Migration {
+        version: 11,
+        name: "text_later",
+        sql: include_str!("../migrations/sqlite/0011_text_later.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -117,6 +122,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 10,
         name: "text",
         sql: include_str!("../migrations/postgres/0010_text.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "text_later",
+        sql: include_str!("../migrations/postgres/0011_text_later.sql"),
     },
 ];
 

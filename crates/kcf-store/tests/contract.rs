@@ -81,6 +81,7 @@ contract_tests!(
     a_user_is_created_once_by_racing_processes,
     concurrent_enqueues_share_commits_and_fail_alone,
     text_search_finds_messages_before_and_after_indexing,
+    search_index_follows_changes_and_deletions,
 );
 
 fn lease_time() -> Duration {
@@ -239,8 +240,9 @@ async fn concurrent_enqueues_share_commits_and_fail_alone(db: &TestDb) {
     );
 }
 
-/// Text search finds a message as soon as its enqueue is answered (the trigram index is kept
-/// in the same commit), and keeps finding exactly the same ones.
+/// Text search finds a message as soon as its enqueue is answered (the trigram index is
+/// written later, off the ingest path, and search scans what it has not reached yet), and
+/// keeps finding exactly the same ones.
 async fn text_search_finds_messages_before_and_after_indexing(db: &TestDb) {
     let c = connector(&*db.store, "main").await;
     db.store
@@ -278,6 +280,151 @@ async fn text_search_finds_messages_before_and_after_indexing(db: &TestDb) {
         .unwrap();
     assert_eq!(find("SRCH-03").await.len(), 10);
     assert_eq!(find("SRCH-0").await.len(), 40);
+}
+
+/// Keys of the messages whose key or description contains `text`, sorted.
+async fn found(store: &dyn Store, text: &str) -> Vec<String> {
+    let filter = MessageFilter {
+        text: Some(text.into()),
+        ..Default::default()
+    };
+    let mut keys: Vec<String> = store
+        .list_messages(&filter, PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|m| m.record_key.as_str().to_owned())
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Waits (generously) until the search index has caught up with every stored message.
+async fn search_index_caught_up(store: &dyn Store) {
+    for _ in 0..1_200 {
+        if store.search_lag().await.unwrap() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the search index is still {} messages behind after a minute",
+        store.search_lag().await.unwrap()
+    );
+}
+
+/// The search index is written after the message: a description changed before or after the
+/// message was indexed, and messages deleted after it was, leave search exact and the index
+/// consistent with the messages (SQLite's FTS5 integrity check; on PostgreSQL each message's
+/// text in exactly one of the two tables).
+async fn search_index_follows_changes_and_deletions(db: &TestDb) {
+    let s = &*db.store;
+    let c = connector(s, "main").await;
+    let run = s
+        .create_batch_run(&NewBatchRun {
+            connector: c.clone(),
+            entity: Entity::Product,
+            mode: BatchMode::ByDate,
+            window_from: Timestamp(0),
+            window_to: Timestamp(1),
+        })
+        .await
+        .unwrap();
+    let waiting = |key: &str, description: &str| {
+        let mut m = msg(&c, key)
+            .with_dedup_key(format!("batch:{key}"))
+            .with_description(description);
+        m.mode = Mode::Batch;
+        m.batch_run = Some(run.id);
+        m.wait_for_person = true;
+        m
+    };
+    let relist = |key: &'static str, description: &'static str| {
+        let c = c.clone();
+        async move {
+            let next = s
+                .create_batch_run(&NewBatchRun {
+                    connector: c.clone(),
+                    entity: Entity::Product,
+                    mode: BatchMode::ByDate,
+                    window_from: Timestamp(0),
+                    window_to: Timestamp(2),
+                })
+                .await
+                .unwrap();
+            let moved = s
+                .adopt_batch_messages(
+                    next.id,
+                    &c,
+                    Entity::Product,
+                    &[(key.into(), description.into(), serde_json::json!({}))],
+                )
+                .await
+                .unwrap();
+            assert_eq!(moved, [key]);
+        }
+    };
+    s.enqueue_many((0..20).map(|i| msg(&c, &format!("IDX-{i:03}"))).collect())
+        .await
+        .unwrap();
+    s.enqueue(waiting("IDX-EARLY", "alpha words"))
+        .await
+        .unwrap();
+    search_index_caught_up(s).await;
+    assert_eq!(found(s, "IDX-0").await.len(), 20);
+    // Changed after it was indexed.
+    relist("IDX-EARLY", "omega words").await;
+    assert_eq!(found(s, "omega").await, ["IDX-EARLY"]);
+    assert!(found(s, "alpha").await.is_empty());
+    // Changed right after it was stored, whether or not it is indexed by then.
+    s.enqueue(waiting("IDX-LATE", "first text")).await.unwrap();
+    relist("IDX-LATE", "second text").await;
+    assert_eq!(found(s, "second tex").await, ["IDX-LATE"]);
+    assert!(found(s, "first tex").await.is_empty());
+    // Indexed messages deleted.
+    let claimed = s.claim("w", 100, lease_time()).await.unwrap();
+    assert_eq!(claimed.len(), 20);
+    for m in &claimed {
+        s.complete(&m.lease, Outcome::Processed, None)
+            .await
+            .unwrap();
+    }
+    let pruned = s
+        .prune(Timestamp::now().plus(Duration::from_secs(1)), 7)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 20);
+    assert!(found(s, "IDX-0").await.is_empty());
+    search_index_caught_up(s).await;
+    assert_eq!(found(s, "IDX-").await, ["IDX-EARLY", "IDX-LATE"]);
+    assert_eq!(found(s, "second tex").await, ["IDX-LATE"]);
+    assert!(found(s, "first tex").await.is_empty());
+    index_is_consistent(db).await;
+}
+
+async fn index_is_consistent(db: &TestDb) {
+    use sqlx::{Connection, Executor};
+    if db.config.url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(&db.config.url)
+            .await
+            .unwrap();
+        // Rank 1 also compares the index with the messages it was built from.
+        c.execute("INSERT INTO messages_text (messages_text, rank) VALUES ('integrity-check', 1)")
+            .await
+            .unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.config.url).await.unwrap();
+        let (messages, texts, both): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM messages),
+                    (SELECT COUNT(*) FROM message_text) + (SELECT COUNT(*) FROM message_text_new),
+                    (SELECT COUNT(*) FROM message_text t JOIN message_text_new n USING (id))",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        assert_eq!((texts, both), (messages, 0), "each message's text once");
+    }
 }
 
 async fn enqueue_for_an_unknown_connector_is_refused(db: &TestDb) {

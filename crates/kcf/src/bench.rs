@@ -18,6 +18,25 @@ use sqlx::{Connection, Executor};
 
 use crate::cli::{BenchBackend, BenchQueueArgs};
 
+/// Runs `KCF_TEST_EXPERIMENT_SQL`, when set, on the benchmark's database after its migrations:
+/// a way to measure what an index or a trigger costs without a build (see BENCHMARKS.md).
+pub(crate) async fn experiment(config: &StoreConfig) -> anyhow::Result<()> {
+    let Ok(sql) = std::env::var("KCF_TEST_EXPERIMENT_SQL") else {
+        return Ok(());
+    };
+    if config.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&config.url).await?;
+        c.execute(sqlx::AssertSqlSafe(sql)).await?;
+        c.close().await?;
+    } else {
+        let mut c = sqlx::PgConnection::connect(&config.url).await?;
+        c.execute(sqlx::AssertSqlSafe(sql)).await?;
+        c.close().await?;
+    }
+    println!("experiment applied: KCF_TEST_EXPERIMENT_SQL");
+    Ok(())
+}
+
 /// A throw-away database for one benchmark run, removed by [`Scratch::remove`].
 pub(crate) struct Scratch {
     pub(crate) config: StoreConfig,
@@ -120,10 +139,7 @@ pub async fn queue(args: &BenchQueueArgs) -> anyhow::Result<()> {
 async fn run(args: &BenchQueueArgs, config: &StoreConfig) -> anyhow::Result<()> {
     let n = args.messages.max(1_000);
     let store = kcf_store::open(config).await?;
-    if let Ok(sql) = std::env::var("KCF_TEST_EXPERIMENT_SQL") {
-        let mut c = sqlx::PgConnection::connect(&config.url).await?;
-        c.execute(sqlx::AssertSqlSafe(sql)).await?;
-    }
+    experiment(config).await?;
     let connector = ConnectorId::parse("bench")?;
     store
         .put_connector(&Connector::new(

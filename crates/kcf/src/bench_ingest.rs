@@ -178,6 +178,7 @@ async fn kcf(args: &BenchIngestArgs, scratch: &Scratch) -> anyhow::Result<Phase>
     })
     .await?
     .engine;
+    crate::bench::experiment(&scratch.config).await?;
     let store = engine.store.clone();
     let app = kcf_server::start(
         engine,
@@ -196,6 +197,8 @@ async fn kcf(args: &BenchIngestArgs, scratch: &Scratch) -> anyhow::Result<Phase>
         requests,
     )
     .await?;
+    // Indexing for search waits for the flood to pass (up to a bound); how far it got.
+    let behind = store.search_lag().await?;
     let stored: u64 = store
         .count_by_status(&MessageFilter::default())
         .await?
@@ -209,6 +212,10 @@ async fn kcf(args: &BenchIngestArgs, scratch: &Scratch) -> anyhow::Result<Phase>
         );
     }
     println!("checked: {stored} acknowledged notifications, {stored} messages stored");
+    println!(
+        "search index: {} of them indexed when the load stopped, {behind} left for later",
+        stored.saturating_sub(behind)
+    );
     app.shutdown().await;
     Ok(phase)
 }

@@ -80,8 +80,11 @@ fn push_filter_with(q: &mut QueryBuilder<Db>, f: &MessageFilter, dates: Dates) {
 }
 
 /// `AND (record_key or description contains text)`, case-insensitive, through the backend's
-/// trigram index: SQLite's FTS5 `messages_text` table (for 3 characters or more), PostgreSQL's
-/// pg_trgm index on `message_text` (`record_key || ' ' || description`, one row per message).
+/// trigram index, which is written after the message (see migrations 0011): SQLite's FTS5
+/// `messages_text` table (for 3 characters or more) up to `message_text_mark`, and a scan of
+/// the messages after it; PostgreSQL's pg_trgm index on `message_text`
+/// (`record_key || ' ' || description`), and a scan of `message_text_new`, the messages not
+/// moved into it yet.
 fn push_message_text(q: &mut QueryBuilder<Db>, text: &str) {
     if text.is_empty() {
         return;
@@ -91,17 +94,27 @@ fn push_message_text(q: &mut QueryBuilder<Db>, text: &str) {
             let phrase = format!("\"{}\"", text.replace('"', "\"\""));
             q.push(" AND id IN (SELECT rowid FROM messages_text WHERE messages_text MATCH ")
                 .push_bind(phrase)
-                .push(")");
+                .push(
+                    " UNION ALL SELECT id FROM messages
+                      WHERE id > (SELECT upto FROM message_text_mark)",
+                );
+            push_contains(q, ["record_key", "description"], text);
+            q.push(")");
         } else {
             push_contains(q, ["record_key", "description"], text);
         }
     } else {
         // Backslash is PostgreSQL's default LIKE escape.
         let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
         q.push(format_args!(
             " AND id IN (SELECT t.id FROM message_text t WHERE t.text {LIKE} "
         ))
-        .push_bind(format!("%{escaped}%"))
+        .push_bind(pattern.clone())
+        .push(format_args!(
+            " UNION ALL SELECT n.id FROM message_text_new n WHERE n.text {LIKE} "
+        ))
+        .push_bind(pattern)
         .push(")");
     }
 }

@@ -2,6 +2,8 @@
 //! `LISTEN/NOTIFY` to wake idle workers, so any number of workers on any number of hosts can
 //! share one database.
 
+mod text;
+
 use std::{str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
@@ -72,6 +74,7 @@ pub struct PgStore {
     batcher: crate::batcher::Batcher,
     generation: Arc<std::sync::atomic::AtomicU64>,
     _listener: Arc<Listener>,
+    _text: Option<Arc<text::Mover>>,
 }
 
 /// Sends `NOTIFY kcf_work` for this store, off the commit path.
@@ -236,9 +239,15 @@ impl PgStore {
             stats,
             notifier,
             _listener: listener,
+            _text: None,
         };
         store.migrate().await?;
-        Ok(store)
+        // Once its table exists.
+        let mover = text::Mover::start(store.pool.clone());
+        Ok(Self {
+            _text: Some(Arc::new(mover)),
+            ..store
+        })
     }
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Db>> {
@@ -579,6 +588,10 @@ impl Store for PgStore {
 
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {
         ops::history(&mut *self.conn().await?, id).await
+    }
+
+    async fn search_lag(&self) -> Result<u64> {
+        Ok(text::staged(&self.pool).await?.max(0) as u64)
     }
 
     async fn superseded(&self, ids: &[MessageId]) -> Result<Vec<MessageId>> {

@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: WAL, `synchronous=FULL`, `busy_timeout`, one group-commit
 //! writer per store (see [`writer`]) and a pool of readers.
 
+mod text;
 mod writer;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
@@ -531,6 +532,10 @@ impl Store for SqliteStore {
 
     async fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>> {
         ops::history(&mut *self.read().await?, id).await
+    }
+
+    async fn search_lag(&self) -> Result<u64> {
+        Ok(text::lag(&mut *self.read().await?).await?.max(0) as u64)
     }
 
     async fn superseded(&self, ids: &[MessageId]) -> Result<Vec<MessageId>> {

@@ -6,11 +6,17 @@
 //! a savepoint, so one job's error does not undo the others), commits once, and only then
 //! answers each caller. Many concurrent callers share one fsync; nobody hears "ok" before the
 //! commit is durable.
+//!
+//! The writer also keeps the text index ([`super::text`]): when no write has come for a
+//! moment, and inside a group while the unindexed tail is too long.
+
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
+use super::text;
 use crate::{Result, StoreError};
 
 /// The most jobs one transaction takes.
@@ -112,17 +118,48 @@ impl Writer {
 
 async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Box<dyn Job>>) {
     let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
-    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
-        commit_group(&mut conn, group.drain(..)).await;
+    // Messages not yet in the text index, as of the last commit.
+    let mut lag = 0;
+    // No job since the last chunk indexed: the next one need not wait.
+    let mut idle = false;
+    loop {
+        let received = if lag > 0 && queue.is_empty() {
+            let wait = if idle { Duration::ZERO } else { text::IDLE };
+            // `recv_many` is cancel safe: a timeout loses no job.
+            match tokio::time::timeout(wait, queue.recv_many(&mut group, MAX_GROUP)).await {
+                Ok(n) => {
+                    idle = false;
+                    n
+                }
+                Err(_) => {
+                    idle = true;
+                    lag = text::catch_up(&mut conn).await.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "text index: catching up failed");
+                        0
+                    });
+                    continue;
+                }
+            }
+        } else {
+            queue.recv_many(&mut group, MAX_GROUP).await
+        };
+        if received == 0 {
+            break;
+        }
+        lag = commit_group(&mut conn, group.drain(..)).await;
     }
     let _ = conn.close().await;
 }
 
-async fn commit_group(conn: &mut SqliteConnection, jobs: impl Iterator<Item = Box<dyn Job>>) {
+/// Runs and commits one group; the text index's lag afterwards.
+async fn commit_group(
+    conn: &mut SqliteConnection,
+    jobs: impl Iterator<Item = Box<dyn Job>>,
+) -> i64 {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
         let why = format!("could not start a write transaction: {e}");
         jobs.for_each(|job| job.abort(why.clone()));
-        return;
+        return 0;
     }
     let mut finishes = Vec::new();
     let mut broken = None;
@@ -150,6 +187,16 @@ async fn commit_group(conn: &mut SqliteConnection, jobs: impl Iterator<Item = Bo
             }
         }
     }
+    // Before the migrations have made the text index's mark there is nothing to keep up.
+    let mut lag = 0;
+    if broken.is_none() {
+        lag = text::keep_up(conn).await.unwrap_or_else(|e| {
+            if !e.to_string().contains("no such table") {
+                tracing::warn!(error = %e, "text index: keeping up failed");
+            }
+            0
+        });
+    }
     let outcome = match broken {
         Some(why) => Err(why),
         None => exec(conn, "COMMIT").await.map_err(|e| e.to_string()),
@@ -161,6 +208,7 @@ async fn commit_group(conn: &mut SqliteConnection, jobs: impl Iterator<Item = Bo
     for finish in finishes {
         finish(commit_error.as_deref());
     }
+    if commit_error.is_some() { 0 } else { lag }
 }
 
 async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
