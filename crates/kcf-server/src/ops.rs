@@ -43,7 +43,8 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// read from the store at scrape time (so every process reports the shared queue):
 /// `kcf_messages` counts every message under way or needing a person, and
 /// `kcf_messages_done_last_day` the ones processed, skipped, filtered or deleted in the last
-/// 24 hours (so a scrape stays fast with millions stored).
+/// 24 hours (so a scrape stays fast with millions stored); `kcf_search_index_lag` the
+/// messages stored but not yet in the text search index (it is written after them).
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(),
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -75,6 +76,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 }
             }
         }
+    }
+    if let Ok(behind) = state.engine.store.search_lag().await {
+        metrics::gauge!("kcf_search_index_lag").set(behind as f64);
     }
     for conn in state.engine.runtimes() {
         metrics::counter!("kcf_external_requests_total", "connector" => conn.id.to_string(), "platform" => conn.erp.platform().as_str())

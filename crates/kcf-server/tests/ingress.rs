@@ -417,6 +417,10 @@ async fn api_needs_a_token_and_says_what_is_wrong(backend: &str) {
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "{path} needs no token");
+        if path == "/metrics" {
+            let body = r.text().await.unwrap();
+            assert!(body.contains("kcf_search_index_lag"), "{body}");
+        }
     }
     h.stop().await;
 }

@@ -2128,3 +2128,40 @@ async fn the_sqlite_file_is_created_private() {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SQLite: the writer indexes for search when it has nothing else to do. If another
+/// connection holds the file's write lock past `busy_timeout` meanwhile, the writer tries
+/// again later on its own: the index catches up once the lock is released, with no write
+/// coming to wake it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_search_index_catches_up_after_the_lock_was_held() {
+    use sqlx::{Connection, Executor};
+    let db = TestDb::sqlite().await;
+    let mut config = db.config.clone();
+    config.busy_timeout = Duration::from_millis(200);
+    let store = kcf_store::open(&config).await.unwrap();
+    let c = connector(&*store, "main").await;
+    for chunk in 0..40 {
+        store
+            .enqueue_many(
+                (0..500)
+                    .map(|i| msg(&c, &format!("LOCK-{chunk:02}-{i:03}")))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+    }
+    let mut other = sqlx::SqliteConnection::connect(&db.config.url)
+        .await
+        .unwrap();
+    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let behind = store.search_lag().await.unwrap();
+    assert!(behind > 0, "20,000 messages cannot all be indexed already");
+    // Long enough for the writer's attempts to fail on the lock.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(store.search_lag().await.unwrap() > 0);
+    other.execute("COMMIT").await.unwrap();
+    search_index_caught_up(&*store).await;
+    assert_eq!(found(&*store, "LOCK-17-04").await.len(), 10);
+    index_is_consistent(&db).await;
+}

@@ -70,7 +70,24 @@ async fn look(pool: &PgPool, before: i64) -> Result<i64> {
             break;
         }
     }
+    if moved_now > 0 {
+        clean_pending_list(pool).await?;
+    }
     Ok(left.max(0))
+}
+
+/// Merges the GIN index's pending list (where the moved rows' entries wait) into the index
+/// now, in the background: a search reads all of that list, and otherwise whichever insert
+/// overflows it merges it (this is what made ingest's p99 37 ms when the index was written
+/// on every insert). Nothing when pg_trgm was unavailable and there is no index.
+async fn clean_pending_list(pool: &PgPool) -> Result<()> {
+    sqlx::query(
+        "SELECT gin_clean_pending_list(i)
+         FROM (SELECT to_regclass('message_text_trgm') AS i) s WHERE i IS NOT NULL",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Rows staged and not yet moved (counted up to a little past [`MAX_LAG`]).

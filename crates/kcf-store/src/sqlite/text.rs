@@ -23,8 +23,10 @@ pub(crate) const IDLE: Duration = Duration::from_millis(20);
 /// Messages indexed at a time when idle: about 15 ms of work, the most a write arriving
 /// meanwhile waits.
 pub(crate) const IDLE_CHUNK: i64 = 128;
-/// Messages indexed in each group commit while the tail is over [`MAX_LAG`].
+/// The fewest messages indexed in a group commit while the tail is over [`MAX_LAG`]; a group
+/// indexes as many as bring it back to the bound, up to [`MOST_IN_A_GROUP`].
 const BEHIND_CHUNK: i64 = 256;
+const MOST_IN_A_GROUP: i64 = 8_192;
 
 /// Messages stored but not yet indexed (0 before the migration made the mark).
 pub(crate) async fn lag(c: &mut SqliteConnection) -> Result<i64> {
@@ -99,7 +101,7 @@ pub(crate) async fn keep_up(c: &mut SqliteConnection) -> Result<i64> {
     if lag <= MAX_LAG {
         return Ok(lag);
     }
-    index(c, BEHIND_CHUNK).await
+    index(c, (lag - MAX_LAG).clamp(BEHIND_CHUNK, MOST_IN_A_GROUP)).await
 }
 
 /// With nothing else to do: indexes a chunk in a transaction of its own; the lag after.

@@ -10,7 +10,7 @@
 //! The writer also keeps the text index ([`super::text`]): when no write has come for a
 //! moment, and inside a group while the unindexed tail is too long.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use sqlx::{Connection, SqliteConnection};
@@ -122,9 +122,16 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Box<dyn Job>>
     let mut lag = 0;
     // No job since the last chunk indexed: the next one need not wait.
     let mut idle = false;
+    // After a failed attempt (another process holding the lock past busy_timeout, a full
+    // disk) the next waits a second, so that a lasting fault is not retried in a loop.
+    let mut not_before = Instant::now();
     loop {
         let received = if lag > 0 && queue.is_empty() {
-            let wait = if idle { Duration::ZERO } else { text::IDLE };
+            let wait = if idle {
+                Duration::ZERO
+            } else {
+                text::IDLE.max(not_before.saturating_duration_since(Instant::now()))
+            };
             // `recv_many` is cancel safe: a timeout loses no job.
             match tokio::time::timeout(wait, queue.recv_many(&mut group, MAX_GROUP)).await {
                 Ok(n) => {
@@ -132,11 +139,17 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Box<dyn Job>>
                     n
                 }
                 Err(_) => {
-                    idle = true;
-                    lag = text::catch_up(&mut conn).await.unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "text index: catching up failed");
-                        0
-                    });
+                    match text::catch_up(&mut conn).await {
+                        Ok(behind) => {
+                            lag = behind;
+                            idle = true;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "text index: catching up failed; trying again");
+                            idle = false;
+                            not_before = Instant::now() + Duration::from_secs(1);
+                        }
+                    }
                     continue;
                 }
             }
@@ -146,20 +159,22 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Box<dyn Job>>
         if received == 0 {
             break;
         }
-        lag = commit_group(&mut conn, group.drain(..)).await;
+        if let Some(behind) = commit_group(&mut conn, group.drain(..)).await {
+            lag = behind;
+        }
     }
     let _ = conn.close().await;
 }
 
-/// Runs and commits one group; the text index's lag afterwards.
+/// Runs and commits one group; the text index's lag afterwards, when known.
 async fn commit_group(
     conn: &mut SqliteConnection,
     jobs: impl Iterator<Item = Box<dyn Job>>,
-) -> i64 {
+) -> Option<i64> {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
         let why = format!("could not start a write transaction: {e}");
         jobs.for_each(|job| job.abort(why.clone()));
-        return 0;
+        return None;
     }
     let mut finishes = Vec::new();
     let mut broken = None;
@@ -188,14 +203,16 @@ async fn commit_group(
         }
     }
     // Before the migrations have made the text index's mark there is nothing to keep up.
-    let mut lag = 0;
+    let mut lag = None;
     if broken.is_none() {
-        lag = text::keep_up(conn).await.unwrap_or_else(|e| {
-            if !e.to_string().contains("no such table") {
+        lag = match text::keep_up(conn).await {
+            Ok(behind) => Some(behind),
+            Err(e) if e.to_string().contains("no such table") => Some(0),
+            Err(e) => {
                 tracing::warn!(error = %e, "text index: keeping up failed");
+                None
             }
-            0
-        });
+        };
     }
     let outcome = match broken {
         Some(why) => Err(why),
@@ -208,7 +225,7 @@ async fn commit_group(
     for finish in finishes {
         finish(commit_error.as_deref());
     }
-    if commit_error.is_some() { 0 } else { lag }
+    if commit_error.is_some() { None } else { lag }
 }
 
 async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
