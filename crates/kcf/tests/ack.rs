@@ -7,7 +7,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
+    collections::BTreeSet,
     process::{Command, Stdio},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -98,7 +103,8 @@ async fn died(child: &mut KillOnDrop) -> bool {
     false
 }
 
-async fn acknowledged_means_durable(db: &str, dir: &std::path::Path, point: Point) -> String {
+/// Writes the api's config and migrates `db`; the config file and the api's URL.
+fn set_up(db: &str, dir: &std::path::Path) -> (std::path::PathBuf, String) {
     let port = free_port();
     let config = dir.join("kcf.toml");
     std::fs::write(
@@ -137,7 +143,11 @@ webhook_secret = "ack-hook"
         "{}",
         String::from_utf8_lossy(&migrate.stderr)
     );
-    let url = format!("http://127.0.0.1:{port}");
+    (config, format!("http://127.0.0.1:{port}"))
+}
+
+async fn acknowledged_means_durable(db: &str, dir: &std::path::Path, point: Point) -> String {
+    let (config, url) = set_up(db, dir);
     let http = reqwest::Client::new();
 
     let mut first = api(&config, db, Some(point));
@@ -238,6 +248,147 @@ async fn postgres_acknowledged_notifications_survive_a_kill_at_each_point() {
             format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
             Some(name),
         )
+    })
+    .await;
+}
+
+/// A unique push notification: stock item `ACK-FLOOD-{n}`.
+fn flood_notification(n: u64) -> String {
+    json!({
+        "Inserted": [{ "InventoryID": format!("ACK-FLOOD-{n:06}"), "Description": "Flood", "ItemStatus": "Active", "DefaultPrice": 1 }],
+        "Deleted": [], "Query": "Stock Items: Last Modified Date", "CompanyId": "Company",
+        "Id": format!("7f3c8a52-0000-4000-8000-{n:012}"), "TimeStamp": n, "AdditionalInfo": {},
+    })
+    .to_string()
+}
+
+/// Every record key stored for the connector, read page by page through the API.
+async fn stored_keys(http: &reqwest::Client, url: &str) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let mut page_url = format!("{url}/api/v1/messages?connector=shop&limit=500");
+        if let Some(b) = before {
+            page_url.push_str(&format!("&before={b}"));
+        }
+        let page: Value = http
+            .get(page_url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for m in page["items"].as_array().unwrap() {
+            keys.insert(m["record_key"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_i64() {
+            Some(next) => before = Some(next),
+            None => return keys,
+        }
+    }
+}
+
+/// 32 senders push unique notifications as fast as they are answered; the api process is
+/// killed (SIGKILL) in the middle of it and started again. Every notification answered 2xx
+/// is stored, and text search (whose index is written after the message) finds it.
+async fn flood_killed_midway(backend: &str, db: &str, dir: &std::path::Path) {
+    let (config, url) = set_up(db, dir);
+    let http = reqwest::Client::new();
+    let mut first = api(&config, db, None);
+    wait_ready(&http, &url, "the api").await;
+    let next = Arc::new(AtomicU64::new(0));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let mut senders = Vec::new();
+    for _ in 0..32 {
+        let (http, url, next, acked) = (http.clone(), url.clone(), next.clone(), acked.clone());
+        senders.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let answer = http
+                    .post(format!("{url}/push/acumatica/shop"))
+                    .header("X-KCF-Push-Secret", PUSH_SECRET)
+                    .header("content-type", "application/json")
+                    .body(flood_notification(n))
+                    .send()
+                    .await;
+                match answer {
+                    Ok(r) if r.status().is_success() => {
+                        acked.lock().unwrap().push(format!("ACK-FLOOD-{n:06}"))
+                    }
+                    // The process is gone: this sender stops.
+                    _ => return,
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while acked.lock().unwrap().len() < 1_500 {
+        assert!(
+            Instant::now() < deadline,
+            "the api took no 1,500 notifications in 2 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    for s in senders {
+        s.await.unwrap();
+    }
+    drop(first);
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
+    let sent = next.load(Ordering::Relaxed);
+
+    let _again = api(&config, db, None);
+    wait_ready(&http, &url, "the api, started again").await;
+    let stored = stored_keys(&http, &url).await;
+    let lost: Vec<&String> = acked.iter().filter(|k| !stored.contains(*k)).collect();
+    assert!(lost.is_empty(), "acknowledged and not stored: {lost:?}");
+    // Search finds acknowledged ones from the start, the middle and the end of the flood.
+    for key in [&acked[0], &acked[acked.len() / 2], &acked[acked.len() - 1]] {
+        let page: Value = http
+            .get(format!("{url}/api/v1/messages?connector=shop&text={key}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["record_key"].as_str())
+            .collect();
+        assert_eq!(found, [key.as_str()], "searching {key}");
+    }
+    common::report(
+        &format!("{backend}_a_flood_killed_midway_keeps_every_acknowledged_notification"),
+        &format!(
+            "{} sent, {} answered 2xx before the kill, {} stored after the restart, none lost",
+            sent,
+            acked.len(),
+            stored.len()
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_flood_killed_midway_keeps_every_acknowledged_notification() {
+    kcf_sandbox::install_crypto_provider();
+    common::on_scratch_db("sqlite", "ack_flood", |dir, db| async move {
+        flood_killed_midway("sqlite", &db, &dir).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_flood_killed_midway_keeps_every_acknowledged_notification() {
+    kcf_sandbox::install_crypto_provider();
+    common::on_scratch_db("postgres", "ack_flood", |dir, db| async move {
+        flood_killed_midway("postgres", &db, &dir).await;
     })
     .await;
 }
