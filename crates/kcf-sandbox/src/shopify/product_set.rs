@@ -14,6 +14,7 @@ use super::{
     product_input::{ProductCreateInput, ProductInput, ProductUpdateInput},
     products::{
         MAX_OPTIONS, MAX_VARIANTS, Product, ProductNode, ProductOption, ProductStatus, handle_for,
+        unique_handle,
     },
     search::*,
     shop,
@@ -753,7 +754,13 @@ pub(super) fn seed(
     now: i64,
 ) -> BTreeMap<u64, u64> {
     let mut ids = BTreeMap::new();
+    // Handles kept aside: asking `handle_for` would scan every product for each (a seed of
+    // 1,000,000 never finished).
+    let mut handles: std::collections::HashSet<String> =
+        data.products.values().map(|p| p.handle.clone()).collect();
     for p in &dataset.products {
+        let handle = unique_handle(&p.name, |h| handles.contains(h));
+        handles.insert(handle.clone());
         let id = data.id();
         let option = default_option(data.id());
         let mut variant = Variant::blank(data.id(), id, now);
@@ -764,7 +771,7 @@ pub(super) fn seed(
         let product = Product {
             id,
             title: p.name.clone(),
-            handle: String::new(),
+            handle,
             description_html: String::new(),
             vendor: String::new(),
             product_type: String::new(),

@@ -73,6 +73,16 @@ impl Product {
 
 /// A handle from a title: lower case, words joined by dashes, unique in the shop.
 pub(crate) fn handle_for(data: &Data, title: &str, except: Option<u64>) -> String {
+    unique_handle(title, |h| {
+        data.products
+            .values()
+            .any(|p| p.handle == h && Some(p.id) != except)
+    })
+}
+
+/// The handle of `title` (lower case, words joined by dashes), or the first of `handle-1`,
+/// `handle-2`, … that `taken` does not hold.
+pub(crate) fn unique_handle(title: &str, taken: impl Fn(&str) -> bool) -> String {
     let base: String = title
         .to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
@@ -83,11 +93,6 @@ pub(crate) fn handle_for(data: &Data, title: &str, except: Option<u64>) -> Strin
         "product".into()
     } else {
         base
-    };
-    let taken = |h: &str| {
-        data.products
-            .values()
-            .any(|p| p.handle == h && Some(p.id) != except)
     };
     if !taken(&base) {
         return base;
