@@ -249,25 +249,7 @@ async fn text_search_finds_messages_before_and_after_indexing(db: &TestDb) {
         .enqueue_many((0..30).map(|i| msg(&c, &format!("SRCH-{i:03}"))).collect())
         .await
         .unwrap();
-    let find = |text: &'static str| {
-        let store = db.store.clone();
-        async move {
-            let filter = MessageFilter {
-                text: Some(text.into()),
-                ..Default::default()
-            };
-            let mut keys: Vec<String> = store
-                .list_messages(&filter, PageRequest::default())
-                .await
-                .unwrap()
-                .items
-                .into_iter()
-                .map(|m| m.record_key.as_str().to_owned())
-                .collect();
-            keys.sort();
-            keys
-        }
-    };
+    let find = |text: &'static str| found(&*db.store, text);
     for _ in 0..20 {
         assert_eq!(find("SRCH-007").await, ["SRCH-007"]);
         assert_eq!(find("srch-01").await.len(), 10, "case-insensitive, 010–019");
